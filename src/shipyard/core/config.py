@@ -1,0 +1,151 @@
+"""Settings: one typed object, read in one place.
+
+Precedence, highest first: an argument to ``Settings.load(...)`` > a ``SHIPYARD_*`` environment
+variable > the ``[shipyard]`` table of ``shipyard.toml`` > the default below. Nothing else in
+Shipyard reads ``os.environ``.
+
+The project root is the nearest folder, walking up from the working directory as git finds
+``.git``, that holds a ``.shipyard`` folder or a ``shipyard.toml`` file; without one, the working
+directory.
+
+| key | env | default | meaning |
+| --- | --- | --- | --- |
+| uri | SHIPYARD_URI | ``<root>/.shipyard`` | a folder (embedded SQLite + artifacts), ``sqlite:///…``, ``postgresql+psycopg://…`` |
+| artifacts | SHIPYARD_ARTIFACTS | ``<uri folder>/artifacts`` | artifact store URL (``file://…``, a path, ``s3://…``) |
+| project | SHIPYARD_PROJECT | ``default`` | project used when none is named |
+| flush_interval | SHIPYARD_FLUSH_INTERVAL | 1.0 | seconds a buffered metric point may wait before it is written |
+| flush_max_points | SHIPYARD_FLUSH_MAX_POINTS | 10000 | buffered points that trigger a write |
+| heartbeat_interval | SHIPYARD_HEARTBEAT_INTERVAL | 10.0 | seconds between a running run's heartbeats |
+| heartbeat_timeout | SHIPYARD_HEARTBEAT_TIMEOUT | 60.0 | a running run silent this long reads ``crashed`` |
+| sqlite_busy_timeout | SHIPYARD_SQLITE_BUSY_TIMEOUT | 60.0 | seconds a SQLite writer waits for the lock |
+| sqlite_synchronous | SHIPYARD_SQLITE_SYNCHRONOUS | NORMAL | ``NORMAL`` survives process crashes; ``FULL`` also power loss |
+| gc_grace | SHIPYARD_GC_GRACE | 3600.0 | seconds an unreferenced blob is kept, so in-flight writes are safe |
+| capture_environment | SHIPYARD_CAPTURE_ENVIRONMENT | true | record git, Python, platform and package versions on each run |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipyard.core.errors import InvalidInput
+
+CONFIG_FILE = "shipyard.toml"
+HOME_DIR = ".shipyard"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding ``.shipyard`` or ``shipyard.toml``, else ``start``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / HOME_DIR).is_dir() or (folder / CONFIG_FILE).is_file():
+            return folder
+    return here
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = field(default_factory=Path.cwd)
+    uri: str = ""
+    artifacts: str = ""
+    project: str = "default"
+    flush_interval: float = 1.0
+    flush_max_points: int = 10_000
+    heartbeat_interval: float = 10.0
+    heartbeat_timeout: float = 60.0
+    sqlite_busy_timeout: float = 60.0
+    sqlite_synchronous: str = "NORMAL"
+    gc_grace: float = 3600.0
+    capture_environment: bool = True
+
+    @classmethod
+    def load(
+        cls, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        environ = os.environ if environ is None else environ
+        root = find_root(cwd)
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        config_path = root / CONFIG_FILE
+        if config_path.is_file():
+            table = _read_table(config_path)
+            values.update(table)
+            sources.update({k: f"{config_path} [shipyard] {k}" for k in table})
+        for name in _field_names():
+            env_name = "SHIPYARD_" + name.upper()
+            if env_name in environ:
+                values[name] = environ[env_name]
+                sources[name] = f"environment variable {env_name}"
+        for name, value in overrides.items():
+            if name not in _field_names():
+                raise InvalidInput(f"Unknown setting {name!r}; valid settings: {', '.join(_field_names())}.")
+            if value is not None:
+                values[name] = value
+                sources[name] = f"argument {name}"
+        typed = {name: _coerce(name, value, sources[name]) for name, value in values.items()}
+        settings = cls(root=root, **typed)
+        if not settings.uri:
+            settings = dataclasses.replace(settings, uri=str(root / HOME_DIR))
+        return settings
+
+
+def _field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Settings) if f.name != "root")
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            document = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{path} is not valid TOML: {exc}. Fix the file and try again.") from exc
+    table = document.get("shipyard", {})
+    if not isinstance(table, dict):
+        raise InvalidInput(f"{path}: [shipyard] must be a table; got {table!r}.")
+    unknown = sorted(set(table) - set(_field_names()))
+    if unknown:
+        raise InvalidInput(
+            f"{path}: unknown key(s) {', '.join(unknown)} in [shipyard]; valid keys: {', '.join(_field_names())}."
+        )
+    return dict(table)
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise ValueError
+        if kind == "float":
+            number = float(value)
+            if number < 0:
+                raise ValueError
+            return number
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            number = int(value)
+            if number <= 0:
+                raise ValueError
+            return number
+        if name == "sqlite_synchronous":
+            text = str(value).upper()
+            if text not in {"NORMAL", "FULL", "EXTRA"}:
+                raise ValueError
+            return text
+        return str(value)
+    except (TypeError, ValueError):
+        expected = {"bool": "true or false", "float": "a non-negative number", "int": "a positive integer"}
+        wanted = expected.get(kind, "NORMAL, FULL or EXTRA" if name == "sqlite_synchronous" else "a string")
+        raise InvalidInput(f"The setting {name!r} from {source} must be {wanted}; got {value!r}.") from None

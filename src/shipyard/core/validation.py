@@ -1,0 +1,97 @@
+"""Limits on names and values, checked once before anything is written.
+
+| what | limit |
+| --- | --- |
+| metric, param and tag keys | 1–250 characters: letters, digits, ``_ - . / : space``; no ``.``/``..`` segment, no leading ``/`` |
+| param values | 6,000 characters |
+| tag values | 8,000 characters |
+| run and project names | 1–250 characters, no control characters |
+| metric values | any ``int`` or ``float`` (NaN and ±inf are kept); not ``bool`` or strings |
+| steps | integers in ``[-2**63, 2**63)`` |
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+
+from shipyard.core.errors import InvalidInput
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_NAME_LENGTH = 250
+_KEY = re.compile(r"^[\w\-. /:]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_INT64 = 2**63
+
+
+def check_key(key: object, what: str = "metric") -> str:
+    if not isinstance(key, str):
+        raise InvalidInput(f"A {what} key must be a string; got {type(key).__name__} {key!r}.")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(
+            f"A {what} key must be 1 to {MAX_KEY_LENGTH} characters long; got {len(key)} characters ({key[:40]!r}…)."
+            if key
+            else f"A {what} key must not be empty."
+        )
+    if not _KEY.match(key):
+        bad = next((c for c in key if not _KEY.match(c)), "")
+        raise InvalidInput(
+            f"The {what} key {key!r} contains {bad!r}; keys may use letters, digits, "
+            "underscores, dashes, periods, spaces, slashes and colons."
+        )
+    segments = key.split("/")
+    if key.startswith("/") or any(s in (".", "..") for s in segments):
+        raise InvalidInput(
+            f"The {what} key {key!r} looks like a path that escapes (a leading '/' or a '.'/'..' segment); "
+            "use a plain name such as 'train/loss'."
+        )
+    return key
+
+
+def check_value(value: object, key: str, what: str, limit: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise InvalidInput(
+            f"The {what} value for {key!r} is {len(text)} characters; the limit is {limit}. "
+            "Log long text as an artifact instead."
+        )
+    return text
+
+
+def check_param_value(value: object, key: str) -> str:
+    return check_value(value, key, "param", MAX_PARAM_VALUE_LENGTH)
+
+
+def check_tag_value(value: object, key: str) -> str:
+    return check_value(value, key, "tag", MAX_TAG_VALUE_LENGTH)
+
+
+def check_metric_value(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInput(
+            f"The metric {key!r} must be a number (int or float; NaN and ±inf are allowed); "
+            f"got {type(value).__name__} {value!r}."
+        )
+    return float(value)
+
+
+def check_step(step: object, key: str) -> int:
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not -_INT64 <= int(step) < _INT64:
+        raise InvalidInput(f"The step for metric {key!r} must be a 64-bit integer; got {step!r}.")
+    return int(step)
+
+
+def check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH or _CONTROL.search(name):
+        raise InvalidInput(
+            f"A {what} name must be a string of 1 to {MAX_NAME_LENGTH} characters without control "
+            f"characters; got {name!r}."
+        )
+    return name
+
+
+def is_finite(value: float) -> bool:
+    return math.isfinite(value)
