@@ -1,3 +1,117 @@
-"""Shipyard: track, version, gate, serve, monitor and retrain models in one loop."""
+"""Shipyard: track, version, gate, serve, monitor and retrain models in one loop.
+
+>>> import shipyard as sy
+>>> with sy.start_run(project="churn", name="baseline") as run:
+...     run.log_params({"C": 1.0})
+...     run.log_metric("auc", 0.91)
+>>> sy.search_runs(project="churn", filter="metrics.auc > 0.9")
+
+The module-level functions use a default ``Client`` made on first use from ``SHIPYARD_URI`` /
+``shipyard.toml`` / ``./.shipyard``; ``sy.init(uri)`` replaces it. Nothing heavy (SQLAlchemy,
+fsspec, a database driver) is imported until a client is made.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
+from shipyard.core.errors import (
+    AlreadyExists,
+    Conflict,
+    CorruptArtifact,
+    FilterSyntaxError,
+    GateBlocked,
+    InvalidInput,
+    MissingDependency,
+    NotFound,
+    PermissionDenied,
+    SchemaOutdated,
+    ShipyardError,
+    StoreError,
+)
+from shipyard.tracking import Client, Run, active_run
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExists",
+    "Client",
+    "Conflict",
+    "CorruptArtifact",
+    "FilterSyntaxError",
+    "GateBlocked",
+    "InvalidInput",
+    "Metric",
+    "MissingDependency",
+    "NotFound",
+    "PermissionDenied",
+    "Run",
+    "RunArtifact",
+    "RunPage",
+    "RunRecord",
+    "RunStatus",
+    "SchemaOutdated",
+    "ShipyardError",
+    "StoreError",
+    "__version__",
+    "active_run",
+    "get_metric_history",
+    "get_run",
+    "init",
+    "search_runs",
+    "start_run",
+]
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def init(uri: str | None = None, **settings: Any) -> Client:
+    """Point the module-level functions at ``uri`` (a folder, ``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+    global _default
+    client = Client(uri, **settings)
+    with _default_lock:
+        _default = client
+    return client
+
+
+def _client() -> Client:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Client()
+        return _default
+
+
+def start_run(
+    project: str | None = None,
+    name: str | None = None,
+    *,
+    run_id: str | None = None,
+    parent: Run | str | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> Run:
+    """Start (or with ``run_id``, resume) a run on the default client; see ``Client.start_run``."""
+    return _client().start_run(project, name, run_id=run_id, parent=parent, tags=tags)
+
+
+def search_runs(
+    project: str | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+) -> RunPage:
+    """Search runs on the default client; see ``Client.search_runs``."""
+    return _client().search_runs(project, filter, order_by, max_results, page_token)
+
+
+def get_run(run_id: str) -> RunRecord:
+    return _client().get_run(run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    return _client().get_metric_history(run_id, key)

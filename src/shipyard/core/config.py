@@ -66,9 +66,7 @@ class Settings:
     capture_environment: bool = True
 
     @classmethod
-    def load(
-        cls, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def load(cls, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         environ = os.environ if environ is None else environ
         root = find_root(cwd)
         values: dict[str, Any] = {}

@@ -1,0 +1,393 @@
+"""The content-addressed blob store: immutable blobs named by the sha256 digest of their bytes.
+
+Layout under the store's root::
+
+    blobs/<hex[:2]>/<hex>    one blob per digest
+    tmp/<uuid>               writes in progress
+
+A write streams into a temporary object while hashing it, then moves it to its digest's name, so no
+reader ever sees a partial blob. Every read hashes again and raises :class:`CorruptArtifact` on a mismatch.
+
+Local paths and ``file://`` URLs use plain ``open``/``os`` calls, because that is the hot path; every other
+URL goes through fsspec, which is imported only then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from shipyard.core.digests import CHUNK_SIZE, PREFIX, check_digest, digest_bytes, hex_part
+from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependency, NotFound
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+_HEX = re.compile(r"[0-9a-f]{64}")
+# Where fsspec implementations keep a file's modification time, in the order tried: local and sftp,
+# s3fs, adlfs, gcsfs, and the memory filesystem (whose files are only ever replaced, never changed).
+_MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "created")
+
+
+class _Reader(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+@dataclass
+class GcReport:
+    """What :meth:`BlobStore.gc` removed, or on a dry run would remove."""
+
+    removed: list[str] = field(default_factory=list)
+    """Digests of the blobs removed."""
+    freed_bytes: int = 0
+    """Bytes of the removed blobs and stale temporary files."""
+    kept: int = 0
+    """Number of blobs kept."""
+
+
+class _Storage(Protocol):
+    """The few file operations the store needs. Paths are strings joined with '/' under ``root``."""
+
+    root: str
+
+    def open_read(self, path: str) -> IO[bytes]: ...  # FileNotFoundError if absent
+    def open_write(self, path: str) -> AbstractContextManager[IO[bytes]]: ...  # creates parent folders
+    def publish(self, temp: str, final: str, size: int) -> None: ...  # move temp to final, or refresh final
+    def size(self, path: str) -> int: ...
+    def exists(self, path: str) -> bool: ...
+    def remove(self, path: str) -> None: ...  # no error if absent
+    def walk(self, folder: str) -> Iterator[tuple[str, int, float]]: ...  # (path, size, mtime) of files below
+
+
+class BlobStore:
+    """Immutable blobs addressed by ``sha256:<hex>`` digests. Open one with :func:`open_blob_store`.
+
+    >>> store = open_blob_store("memory://doc-example")
+    >>> digest, size = store.put_bytes(b"hello")
+    >>> store.read_bytes(digest)
+    b'hello'
+    """
+
+    def __init__(self, storage: _Storage, url: str) -> None:
+        self._storage = storage
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"BlobStore({self.url!r})"
+
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store the file at ``path``, streamed in 1 MiB chunks; return its ``(digest, size)``."""
+        with open(path, "rb") as source:
+            return self.put_stream(source)
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data``; return its ``(digest, size)``."""
+        return self.put_stream(io.BytesIO(data))
+
+    def put_stream(self, stream: _Reader) -> tuple[str, int]:
+        """Store everything read from the binary ``stream``; return its ``(digest, size)``.
+
+        Storing content that is already there keeps one copy and marks it as freshly written, so that
+        :meth:`gc` leaves it alone for the grace period while the caller records its reference.
+        """
+        temp = self._join("tmp", uuid.uuid4().hex)
+        try:
+            with self._storage.open_write(temp) as out:
+                digest, size = _copy(stream, out)
+            self._storage.publish(temp, self._blob_path(digest), size)
+        except BaseException:
+            # Whatever failed (the source, the disk, an interrupt), no partial blob or temp stays behind.
+            self._storage.remove(temp)
+            raise
+        return digest, size
+
+    def exists(self, digest: str) -> bool:
+        """Whether the blob ``digest`` is stored. Its bytes are not checked."""
+        return self._storage.exists(self._blob_path(digest))
+
+    def size(self, digest: str) -> int:
+        """The size in bytes of the blob ``digest``; :class:`NotFound` if it is not stored."""
+        try:
+            return self._storage.size(self._blob_path(digest))
+        except FileNotFoundError:
+            raise self._not_found(digest) from None
+
+    def read_bytes(self, digest: str) -> bytes:
+        """The blob's bytes, checked against ``digest``; :class:`CorruptArtifact` if they do not match."""
+        with self._open(digest) as blob:
+            data = blob.read()
+        self._verify(digest, digest_bytes(data), len(data))
+        return data
+
+    def download(self, digest: str, dest: str | os.PathLike[str]) -> None:
+        """Write the blob to the local file ``dest``, replacing it only once the bytes are verified.
+
+        The bytes stream into a temporary file beside ``dest`` that is renamed into place, so on any failure
+        ``dest`` keeps its previous content, or stays absent.
+        """
+        dest = Path(dest)
+        temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
+        with self._open(digest) as blob:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with open(temp, "xb") as out:
+                    actual, size = _copy(blob, out)
+                self._verify(digest, actual, size)
+                os.replace(temp, dest)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+
+    def delete(self, digest: str) -> None:
+        """Remove the blob ``digest``. Removing a blob that is not stored is not an error."""
+        self._storage.remove(self._blob_path(digest))
+
+    def iter_blobs(self) -> Iterator[tuple[str, int, float]]:
+        """Yield ``(digest, size, mtime)`` for every stored blob, mtime in seconds since the epoch."""
+        for path, size, mtime in self._storage.walk(self._join("blobs")):
+            name = path.rsplit("/", 1)[-1]
+            if _HEX.fullmatch(name):  # anything else is not ours to report
+                yield PREFIX + name, size, mtime
+
+    def gc(
+        self, referenced: set[str], grace_seconds: float, now: float | None = None, dry_run: bool = False
+    ) -> GcReport:
+        """Remove blobs not in ``referenced`` and temporary files, if older than ``grace_seconds``.
+
+        The grace period protects a blob written (or re-written) after ``referenced`` was computed whose
+        reference is not recorded yet. ``now`` defaults to the current time; with ``dry_run`` nothing is
+        removed and the report says what would be.
+        """
+        for digest in referenced:
+            # A malformed reference matches no blob, so the blob it meant to keep would be deleted.
+            check_digest(digest)
+        if not isinstance(grace_seconds, int | float) or not grace_seconds >= 0:
+            raise InvalidInput(
+                f"The 'grace_seconds' parameter of BlobStore.gc must be a number >= 0. Got {grace_seconds!r} instead."
+            )
+        cutoff = (time.time() if now is None else now) - grace_seconds
+        report = GcReport()
+        for digest, size, mtime in list(self.iter_blobs()):
+            if digest in referenced or mtime >= cutoff:
+                report.kept += 1
+                continue
+            if not dry_run:
+                self.delete(digest)
+            report.removed.append(digest)
+            report.freed_bytes += size
+        # A temp that old belongs to a writer that crashed or stalled: a live local write refreshes its mtime.
+        for path, size, mtime in list(self._storage.walk(self._join("tmp"))):
+            if mtime < cutoff:
+                if not dry_run:
+                    self._storage.remove(path)
+                report.freed_bytes += size
+        return report
+
+    def _join(self, *parts: str) -> str:
+        return "/".join((self._storage.root, *parts))
+
+    def _blob_path(self, digest: str) -> str:
+        hex_digest = hex_part(digest)
+        return self._join("blobs", hex_digest[:2], hex_digest)
+
+    @contextmanager
+    def _open(self, digest: str) -> Iterator[IO[bytes]]:
+        try:
+            blob = self._storage.open_read(self._blob_path(digest))
+        except FileNotFoundError:
+            raise self._not_found(digest) from None
+        with blob:
+            yield blob
+
+    def _not_found(self, digest: str) -> NotFound:
+        return NotFound(
+            f"No blob {digest} in the artifact store {self.url}. Check the digest; if a run refers to it, "
+            "the blob was deleted or never uploaded, so log the artifact again."
+        )
+
+    def _verify(self, digest: str, actual: str, size: int) -> None:
+        if actual != digest:
+            raise CorruptArtifact(
+                f"The blob {digest} in the artifact store {self.url} is corrupt: its {size} bytes hash to {actual}. "
+                f"It was truncated or changed after it was stored. Delete it with BlobStore.delete({digest!r}) "
+                "and log the artifact again from its source."
+            )
+
+
+def _copy(source: _Reader, out: IO[bytes]) -> tuple[str, int]:
+    """Copy ``source`` to ``out`` one chunk at a time, hashing on the way; return ``(digest, size)``."""
+    sha = hashlib.sha256()
+    size = 0
+    while chunk := source.read(CHUNK_SIZE):
+        sha.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+    return PREFIX + sha.hexdigest(), size
+
+
+class _LocalStorage:
+    """The local filesystem through plain ``open`` and ``os`` calls."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def open_read(self, path: str) -> IO[bytes]:
+        return open(path, "rb")
+
+    @contextmanager
+    def open_write(self, path: str) -> Iterator[IO[bytes]]:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "xb") as out:
+            yield out
+            # On disk before the rename publishes it, so a crash cannot leave an empty file under a digest's name.
+            out.flush()
+            os.fsync(out.fileno())
+
+    def publish(self, temp: str, final: str, size: int) -> None:
+        try:
+            stored_size: int | None = os.stat(final).st_size
+        except FileNotFoundError:
+            stored_size = None
+        if stored_size == size:
+            os.utime(final)
+            os.remove(temp)
+            return
+        # Absent, or a truncated leftover that the fresh copy repairs. os.replace is atomic.
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(temp, final)
+
+    def size(self, path: str) -> int:
+        return os.stat(path).st_size
+
+    def exists(self, path: str) -> bool:
+        return os.path.isfile(path)
+
+    def remove(self, path: str) -> None:
+        with suppress(FileNotFoundError):
+            os.remove(path)
+
+    def walk(self, folder: str) -> Iterator[tuple[str, int, float]]:
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            path = f"{folder}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                yield from self.walk(path)
+                continue
+            with suppress(FileNotFoundError):  # removed since the listing, e.g. by a concurrent gc
+                stat = entry.stat(follow_symlinks=False)
+                yield path, stat.st_size, stat.st_mtime
+
+
+class _FsspecStorage:
+    """Any fsspec filesystem: object stores, memory, sftp, …"""
+
+    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+        self.fs = fs
+        self.root = root
+
+    def open_read(self, path: str) -> IO[bytes]:
+        return self.fs.open(path, "rb")  # type: ignore[no-any-return]
+
+    def open_write(self, path: str) -> AbstractContextManager[IO[bytes]]:
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        return self.fs.open(path, "wb")  # type: ignore[no-any-return]
+
+    def publish(self, temp: str, final: str, size: int) -> None:
+        # Even when the blob exists, the temp is moved over it: the bytes are identical and the blob gets a fresh
+        # modification time, which is how it is refreshed, since object stores cannot touch an object in place.
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        self.fs.mv(temp, final)
+
+    def size(self, path: str) -> int:
+        return int(self.fs.size(path))
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def remove(self, path: str) -> None:
+        with suppress(FileNotFoundError):
+            self.fs.rm_file(path)
+
+    def walk(self, folder: str) -> Iterator[tuple[str, int, float]]:
+        try:
+            found: dict[str, dict[str, Any]] = self.fs.find(folder, detail=True)
+        except FileNotFoundError:
+            return
+        for path, info in found.items():
+            yield path, int(info["size"]), self._mtime(path, info)
+
+    def _mtime(self, path: str, info: dict[str, Any]) -> float:
+        for key in _MTIME_KEYS:
+            value = info.get(key)
+            if isinstance(value, datetime):
+                return value.timestamp()
+            if isinstance(value, int | float):
+                return float(value)
+            if isinstance(value, str):
+                return datetime.fromisoformat(value).timestamp()
+        return float(self.fs.modified(path).timestamp())
+
+
+def open_blob_store(url: str | os.PathLike[str]) -> BlobStore:
+    """Open the blob store at ``url``: a local path, ``file:///abs/path``, or an fsspec URL such as
+    ``s3://bucket/prefix`` or ``memory://name``.
+
+    Nothing needs to exist yet: folders are created by the first write.
+    """
+    text = os.fspath(url)
+    if not text:
+        raise InvalidInput(
+            "The artifact store URL is empty; give a folder, 'file:///abs/path' or 's3://bucket/prefix'."
+        )
+    if "://" not in text:
+        root = os.path.abspath(text)
+        return BlobStore(_LocalStorage(root.rstrip("/")), Path(root).as_uri())
+    if text.startswith("file://"):
+        return BlobStore(_LocalStorage(_file_url_path(text).rstrip("/")), text)
+    fs, root = _url_to_fs(text)
+    return BlobStore(_FsspecStorage(fs, root.rstrip("/")), text)
+
+
+def _file_url_path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise InvalidInput(
+            f"The artifact store URL {url!r} names the host {parts.netloc!r}, but a file:// URL must name a local "
+            "folder by its absolute path, like 'file:///srv/shipyard/artifacts'."
+        )
+    if not parts.path:
+        raise InvalidInput(f"The artifact store URL {url!r} names no folder; write it like 'file:///abs/path'.")
+    return url2pathname(parts.path)
+
+
+def _url_to_fs(url: str) -> tuple[AbstractFileSystem, str]:
+    from fsspec.core import url_to_fs
+
+    try:
+        fs, root = url_to_fs(url)
+    except ImportError as exc:  # fsspec knows the scheme, but the package implementing it is missing
+        if url.startswith(("s3://", "s3a://")):
+            raise MissingDependency.for_extra("s3fs", "s3", f"The artifact store {url!r}") from exc
+        raise MissingDependency(f"The artifact store {url!r} needs a package that is not installed: {exc}") from exc
+    except ValueError as exc:  # raised by fsspec for an unknown scheme
+        raise InvalidInput(
+            f"Cannot open the artifact store {url!r}: {exc}. Use a folder, a file:// URL, "
+            "or a URL that fsspec knows, such as 's3://bucket/prefix'."
+        ) from exc
+    return fs, root

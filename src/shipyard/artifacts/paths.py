@@ -1,0 +1,48 @@
+"""Paths of artifacts inside a run.
+
+A run stores each artifact under a path such as ``plots/roc.png``. Those paths are later joined onto a
+download directory, so a path that could escape that directory (``../x``, ``/etc/passwd``) or that means
+different things on different systems (``a\\b``, ``C:x``) is refused when it is logged, not when it is used.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn
+
+from shipyard.core.errors import InvalidInput
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# "C:x" is relative on POSIX but names another drive on Windows, so it counts as absolute here.
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_EXAMPLE = "Artifact paths are relative POSIX paths inside the run, such as 'plots/roc.png'."
+
+
+def check_artifact_path(path: str) -> str:
+    """Return ``path`` in canonical form, or raise :class:`InvalidInput` naming the rule it breaks.
+
+    Empty and ``.`` segments are dropped, so ``'./a//b/'`` becomes ``'a/b'``. Refused: empty paths,
+    absolute paths, ``..`` segments, backslashes, NUL and other control characters.
+
+    >>> check_artifact_path("./plots//roc.png")
+    'plots/roc.png'
+    """
+    if not isinstance(path, str):
+        raise InvalidInput(f"An artifact path must be a string; got {type(path).__name__} {path!r}. {_EXAMPLE}")
+    if control := _CONTROL.search(path):
+        _reject(path, f"contains the control character {control.group()!r} at position {control.start()}")
+    if "\\" in path:
+        _reject(path, "contains a backslash; use '/' to separate folders")
+    if path.startswith("/") or _DRIVE.match(path):
+        _reject(path, "is absolute; give the path relative to the run's artifact folder")
+    segments = path.split("/")
+    if ".." in segments:
+        _reject(path, "contains a '..' segment, which could point outside the run")
+    canonical = "/".join(s for s in segments if s not in ("", "."))
+    if not canonical:
+        _reject(path, "names no file")
+    return canonical
+
+
+def _reject(path: str, problem: str) -> NoReturn:
+    raise InvalidInput(f"The artifact path {path!r} {problem}. {_EXAMPLE}")

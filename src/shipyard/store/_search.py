@@ -1,0 +1,108 @@
+"""Translate a parsed filter and order-by into one SQL query over runs.
+
+Metric conditions join ``latest_metrics`` (one row per run and key, indexed by key and value), so a
+filter such as ``metrics.auc > 0.9`` is an index range scan, never a pass over metric history.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from shipyard.core.errors import InvalidInput
+from shipyard.core.filters import Comparison, OrderBy
+from shipyard.store.schema import latest_metrics, params, runs, tags
+
+MAX_RESULTS_LIMIT = 50_000
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "LIKE": lambda column, value: column.like(value),
+    "ILIKE": lambda column, value: column.ilike(value),
+}
+_ENTITY_TABLES = {"metrics": latest_metrics, "params": params, "tags": tags}
+_ATTRIBUTE_COLUMNS = {
+    "name": runs.c.name,
+    "run_id": runs.c.id,
+    "parent_id": runs.c.parent_id,
+    "start_time": runs.c.start_time,
+    "end_time": runs.c.end_time,
+    "status": runs.c.status,
+}
+
+
+def apply_filter(query: sa.Select[Any], comparisons: Sequence[Comparison], crashed_before: int) -> sa.Select[Any]:
+    for index, comparison in enumerate(comparisons):
+        compare = _OPS[comparison.op]
+        if comparison.entity == "attributes":
+            if comparison.key == "status":
+                query = query.where(_status_condition(comparison, crashed_before))
+            else:
+                query = query.where(compare(_ATTRIBUTE_COLUMNS[comparison.key], comparison.value))
+            continue
+        table = _ENTITY_TABLES[comparison.entity].alias(f"f{index}")
+        query = query.join(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == comparison.key)).where(
+            compare(table.c.value, comparison.value)
+        )
+    return query
+
+
+def _status_condition(comparison: Comparison, crashed_before: int) -> sa.ColumnElement[bool]:
+    # A run still marked running whose heartbeat is stale is crashed; the filter must agree with what is shown.
+    stale = sa.and_(runs.c.status == "running", runs.c.heartbeat_at < crashed_before)
+    if comparison.value == "crashed":
+        matches: sa.ColumnElement[bool] = sa.or_(runs.c.status == "crashed", stale)
+    elif comparison.value == "running":
+        matches = sa.and_(runs.c.status == "running", runs.c.heartbeat_at >= crashed_before)
+    else:
+        matches = runs.c.status == comparison.value
+    return matches if comparison.op == "=" else sa.not_(matches)
+
+
+def apply_order(query: sa.Select[Any], order_by: Sequence[OrderBy]) -> sa.Select[Any]:
+    clauses: list[Any] = []
+    for index, item in enumerate(order_by):
+        if item.entity == "attributes":
+            column: Any = _ATTRIBUTE_COLUMNS[item.key]
+        else:
+            table = _ENTITY_TABLES[item.entity].alias(f"o{index}")
+            query = query.outerjoin(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == item.key))
+            column = table.c.value
+        # Runs without the value sort last in either direction, as users expect from a leaderboard.
+        clauses.append((column.desc() if item.descending else column.asc()).nulls_last())
+    clauses += [runs.c.start_time.desc(), runs.c.id.desc()]
+    return query.order_by(*clauses)
+
+
+def check_max_results(max_results: int) -> int:
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= MAX_RESULTS_LIMIT:
+        raise InvalidInput(f"max_results must be an integer from 1 to {MAX_RESULTS_LIMIT}; got {max_results!r}.")
+    return max_results
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        if isinstance(offset, int) and offset >= 0:
+            return offset
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise InvalidInput(
+        f"The page token {token!r} is not one Shipyard issued; pass the next_page_token of a previous page."
+    )

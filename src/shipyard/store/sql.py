@@ -1,0 +1,438 @@
+"""The metadata store: one SQLAlchemy implementation for SQLite and PostgreSQL.
+
+Writes run in one transaction each (IMMEDIATE on SQLite, so concurrent writers queue rather than
+fail); bulk rows go through executemany. Reads never take the write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.filters import parse_filter, parse_order_by
+from shipyard.store import _engine, _search
+from shipyard.store._liveness import hostname, process_alive
+from shipyard.store.schema import latest_metrics, metrics, params, projects, run_artifacts, runs, tags
+
+MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp (ms)
+_IN_CHUNK = 500
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SqlStore:
+    """Runs, params, metrics, tags and artifact references in SQLite or PostgreSQL."""
+
+    def __init__(self, engine: sa.Engine, *, heartbeat_timeout: float = 60.0) -> None:
+        self.engine = engine
+        self.heartbeat_timeout_ms = int(heartbeat_timeout * 1000)
+        self._project_ids: dict[str, int] = {}
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._insert = dialect.insert
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        quote = engine.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(c) for c in ("run_id", "key", "step", "timestamp", "value"))
+        self._insert_metric_sql = f"INSERT INTO metrics ({columns}) VALUES ({', '.join([mark] * 5)})"
+        self._history_sql = (
+            f"SELECT {mark}, value, step, {quote('timestamp')} FROM metrics WHERE run_id = {mark} AND "
+            f"{quote('key')} = {mark} ORDER BY step, {quote('timestamp')}"
+        )
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        busy_timeout: float = 60.0,
+        synchronous: str = "NORMAL",
+        heartbeat_timeout: float = 60.0,
+        auto_upgrade: bool = True,
+    ) -> SqlStore:
+        engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous)
+        _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
+        return cls(engine, heartbeat_timeout=heartbeat_timeout)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self.engine.connect().execution_options(shipyard_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # projects ---------------------------------------------------------------------------------------
+
+    def _project_id(self, conn: sa.Connection, name: str, *, create: bool) -> int:
+        if name in self._project_ids:
+            return self._project_ids[name]
+        query = sa.select(projects.c.id).where(projects.c.name == name)
+        project_id = conn.execute(query).scalar()
+        if project_id is None:
+            if not create:
+                known = self.list_projects()
+                raise NotFound(
+                    f"No project named {name!r}. Known projects: {', '.join(known) or 'none yet'}; "
+                    "a project is created by its first run."
+                )
+            insert = self._insert(projects).values(name=name, created_at=now_ms())
+            conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
+            project_id = conn.execute(query).scalar_one()
+        self._project_ids[name] = project_id
+        return project_id
+
+    def list_projects(self) -> list[str]:
+        with self._read() as conn:
+            return list(conn.execute(sa.select(projects.c.name).order_by(projects.c.name)).scalars())
+
+    # run lifecycle ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        project: str,
+        name: str,
+        parent_id: str | None = None,
+        tags_: Mapping[str, str] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        pid: int = 0,
+    ) -> RunRecord:
+        now = now_ms()
+        with self._write() as conn:
+            if parent_id is not None:
+                self._require_run(conn, parent_id)
+            project_id = self._project_id(conn, project, create=True)
+            conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    project_id=project_id,
+                    name=name,
+                    status=RunStatus.RUNNING.value,
+                    parent_id=parent_id,
+                    start_time=now,
+                    heartbeat_at=now,
+                    host=hostname(),
+                    pid=pid,
+                    environment=json.dumps(environment or {}, sort_keys=True, default=str),
+                )
+            )
+            if tags_:
+                conn.execute(tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()])
+        return RunRecord(
+            id=run_id,
+            project=project,
+            name=name,
+            status=RunStatus.RUNNING,
+            start_time=now,
+            end_time=None,
+            parent_id=parent_id,
+            tags=dict(tags_ or {}),
+            environment=dict(environment or {}),
+        )
+
+    def resume_run(self, run_id: str, *, pid: int) -> RunRecord:
+        with self._write() as conn:
+            row = self._require_run(conn, run_id)
+            if row.deleted_at is not None:
+                raise Conflict(f"Run {run_id} is deleted; restore it with `shipyard runs restore {run_id}` first.")
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(status="running", end_time=None, heartbeat_at=now_ms(), host=hostname(), pid=pid)
+            )
+        return self.get_run(run_id)
+
+    def end_run(self, run_id: str, status: RunStatus) -> None:
+        if status is RunStatus.RUNNING:
+            raise InvalidInput("A run ends as finished, failed or crashed, not running.")
+        with self._write() as conn:
+            self._require_writable(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == run_id).values(status=status.value, end_time=now_ms()))
+
+    def heartbeat(self, run_ids: Sequence[str]) -> None:
+        if not run_ids:
+            return
+        with self._write() as conn:
+            conn.execute(
+                runs.update().where(runs.c.id.in_(run_ids), runs.c.status == "running").values(heartbeat_at=now_ms())
+            )
+
+    def delete_run(self, run_id: str) -> None:
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == run_id).values(deleted_at=now_ms()))
+
+    def restore_run(self, run_id: str) -> None:
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(runs.update().where(runs.c.id == run_id).values(deleted_at=None))
+
+    def purge_deleted_runs(self, deleted_before: int) -> list[str]:
+        """Remove for good the runs deleted before ``deleted_before`` (ms), with everything they hold."""
+        with self._write() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(runs.c.id).where(runs.c.deleted_at.is_not(None), runs.c.deleted_at < deleted_before)
+                ).scalars()
+            )
+            for chunk in _chunks(ids):
+                for table in (metrics, latest_metrics, params, tags, run_artifacts):
+                    conn.execute(table.delete().where(table.c.run_id.in_(chunk)))
+                conn.execute(runs.delete().where(runs.c.id.in_(chunk)))
+        return ids
+
+    def _require_run(self, conn: sa.Connection, run_id: str) -> sa.Row[Any]:
+        row = conn.execute(sa.select(runs.c.status, runs.c.deleted_at).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
+        return row
+
+    def _require_writable(self, conn: sa.Connection, run_id: str) -> None:
+        row = self._require_run(conn, run_id)
+        if row.status != RunStatus.RUNNING.value:
+            raise Conflict(
+                f"Run {run_id} has ended ({row.status}); it accepts no more writes. Start a new run, or "
+                f"resume this one with sy.start_run(run_id={run_id!r})."
+            )
+
+    # params, tags, metrics --------------------------------------------------------------------------
+
+    def write(
+        self,
+        run_id: str,
+        *,
+        metrics_: Sequence[MetricRow] = (),
+        params_: Mapping[str, str] | None = None,
+        tags_: Mapping[str, str] | None = None,
+    ) -> None:
+        """Write metric points, params and tags to a running run in one transaction: all or nothing."""
+        with self._write() as conn:
+            self._require_writable(conn, run_id)
+            if params_:
+                self._write_params(conn, run_id, params_)
+            if tags_:
+                upsert = self._insert(tags)
+                conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["run_id", "key"], set_={"value": upsert.excluded.value}
+                    ),
+                    [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
+                )
+            if metrics_:
+                self._write_metrics(conn, run_id, metrics_)
+
+    def _write_params(self, conn: sa.Connection, run_id: str, new: Mapping[str, str]) -> None:
+        existing = dict(
+            conn.execute(
+                sa.select(params.c.key, params.c.value).where(params.c.run_id == run_id, params.c.key.in_(list(new)))
+            ).all()
+        )
+        changed = {k: (existing[k], v) for k, v in new.items() if k in existing and existing[k] != v}
+        if changed:
+            detail = "; ".join(f"{k!r}: logged {old!r}, now {value!r}" for k, (old, value) in changed.items())
+            raise Conflict(
+                f"Params are immutable within a run, and these differ from what run {run_id} logged: {detail}. "
+                "Start a new run to try other values, or log the value as a tag or metric."
+            )
+        fresh = [{"run_id": run_id, "key": k, "value": v} for k, v in new.items() if k not in existing]
+        if fresh:
+            conn.execute(params.insert(), fresh)
+
+    def _write_metrics(self, conn: sa.Connection, run_id: str, points: Sequence[MetricRow]) -> None:
+        latest: dict[str, MetricRow] = {}
+        for point in points:
+            best = latest.get(point[0])
+            if best is None or point[2] > best[2] or (point[2] == best[2] and point[3] >= best[3]):
+                latest[point[0]] = point
+        # The hot path: plain tuples straight to the driver's executemany, skipping per-row parameter
+        # processing (a third of the time of a 10,000-point flush). NaN is stored as NULL.
+        conn.exec_driver_sql(
+            self._insert_metric_sql,
+            [(run_id, k, s, t, None if v != v else v) for k, v, s, t in points],
+        )
+        upsert = self._insert(latest_metrics)
+        excluded = upsert.excluded
+        newer = sa.or_(
+            excluded.step > latest_metrics.c.step,
+            sa.and_(excluded.step == latest_metrics.c.step, excluded.timestamp >= latest_metrics.c.timestamp),
+        )
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["run_id", "key"],
+                set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
+                where=newer,
+            ),
+            [
+                {"run_id": run_id, "key": k, "step": s, "timestamp": t, "value": None if v != v else v}
+                for k, v, s, t in latest.values()
+            ],
+        )
+
+    def next_steps(self, run_id: str) -> dict[str, int]:
+        """Per metric key, one past the highest step logged (the latest row holds the highest step)."""
+        with self._read() as conn:
+            query = sa.select(latest_metrics.c.key, latest_metrics.c.step).where(latest_metrics.c.run_id == run_id)
+            return {key: step + 1 for key, step in conn.execute(query).all()}
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            # Straight from the driver's cursor into named tuples: an index-only scan already in step
+            # order, and no per-row work beyond building the tuple (NULL is how NaN is stored).
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(self._history_sql, (key, run_id, key))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        new = tuple.__new__
+        return [new(Metric, row) if row[1] is not None else Metric(key, math.nan, row[2], row[3]) for row in rows]
+
+    # artifacts --------------------------------------------------------------------------------------
+
+    def add_artifacts(self, run_id: str, items: Iterable[RunArtifact]) -> None:
+        rows = [{"run_id": run_id, "path": a.path, "digest": a.digest, "size": a.size} for a in items]
+        if not rows:
+            return
+        with self._write() as conn:
+            self._require_writable(conn, run_id)
+            upsert = self._insert(run_artifacts)
+            conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["run_id", "path"],
+                    set_={"digest": upsert.excluded.digest, "size": upsert.excluded.size},
+                ),
+                rows,
+            )
+
+    def list_artifacts(self, run_id: str, prefix: str = "") -> list[RunArtifact]:
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            query = sa.select(run_artifacts.c.path, run_artifacts.c.digest, run_artifacts.c.size).where(
+                run_artifacts.c.run_id == run_id
+            )
+            if prefix:
+                query = query.where(
+                    sa.or_(
+                        run_artifacts.c.path == prefix,
+                        run_artifacts.c.path.startswith(prefix.rstrip("/") + "/", autoescape=True),
+                    )
+                )
+            return [RunArtifact(p, d, s) for p, d, s in conn.execute(query.order_by(run_artifacts.c.path)).all()]
+
+    def referenced_digests(self) -> set[str]:
+        with self._read() as conn:
+            return set(conn.execute(sa.select(run_artifacts.c.digest).distinct()).scalars())
+
+    # reading runs -----------------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._read() as conn:
+            rows = conn.execute(_RUN_COLUMNS.where(runs.c.id == run_id)).all()
+            if not rows:
+                raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
+            return self._records(conn, rows)[0]
+
+    def search_runs(
+        self,
+        project: str | None = None,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        include_deleted: bool = False,
+    ) -> RunPage:
+        comparisons = parse_filter(filter)
+        ordering = parse_order_by(order_by)
+        _search.check_max_results(max_results)
+        offset = _search.decode_page_token(page_token)
+        with self._read() as conn:
+            query = _RUN_COLUMNS
+            if project is not None:
+                query = query.where(runs.c.project_id == self._project_id(conn, project, create=False))
+            if not include_deleted:
+                query = query.where(runs.c.deleted_at.is_(None))
+            query = _search.apply_filter(query, comparisons, now_ms() - self.heartbeat_timeout_ms)
+            query = _search.apply_order(query, ordering).limit(max_results + 1).offset(offset)
+            rows = conn.execute(query).all()
+            records = self._records(conn, rows[:max_results])
+        token = _search.encode_page_token(offset + max_results) if len(rows) > max_results else None
+        return RunPage(records, token)
+
+    def _records(self, conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[RunRecord]:
+        ids = [row.id for row in rows]
+        params_by = _key_values(conn, params, ids)
+        tags_by = _key_values(conn, tags, ids)
+        metrics_by = _key_values(conn, latest_metrics, ids)
+        crashed_before = now_ms() - self.heartbeat_timeout_ms
+        return [
+            RunRecord(
+                id=row.id,
+                project=row.project,
+                name=row.name,
+                status=self._effective_status(row, crashed_before),
+                start_time=row.start_time,
+                end_time=row.end_time,
+                parent_id=row.parent_id,
+                params=params_by.get(row.id, {}),
+                metrics={k: math.nan if v is None else v for k, v in metrics_by.get(row.id, {}).items()},
+                tags=tags_by.get(row.id, {}),
+                environment=json.loads(row.environment),
+                deleted=row.deleted_at is not None,
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _effective_status(row: sa.Row[Any], crashed_before: int) -> RunStatus:
+        status = RunStatus(row.status)
+        if status is RunStatus.RUNNING and (row.heartbeat_at < crashed_before or not process_alive(row.host, row.pid)):
+            return RunStatus.CRASHED
+        return status
+
+
+_RUN_COLUMNS = sa.select(
+    runs.c.id,
+    projects.c.name.label("project"),
+    runs.c.name,
+    runs.c.status,
+    runs.c.parent_id,
+    runs.c.start_time,
+    runs.c.end_time,
+    runs.c.heartbeat_at,
+    runs.c.host,
+    runs.c.pid,
+    runs.c.environment,
+    runs.c.deleted_at,
+).join(projects, projects.c.id == runs.c.project_id)
+
+
+def _key_values(conn: sa.Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        query = sa.select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))
+        for run_id, key, value in conn.execute(query.order_by(table.c.key)).all():
+            out.setdefault(run_id, {})[key] = value
+    return out
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]

@@ -1,0 +1,215 @@
+"""``Client``: the tracking API bound to one backend. The module-level functions use a default client."""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shipyard.artifacts import GcReport, check_artifact_path
+from shipyard.core import validation as v
+from shipyard.core.config import Settings
+from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
+from shipyard.core.errors import InvalidInput, NotFound
+from shipyard.core.ids import check_run_id, new_run_id
+from shipyard.tracking import environment
+from shipyard.tracking._background import Background
+from shipyard.tracking.run import Run
+
+# The one documented piece of ambient state: the run a ``with start_run(...)`` block is in, so a run
+# started inside it becomes its child by default. Context-local, so threads and tasks don't share it.
+_active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("shipyard_active_run", default=None)
+_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+class Client:
+    """Tracking over one store. ``Client()`` uses ``SHIPYARD_URI`` / ``shipyard.toml`` / ``./.shipyard``.
+
+    >>> client = Client("/tmp/demo/.shipyard")
+    >>> with client.start_run(project="churn") as run:
+    ...     run.log_metric("auc", 0.91)
+    """
+
+    def __init__(self, uri: str | None = None, *, artifacts: str | None = None, **settings: Any) -> None:
+        from shipyard.backends import open_backend
+
+        self.settings = Settings.load(uri=uri, artifacts=artifacts, **settings)
+        self.backend = open_backend(self.settings)
+        self._background = Background(
+            self.backend.store,
+            flush_interval=self.settings.flush_interval,
+            heartbeat_interval=self.settings.heartbeat_interval,
+        )
+        self._lock = threading.Lock()
+        _clients.add(self)
+
+    def __repr__(self) -> str:
+        return f"<shipyard.Client uri={self.settings.uri!r}>"
+
+    # runs ------------------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        project: str | None = None,
+        name: str | None = None,
+        *,
+        run_id: str | None = None,
+        parent: Run | str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Start a run (a child of ``parent``, or of the run whose ``with`` block we are in), or resume ``run_id``."""
+        if run_id is not None:
+            return self._resume(check_run_id(run_id))
+        project = v.check_name(project or self.settings.project, "project")
+        new_id = new_run_id()
+        name = v.check_name(name, "run") if name is not None else f"run-{new_id[-8:]}"
+        parent_id = self._parent_id(parent)
+        checked_tags = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in (tags or {}).items()}
+        env = environment.capture() if self.settings.capture_environment else {}
+        record = self.backend.store.create_run(
+            new_id,
+            project=project,
+            name=name,
+            parent_id=parent_id,
+            tags_=checked_tags,
+            environment=env,
+            pid=os.getpid(),
+        )
+        return self._enter(Run(self, record))
+
+    def _resume(self, run_id: str) -> Run:
+        record = self.backend.store.resume_run(run_id, pid=os.getpid())
+        steps = self.backend.store.next_steps(run_id)
+        return self._enter(Run(self, record, next_steps=steps))
+
+    def _parent_id(self, parent: Run | str | None) -> str | None:
+        if isinstance(parent, Run):
+            return parent.id
+        if isinstance(parent, str):
+            return check_run_id(parent)
+        if parent is not None:
+            raise InvalidInput(f"parent must be a Run or a run id; got {type(parent).__name__}.")
+        active = _active_run.get()
+        return active.id if active is not None and not active._ended else None
+
+    def _enter(self, run: Run) -> Run:
+        self._background.register(run)
+        run._token = _active_run.set(run)  # type: ignore[attr-defined]
+        return run
+
+    def _leave(self, run: Run) -> None:
+        token = getattr(run, "_token", None)
+        if token is not None:
+            try:
+                _active_run.reset(token)
+            except ValueError:  # ended in another context than it started in; nothing to restore
+                pass
+            run._token = None  # type: ignore[attr-defined]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        return self.backend.store.get_run(check_run_id(run_id))
+
+    def search_runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        include_deleted: bool = False,
+    ) -> RunPage:
+        """Runs matching ``filter`` (e.g. ``"metrics.auc > 0.9 and params.penalty = 'l2'"``), newest first by default.
+
+        Returns a list with ``next_page_token``; pass it back as ``page_token`` for the next page.
+        """
+        return self.backend.store.search_runs(
+            project,
+            filter=filter,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            include_deleted=include_deleted,
+        )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of one metric, in step order (then time of logging)."""
+        return self.backend.store.get_metric_history(check_run_id(run_id), key)
+
+    def delete_run(self, run_id: str) -> None:
+        """Hide a run; ``restore_run`` brings it back until ``gc`` purges it after the grace period."""
+        self.backend.store.delete_run(check_run_id(run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        self.backend.store.restore_run(check_run_id(run_id))
+
+    # artifacts -------------------------------------------------------------------------------------
+
+    def list_artifacts(self, run_id: str, prefix: str = "") -> list[RunArtifact]:
+        return self.backend.store.list_artifacts(check_run_id(run_id), check_artifact_path(prefix) if prefix else "")
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of one artifact, verified against its digest (``CorruptArtifact`` if they differ)."""
+        return self.backend.blobs.read_bytes(self._artifact(run_id, path).digest)
+
+    def download_artifacts(self, run_id: str, path: str = "", dest: str | os.PathLike[str] = ".") -> Path:
+        """Copy an artifact, or every artifact under a folder path, into ``dest``; each file is verified."""
+        items = self.list_artifacts(run_id, path)
+        if not items:
+            raise NotFound(f"Run {run_id} has no artifact at {path or '/'!r}; see `shipyard runs show {run_id}`.")
+        target = Path(dest)
+        for item in items:
+            self.backend.blobs.download(item.digest, target / item.path)
+        return target / path if path else target
+
+    def _artifact(self, run_id: str, path: str) -> RunArtifact:
+        wanted = check_artifact_path(path)
+        for item in self.list_artifacts(run_id, wanted):
+            if item.path == wanted:
+                return item
+        raise NotFound(f"Run {run_id} has no artifact {wanted!r}; list them with `shipyard runs show {run_id}`.")
+
+    # maintenance -----------------------------------------------------------------------------------
+
+    def gc(self, *, grace: float | None = None, dry_run: bool = False) -> GcReport:
+        """Purge runs deleted longer than ``grace`` seconds ago, then blobs no run refers to (older than ``grace``)."""
+        import time
+
+        grace = self.settings.gc_grace if grace is None else grace
+        if not dry_run:
+            self.backend.store.purge_deleted_runs(int((time.time() - grace) * 1000))
+        referenced = self.backend.store.referenced_digests()
+        return self.backend.blobs.gc(referenced, grace_seconds=grace, dry_run=dry_run)
+
+    def close(self) -> None:
+        """Flush and stop background work. Runs still open stay open (they can be ended or resumed later)."""
+        for run in self._background.active_runs():
+            run._flush_quietly()
+        self._background.stop()
+        self.backend.close()
+
+    def _shutdown(self, failed: bool) -> None:
+        for run in self._background.active_runs():
+            try:
+                run.end(RunStatus.FAILED if failed else RunStatus.FINISHED)
+            except Exception:  # noqa: BLE001, S110 — at exit there is nobody left to tell
+                pass
+        self._background.stop()
+
+
+@atexit.register
+def _end_open_runs() -> None:
+    # An uncaught exception leaves sys.last_value behind; runs left open by such a script failed.
+    failed = getattr(sys, "last_value", None) is not None
+    for client in list(_clients):
+        client._shutdown(failed)
+
+
+def active_run() -> Run | None:
+    """The run whose ``with start_run(...)`` block the caller is in, if any."""
+    return _active_run.get()

@@ -1,0 +1,238 @@
+"""``Run``: the handle a training script logs through.
+
+Metric points are buffered in memory and written in batches: when ``flush_max_points`` are waiting,
+every ``flush_interval`` seconds from a background thread, on ``flush()``, at the end of the run and
+at interpreter exit. ``flush()`` returns only once the points are committed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from shipyard.artifacts import check_artifact_path
+from shipyard.core import validation as v
+from shipyard.core.entities import Metric, RunArtifact, RunRecord, RunStatus
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from shipyard.tracking.client import Client
+
+_MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
+MetricPoint = Metric | tuple[str, float] | tuple[str, float, int] | tuple[str, float, int, int]
+
+
+class Run:
+    """A running run. Use it as a context manager: the run ends ``finished``, or ``failed`` if the block raises."""
+
+    def __init__(self, client: Client, record: RunRecord, next_steps: Mapping[str, int] | None = None) -> None:
+        self._client = client
+        self._store = client.backend.store
+        self.id = record.id
+        self.project = record.project
+        self.name = record.name
+        self.parent_id = record.parent_id
+        self._buffer: list[tuple[str, float, int, int]] = []
+        self._buffer_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._max_points = client.settings.flush_max_points
+        self._next_step: dict[str, int] = dict(next_steps or {})
+        self._checked_keys: set[str] = set()
+        self._error: BaseException | None = None
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} project={self.project!r} name={self.name!r}>"
+
+    @property
+    def info(self) -> RunRecord:
+        """The run as the store has it now (flushes first, so the metrics are current)."""
+        self.flush()
+        return self._store.get_run(self.id)
+
+    # params and tags ---------------------------------------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Params are immutable: logging another value for a logged key raises ``Conflict``; the same value is a no-op."""
+        checked = {v.check_key(k, "param"): v.check_param_value(value, k) for k, value in _mapping(params).items()}
+        self._check_open()
+        self._store.write(self.id, params_=checked)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        checked = {v.check_key(k, "tag"): v.check_tag_value(value, k) for k, value in _mapping(tags).items()}
+        self._check_open()
+        self._store.write(self.id, tags_=checked)
+
+    # metrics -----------------------------------------------------------------------------------------
+
+    def log_metric(self, key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+        """Buffer one point. ``step`` defaults to one past this key's last step; ``timestamp`` (ms) to now."""
+        if key not in self._checked_keys:
+            v.check_key(key, "metric")
+            self._checked_keys.add(key)
+        if value.__class__ is not float:
+            value = v.check_metric_value(value, key)
+        if step is None:
+            step = self._next_step.get(key, 0)
+        elif step.__class__ is not int or not _MIN_INT64 <= step <= _MAX_INT64:
+            step = v.check_step(step, key)
+        if timestamp is None:
+            timestamp = int(time.time() * 1000)
+        elif timestamp.__class__ is not int:
+            timestamp = v.check_step(timestamp, key)
+        if self._ended:
+            self._check_open()
+        self._next_step[key] = step + 1
+        with self._buffer_lock:
+            self._buffer.append((key, value, step, timestamp))
+            full = len(self._buffer) >= self._max_points
+        if full:
+            self.flush()
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
+        """Buffer several metrics at one step (each key's own next step when ``step`` is None)."""
+        stamp = int(time.time() * 1000) if timestamp is None else timestamp
+        for key, value in _mapping(metrics).items():
+            self.log_metric(key, value, step, stamp)
+
+    def log_batch(
+        self,
+        metrics: Iterable[MetricPoint] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write metric points, params and tags at once, in one transaction: all of them or none.
+
+        A point is a ``Metric`` or a tuple ``(key, value[, step[, timestamp_ms]])``.
+        """
+        points = self._points(metrics)
+        checked_params = {v.check_key(k, "param"): v.check_param_value(x, k) for k, x in _mapping(params).items()}
+        checked_tags = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in _mapping(tags).items()}
+        self._check_open()
+        self.flush()
+        self._store.write(self.id, metrics_=points, params_=checked_params, tags_=checked_tags)
+        for key, _, step, _ in points:
+            if step >= self._next_step.get(key, 0):
+                self._next_step[key] = step + 1
+
+    def _points(self, items: Iterable[MetricPoint]) -> list[tuple[str, float, int, int]]:
+        # The hot loop of a batch: type checks by exact class first, full validation only off the fast path.
+        now = int(time.time() * 1000)
+        next_step = dict(self._next_step)
+        checked = self._checked_keys
+        points = []
+        for item in items:
+            size = len(item) if isinstance(item, tuple) else 0
+            if size == 3:
+                key, value, step = item  # type: ignore[misc]
+                timestamp = now
+            elif size == 4:
+                key, value, step, timestamp = item  # type: ignore[misc]
+            elif size == 2:
+                key, value = item  # type: ignore[misc]
+                step, timestamp = next_step.get(key, 0), now
+            else:
+                raise InvalidInput(
+                    f"A metric point is a Metric or a tuple (key, value[, step[, timestamp_ms]]); got {item!r}."
+                )
+            if key not in checked:
+                checked.add(v.check_key(key, "metric"))
+            if value.__class__ is not float:
+                value = v.check_metric_value(value, key)
+            if step.__class__ is not int or not _MIN_INT64 <= step <= _MAX_INT64:
+                step = v.check_step(step, key)
+            if timestamp.__class__ is not int:
+                timestamp = v.check_step(timestamp, key)
+            next_step[key] = step + 1
+            points.append((key, value, step, timestamp))
+        return points
+
+    def flush(self) -> None:
+        """Write every buffered point; returns once they are durable. Re-raises a failed background write."""
+        with self._flush_lock:
+            with self._buffer_lock:
+                points, self._buffer = self._buffer, []
+            if points:
+                try:
+                    self._store.write(self.id, metrics_=points)
+                except BaseException:
+                    with self._buffer_lock:
+                        self._buffer[:0] = points  # keep them for the next attempt, in order
+                    raise
+            self._error = None
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 — kept and re-raised by the next flush() the user makes
+            self._error = exc
+
+    # artifacts ---------------------------------------------------------------------------------------
+
+    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> list[RunArtifact]:
+        """Store a file, or a folder recursively, under ``artifact_path`` (default: its own name)."""
+        source = Path(local_path)
+        if not source.exists():
+            raise NotFound(f"Cannot log {str(local_path)!r} as an artifact: no such file or folder.")
+        self._check_open()
+        base = check_artifact_path(artifact_path if artifact_path is not None else source.resolve().name)
+        if source.is_dir():
+            files = sorted(p for p in source.rglob("*") if p.is_file())
+            pairs = [(p, check_artifact_path(f"{base}/{p.relative_to(source).as_posix()}")) for p in files]
+        else:
+            pairs = [(source, base)]
+        logged = []
+        for file, path in pairs:
+            digest, size = self._client.backend.blobs.put_file(file)
+            logged.append(RunArtifact(path, digest, size))
+        self._store.add_artifacts(self.id, logged)
+        return logged
+
+    # lifecycle ---------------------------------------------------------------------------------------
+
+    def end(self, status: RunStatus | str = RunStatus.FINISHED) -> None:
+        """Flush and end the run. Ending twice is a no-op."""
+        if self._ended:
+            return
+        status = RunStatus(status)
+        try:
+            self.flush()
+        finally:
+            self._ended = True
+            self._client._background.unregister(self)
+            self._store.end_run(self.id, status)
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise Conflict(
+                f"Run {self.id} has ended; it accepts no more writes. Start a new run, or resume this one "
+                f"with sy.start_run(run_id={self.id!r})."
+            )
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._client._leave(self)
+        self.end(RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
+
+
+def _mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"Expected a mapping of key to value; got {type(value).__name__}.")
+    return value
