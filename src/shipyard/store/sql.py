@@ -6,6 +6,7 @@ fail); bulk rows go through executemany. Reads never take the write lock.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import time
@@ -86,8 +87,10 @@ class SqlStore:
         if project_id is None:
             if not create:
                 known = self.list_projects()
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"Did you mean {close[0]!r}? " if close else ""
                 raise NotFound(
-                    f"No project named {name!r}. Known projects: {', '.join(known) or 'none yet'}; "
+                    f"No project named {name!r}. {hint}Known projects: {', '.join(known) or 'none yet'}; "
                     "a project is created by its first run."
                 )
             insert = self._insert(projects).values(name=name, created_at=now_ms())

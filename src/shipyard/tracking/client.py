@@ -96,21 +96,12 @@ class Client:
         if parent is not None:
             raise InvalidInput(f"parent must be a Run or a run id; got {type(parent).__name__}.")
         active = _active_run.get()
-        return active.id if active is not None and not active._ended else None
+        # Only a run of this same store can be a parent; a run of another client is unrelated.
+        return active.id if active is not None and active._client is self and not active._ended else None
 
     def _enter(self, run: Run) -> Run:
         self._background.register(run)
-        run._token = _active_run.set(run)  # type: ignore[attr-defined]
         return run
-
-    def _leave(self, run: Run) -> None:
-        token = getattr(run, "_token", None)
-        if token is not None:
-            try:
-                _active_run.reset(token)
-            except ValueError:  # ended in another context than it started in; nothing to restore
-                pass
-            run._token = None  # type: ignore[attr-defined]
 
     def get_run(self, run_id: str) -> RunRecord:
         return self.backend.store.get_run(check_run_id(run_id))

@@ -7,6 +7,7 @@ at interpreter exit. ``flush()`` returns only once the points are committed.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import time
@@ -45,6 +46,7 @@ class Run:
         self._checked_keys: set[str] = set()
         self._error: BaseException | None = None
         self._ended = False
+        self._context_token: contextvars.Token[Run | None] | None = None
 
     def __repr__(self) -> str:
         return f"<Run {self.id} project={self.project!r} name={self.name!r}>"
@@ -221,12 +223,22 @@ class Run:
             )
 
     def __enter__(self) -> Run:
+        from shipyard.tracking.client import _active_run
+
+        self._context_token = _active_run.set(self)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._client._leave(self)
+        from shipyard.tracking.client import _active_run
+
+        if self._context_token is not None:
+            try:
+                _active_run.reset(self._context_token)
+            except ValueError:  # left in another context than it was entered in: nothing to restore there
+                pass
+            self._context_token = None
         self.end(RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
 
 

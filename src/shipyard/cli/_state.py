@@ -1,0 +1,83 @@
+"""What every command shares: the global options, and opening the store they name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from shipyard.core.config import Settings
+from shipyard.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from shipyard.backends.local import Locations
+    from shipyard.tracking import Client
+
+
+@dataclass(frozen=True)
+class CliState:
+    """The global options, kept on the root context's ``obj``."""
+
+    uri: str | None = None
+    debug: bool = False
+
+    @classmethod
+    def from_options(cls, *, uri: str | None, debug: bool) -> CliState:
+        # A folder typed on the command line is relative to where the user stands, not to the project root.
+        if uri and "://" not in uri:
+            uri = str(Path(uri).expanduser().resolve())
+        return cls(uri=uri or None, debug=debug)
+
+
+def state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, CliState) else CliState()
+
+
+def load_settings(ctx: typer.Context, *, cwd: Path | None = None) -> Settings:
+    """``--uri`` > ``SHIPYARD_URI`` > ``shipyard.toml`` > ``./.shipyard``, as ``Settings.load`` orders them."""
+    return Settings.load(cwd=cwd, uri=state(ctx).uri)
+
+
+def existing_store(settings: Settings) -> Locations:
+    """Where the store lives; ``NotFound`` if it is an SQLite file that does not exist yet.
+
+    Reading commands must not create an empty store wherever they happen to be run.
+    """
+    from shipyard.backends.local import resolve
+
+    where = resolve(settings)
+    path = sqlite_file(where.database)
+    if path is not None and not path.is_file():
+        raise NotFound(
+            f"No Shipyard store at {settings.uri} ({path} does not exist). Create one with `shipyard init`, "
+            "or point to an existing store with --uri or SHIPYARD_URI."
+        )
+    return where
+
+
+def sqlite_file(database: str) -> Path | None:
+    """The file behind an ``sqlite:///…`` URL; None for other databases and in-memory SQLite."""
+    scheme, _, rest = database.partition("://")
+    if scheme.split("+")[0] != "sqlite" or not rest.startswith("/"):
+        return None
+    path = rest[1:].split("?")[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextmanager
+def open_client(ctx: typer.Context) -> Iterator[Client]:
+    """A ``Client`` on the store the global options name, closed when the command ends."""
+    from shipyard.tracking import Client
+
+    settings = load_settings(ctx)
+    existing_store(settings)
+    client = Client(settings.uri, artifacts=settings.artifacts or None)
+    try:
+        yield client
+    finally:
+        client.close()

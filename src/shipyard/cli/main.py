@@ -1,0 +1,88 @@
+"""The ``shipyard`` command: global options, the sub-commands, and the one place errors become exit codes.
+
+Exit codes: 0 ok, 1 a check failed (or an internal error), 2 a usage or input error. Every
+``ShipyardError`` carries its own ``exit_code``; :meth:`_ShipyardGroup.invoke` is the only place that
+turns one into a message and an exit status.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from shipyard.cli import maintenance, runs
+from shipyard.cli._state import CliState
+from shipyard.core.errors import ShipyardError
+
+# Typer's own control flow (usage errors, --help, Exit, Abort) passes through untouched: Typer prints
+# those itself, with "Try 'shipyard … --help'" and "Did you mean …?".
+_TYPER_FLOW = (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError)
+
+
+class _ShipyardGroup(TyperGroup):
+    def invoke(self, ctx: typer.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except _TYPER_FLOW:
+            raise
+        except ShipyardError as exc:
+            _fail(str(exc), exc.exit_code, debug=debug)
+        except Exception as exc:
+            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, debug=debug)
+
+
+def _fail(message: str, exit_code: int, *, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    typer.secho("error: ", fg="red", bold=True, err=True, nl=False)
+    typer.echo(message, err=True)
+    raise typer.Exit(exit_code)
+
+
+app = typer.Typer(
+    cls=_ShipyardGroup,
+    name="shipyard",
+    help="Track, version, gate, serve and monitor models in one loop.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(runs.app, name="runs")
+maintenance.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from shipyard import __version__
+
+        typer.echo(f"shipyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    uri: Annotated[
+        str | None,
+        typer.Option(
+            "--uri",
+            help="Store to use: a folder, sqlite:///…, postgresql+psycopg://… "
+            "[default: SHIPYARD_URI, else shipyard.toml, else ./.shipyard]",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback when a command fails.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    ctx.obj = CliState.from_options(uri=uri, debug=debug)
+
+
+def main() -> None:
+    """Entry point of the ``shipyard`` console script."""
+    app(prog_name="shipyard")

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+import shipyard as sy
+
+
+def test_files_and_folders_are_logged_and_read_back(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "roc.png").write_bytes(b"\x89PNG fake")
+    reports = tmp_path / "reports"
+    (reports / "deep").mkdir(parents=True)
+    (reports / "a.html").write_text("<p>a</p>")
+    (reports / "deep" / "b.txt").write_text("b")
+    with client.start_run() as run:
+        run.log_artifact(tmp_path / "roc.png")
+        run.log_artifact(reports)
+    paths = [a.path for a in client.list_artifacts(run.id)]
+    assert paths == ["reports/a.html", "reports/deep/b.txt", "roc.png"]
+    assert client.read_artifact(run.id, "reports/deep/b.txt") == b"b"
+
+
+def test_a_folder_downloads_with_its_layout(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "out" / "x").mkdir(parents=True)
+    (tmp_path / "out" / "x" / "f.txt").write_text("hello")
+    with client.start_run() as run:
+        run.log_artifact(tmp_path / "out", artifact_path="results")
+    target = client.download_artifacts(run.id, "results", tmp_path / "dl")
+    assert (target / "x" / "f.txt").read_text() == "hello"
+
+
+def test_identical_files_share_one_blob(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("same")
+    with client.start_run() as one, client.start_run() as two:
+        first = one.log_artifact(tmp_path / "a.txt")
+        second = two.log_artifact(tmp_path / "a.txt", artifact_path="copy.txt")
+    assert first[0].digest == second[0].digest
+    assert len(list(client.backend.blobs.iter_blobs())) == 1
+
+
+@pytest.mark.parametrize("bad", ["../escape.txt", "/abs.txt", "a/../../b", "nul\x00.txt"])
+def test_escaping_artifact_paths_are_rejected_before_anything_is_stored(
+    client: sy.Client, tmp_path: Path, bad: str
+) -> None:
+    (tmp_path / "f.txt").write_text("x")
+    with client.start_run() as run:
+        with pytest.raises(sy.InvalidInput):
+            run.log_artifact(tmp_path / "f.txt", artifact_path=bad)
+    assert client.list_artifacts(run.id) == []
+    assert list(client.backend.blobs.iter_blobs()) == []
+
+
+def test_a_missing_local_file_is_not_found(client: sy.Client, tmp_path: Path) -> None:
+    with client.start_run() as run, pytest.raises(sy.NotFound, match="no such file"):
+        run.log_artifact(tmp_path / "nope.png")
+
+
+def test_an_altered_blob_raises_corrupt_artifact(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"weights" * 100)
+    with client.start_run() as run:
+        [logged] = run.log_artifact(tmp_path / "model.bin")
+    hex_digest = logged.digest.split(":")[1]
+    blob = Path(client.settings.artifacts) / "blobs" / hex_digest[:2] / hex_digest
+    blob.write_bytes(b"weights" * 99)
+    with pytest.raises(sy.CorruptArtifact):
+        client.read_artifact(run.id, "model.bin")
+    with pytest.raises(sy.CorruptArtifact):
+        client.download_artifacts(run.id, "model.bin", tmp_path / "dl")
+    assert not (tmp_path / "dl" / "model.bin").exists()
+
+
+def test_gc_keeps_referenced_blobs_and_purges_deleted_runs(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("keep")
+    (tmp_path / "drop.txt").write_text("drop")
+    with client.start_run() as kept, client.start_run() as dropped:
+        kept.log_artifact(tmp_path / "keep.txt")
+        dropped.log_artifact(tmp_path / "drop.txt")
+    client.delete_run(dropped.id)
+    assert client.gc(grace=3600).removed == []  # inside the grace period nothing goes
+    report = client.gc(grace=0)
+    assert len(report.removed) == 1
+    assert client.read_artifact(kept.id, "keep.txt") == b"keep"
+    with pytest.raises(sy.NotFound):
+        client.get_run(dropped.id)

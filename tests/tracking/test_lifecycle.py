@@ -1,0 +1,106 @@
+import pytest
+
+import shipyard as sy
+from shipyard.core.entities import RunStatus
+
+
+def test_a_block_that_returns_finishes_the_run(client: sy.Client) -> None:
+    with client.start_run(project="churn", name="baseline") as run:
+        pass
+    record = client.get_run(run.id)
+    assert (record.status, record.project, record.name) == (RunStatus.FINISHED, "churn", "baseline")
+    assert record.end_time is not None and record.end_time >= record.start_time
+
+
+def test_a_block_that_raises_fails_the_run_and_keeps_its_points(client: sy.Client) -> None:
+    with pytest.raises(ZeroDivisionError), client.start_run() as run:
+        run.log_metric("loss", 0.3)
+        1 / 0  # noqa: B018
+    assert client.get_run(run.id).status is RunStatus.FAILED
+    assert len(client.get_metric_history(run.id, "loss")) == 1
+
+
+def test_logging_to_a_finished_run_is_a_conflict(client: sy.Client) -> None:
+    with client.start_run() as run:
+        pass
+    with pytest.raises(sy.Conflict, match="has ended"):
+        run.log_metric("loss", 0.1)
+    with pytest.raises(sy.Conflict, match="has ended"):
+        run.log_param("lr", 0.1)
+    assert client.get_run(run.id).params == {}
+
+
+def test_another_process_ending_the_run_makes_writes_conflict(client: sy.Client) -> None:
+    run = client.start_run()
+    client.backend.store.end_run(run.id, RunStatus.FINISHED)
+    with pytest.raises(sy.Conflict, match="has ended"):
+        run.log_param("lr", 0.1)
+
+
+def test_runs_started_inside_a_run_are_its_children(client: sy.Client) -> None:
+    with client.start_run() as parent:
+        with client.start_run(name="child") as child:
+            pass
+        with client.start_run(name="explicit", parent=parent.id) as other:
+            pass
+    assert client.get_run(child.id).parent_id == parent.id
+    assert client.get_run(other.id).parent_id == parent.id
+    assert client.get_run(parent.id).parent_id is None
+
+
+def test_an_unknown_parent_is_not_found(client: sy.Client) -> None:
+    with pytest.raises(sy.NotFound):
+        client.start_run(parent="f" * 32)
+
+
+def test_a_run_can_be_resumed_by_id(client: sy.Client) -> None:
+    with client.start_run() as run:
+        run.log_metric("loss", 0.5)
+    with client.start_run(run_id=run.id) as resumed:
+        resumed.log_metric("loss", 0.4)
+    assert [m.step for m in client.get_metric_history(run.id, "loss")] == [0, 1]
+    assert client.get_run(run.id).status is RunStatus.FINISHED
+
+
+@pytest.mark.parametrize("run_id", ["nope", "A" * 32, "0" * 31])
+def test_malformed_run_ids_are_invalid_input(client: sy.Client, run_id: str) -> None:
+    with pytest.raises(sy.InvalidInput, match="32 lowercase hexadecimal"):
+        client.get_run(run_id)
+
+
+def test_an_unknown_run_id_is_not_found(client: sy.Client) -> None:
+    with pytest.raises(sy.NotFound, match="shipyard runs list"):
+        client.get_run("0" * 32)
+    with pytest.raises(sy.NotFound):
+        client.start_run(run_id="0" * 32)
+
+
+def test_a_silent_running_run_reads_crashed(store_settings: dict[str, str]) -> None:
+    impatient = sy.Client(
+        store_settings["uri"], artifacts=store_settings["artifacts"], heartbeat_timeout=0, capture_environment=False
+    )
+    run = impatient.backend.store.create_run("a" * 32, project="p", name="n", pid=0)
+    assert impatient.get_run(run.id).status is RunStatus.CRASHED
+    assert [r.id for r in impatient.search_runs(filter="attributes.status = 'crashed'")] == [run.id]
+    impatient.close()
+
+
+def test_deleted_runs_are_hidden_until_restored(client: sy.Client) -> None:
+    with client.start_run() as run:
+        pass
+    client.delete_run(run.id)
+    assert client.search_runs() == []
+    assert [r.id for r in client.search_runs(include_deleted=True)] == [run.id]
+    client.restore_run(run.id)
+    assert [r.id for r in client.search_runs()] == [run.id]
+
+
+def test_environment_is_captured_once_and_recorded(store_settings: dict[str, str]) -> None:
+    capturing = sy.Client(store_settings["uri"], artifacts=store_settings["artifacts"])
+    with capturing.start_run() as run:
+        pass
+    env = capturing.get_run(run.id).environment
+    assert env["python"].count(".") == 2
+    assert "shipyard" in env["packages"]
+    assert env["git"] is None or set(env["git"]) >= {"commit", "dirty"}
+    capturing.close()

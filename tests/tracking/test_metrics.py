@@ -1,0 +1,101 @@
+import math
+
+import pytest
+
+import shipyard as sy
+from shipyard.core.entities import Metric
+
+
+def test_history_reads_back_in_step_order(client: sy.Client) -> None:
+    with client.start_run() as run:
+        for step in (3, 1, 2, 0):
+            run.log_metric("loss", step / 10, step=step)
+    history = client.get_metric_history(run.id, "loss")
+    assert [(m.step, m.value) for m in history] == [(0, 0.0), (1, 0.1), (2, 0.2), (3, 0.3)]
+
+
+def test_steps_default_to_one_past_the_last(client: sy.Client) -> None:
+    with client.start_run() as run:
+        run.log_metric("loss", 1.0, step=5)
+        run.log_metric("loss", 0.5)
+        run.log_metrics({"loss": 0.4, "acc": 0.9})
+    assert [m.step for m in client.get_metric_history(run.id, "loss")] == [5, 6, 7]
+    assert [m.step for m in client.get_metric_history(run.id, "acc")] == [0]
+
+
+def test_nan_and_infinities_are_stored_faithfully(client: sy.Client) -> None:
+    with client.start_run() as run:
+        run.log_batch(metrics=[("x", math.nan, 0), ("x", math.inf, 1), ("x", -math.inf, 2), ("x", 7, 3)])
+    values = [m.value for m in client.get_metric_history(run.id, "x")]
+    assert math.isnan(values[0])
+    assert values[1:] == [math.inf, -math.inf, 7.0]
+    assert client.get_run(run.id).metrics["x"] == 7.0
+
+
+def test_latest_value_is_the_highest_step_not_the_last_logged(client: sy.Client) -> None:
+    with client.start_run() as run:
+        run.log_metric("auc", 0.9, step=10)
+        run.flush()
+        run.log_metric("auc", 0.5, step=2)
+    assert client.get_run(run.id).metrics == {"auc": 0.9}
+
+
+@pytest.mark.parametrize("value", ["0.5", None, True, [1.0], object()])
+def test_non_numbers_are_invalid_input(client: sy.Client, value: object) -> None:
+    with client.start_run() as run:
+        with pytest.raises(sy.InvalidInput, match="must be a number"):
+            run.log_metric("auc", value)  # type: ignore[arg-type]
+    assert client.get_metric_history(run.id, "auc") == []
+
+
+@pytest.mark.parametrize("step", [1.5, "3", 2**63])
+def test_bad_steps_are_invalid_input(client: sy.Client, step: object) -> None:
+    with client.start_run() as run, pytest.raises(sy.InvalidInput, match="64-bit integer"):
+        run.log_metric("auc", 0.1, step=step)  # type: ignore[arg-type]
+
+
+def test_a_bad_point_in_a_batch_writes_nothing(client: sy.Client) -> None:
+    with client.start_run() as run:
+        with pytest.raises(sy.InvalidInput):
+            run.log_batch(metrics=[("a", 1.0, 0), ("b", "oops", 0)], params={"p": 1})
+    assert client.get_run(run.id).params == {}
+    assert client.get_metric_history(run.id, "a") == []
+
+
+def test_batch_accepts_metric_records_and_short_tuples(client: sy.Client) -> None:
+    with client.start_run() as run:
+        run.log_batch(metrics=[Metric("a", 1.0, 4, 1000), ("a", 2.0), ("b", 3.0, 9)])
+    a = client.get_metric_history(run.id, "a")
+    assert [(m.step, m.value) for m in a] == [(4, 1.0), (5, 2.0)]
+    assert a[0].timestamp == 1000
+    assert [m.step for m in client.get_metric_history(run.id, "b")] == [9]
+
+
+def test_flush_makes_points_visible_to_another_client(client: sy.Client, store_settings: dict[str, str]) -> None:
+    reader = sy.Client(store_settings["uri"], artifacts=store_settings["artifacts"], capture_environment=False)
+    with client.start_run() as run:
+        for step in range(250):
+            run.log_metric("loss", 1.0 / (step + 1), step=step)
+        run.flush()
+        assert len(reader.get_metric_history(run.id, "loss")) == 250
+    reader.close()
+
+
+def test_points_past_the_buffer_size_are_written_without_flush(store_settings: dict[str, str]) -> None:
+    small = sy.Client(
+        store_settings["uri"],
+        artifacts=store_settings["artifacts"],
+        capture_environment=False,
+        flush_max_points=10,
+        flush_interval=3600,
+    )
+    with small.start_run() as run:
+        for step in range(25):
+            run.log_metric("loss", 0.5, step=step)
+        assert len(small.get_metric_history(run.id, "loss")) == 20
+    small.close()
+
+
+def test_history_of_an_unknown_run_is_not_found(client: sy.Client) -> None:
+    with pytest.raises(sy.NotFound, match="No run with id"):
+        client.get_metric_history("0" * 32, "loss")

@@ -1,0 +1,60 @@
+"""Real processes: a SIGKILL after flush, and eight writers on one SQLite file."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import shipyard as sy
+from shipyard.core.entities import RunStatus
+
+WORKER = str(Path(__file__).with_name("_worker.py"))
+
+
+def spawn(mode: str, settings: dict[str, str]) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, WORKER, mode, settings["uri"], settings["artifacts"]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+@pytest.mark.slow
+def test_flushed_points_survive_sigkill_and_the_run_reads_crashed(store_settings: dict[str, str]) -> None:
+    proc = spawn("crash", store_settings)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    run_id = proc.stdout.readline().strip()
+    proc.kill()
+    proc.communicate(timeout=60)
+    reader = sy.Client(store_settings["uri"], artifacts=store_settings["artifacts"], capture_environment=False)
+    assert len(reader.get_metric_history(run_id, "loss")) == 10_000
+    assert reader.get_run(run_id).status is RunStatus.CRASHED
+    reader.close()
+
+
+@pytest.mark.slow
+def test_eight_processes_write_one_sqlite_store_without_errors_or_loss(tmp_path: Path) -> None:
+    settings = {"uri": str(tmp_path / ".shipyard"), "artifacts": str(tmp_path / ".shipyard" / "artifacts")}
+    workers = [spawn("log", settings) for _ in range(8)]
+    for proc in workers:  # the store does not exist yet: creating it is part of the race
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = [proc.communicate(timeout=240) for proc in workers]
+    assert [proc.returncode for proc in workers] == [0] * 8, [err for _, err in results]
+    assert not any("locked" in err for _, err in results)
+    reader = sy.Client(settings["uri"], artifacts=settings["artifacts"], capture_environment=False)
+    for out, _ in results:
+        run_id = out.strip()
+        history = reader.get_metric_history(run_id, "loss")
+        assert [m.step for m in history] == list(range(3_000))
+        assert reader.get_run(run_id).status is RunStatus.FINISHED
+    reader.close()

@@ -1,0 +1,99 @@
+import pytest
+
+import shipyard as sy
+
+
+@pytest.fixture
+def runs(client: sy.Client) -> dict[str, str]:
+    """Four finished runs in project churn and one in another project; name → id."""
+    ids = {}
+    for name, auc, penalty in [("a", 0.95, "l2"), ("b", 0.91, "l1"), ("c", 0.85, "l2"), ("d", 0.97, "l2")]:
+        with client.start_run(project="churn", name=name) as run:
+            run.log_param("penalty", penalty)
+            run.log_metric("auc", auc)
+            run.set_tag("team", "risk" if name != "d" else "growth")
+        ids[name] = run.id
+    with client.start_run(project="other", name="e") as run:
+        run.log_metric("auc", 0.99)
+    return ids
+
+
+def names(page: list[sy.RunRecord]) -> list[str]:
+    return [r.name for r in page]
+
+
+def test_the_issue_example(client: sy.Client, runs: dict[str, str]) -> None:
+    page = client.search_runs(
+        project="churn",
+        filter="metrics.auc > 0.9 and params.penalty = 'l2'",
+        order_by=["metrics.auc DESC"],
+        max_results=50,
+    )
+    assert names(page) == ["d", "a"]
+    assert page[0].params == {"penalty": "l2"} and page[0].metrics == {"auc": 0.97}
+
+
+def test_default_order_is_newest_first_within_the_project(client: sy.Client, runs: dict[str, str]) -> None:
+    assert names(client.search_runs(project="churn")) == ["d", "c", "b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("metrics.auc <= 0.91", ["b", "c"]),
+        ("metrics.auc != 0.95", ["b", "c", "d"]),
+        ("params.penalty != 'l2'", ["b"]),
+        ("tags.team LIKE 'gro%'", ["d"]),
+        ("tags.team ILIKE 'RISK'", ["a", "b", "c"]),
+        ("attributes.name = 'c'", ["c"]),
+        ("attributes.status = 'finished' and metrics.auc >= 0.95", ["a", "d"]),
+        ("metrics.missing > 0", []),
+    ],
+)
+def test_filters(client: sy.Client, runs: dict[str, str], expr: str, expected: list[str]) -> None:
+    assert sorted(names(client.search_runs(project="churn", filter=expr))) == expected
+
+
+def test_order_by_a_param_then_runs_without_it_last(client: sy.Client, runs: dict[str, str]) -> None:
+    with client.start_run(project="churn", name="no-penalty"):
+        pass
+    page = client.search_runs(project="churn", order_by=["params.penalty", "metrics.auc DESC"])
+    assert names(page) == ["b", "d", "a", "c", "no-penalty"]
+
+
+def test_pages_cover_every_run_once(client: sy.Client, runs: dict[str, str]) -> None:
+    seen, token = [], None
+    while True:
+        page = client.search_runs(project="churn", max_results=3, page_token=token)
+        seen += names(page)
+        token = page.next_page_token
+        if token is None:
+            break
+    assert seen == ["d", "c", "b", "a"]
+
+
+def test_without_a_project_every_project_is_searched(client: sy.Client, runs: dict[str, str]) -> None:
+    assert names(client.search_runs(filter="metrics.auc > 0.96")) == ["e", "d"]
+
+
+def test_a_syntax_error_points_at_the_column(client: sy.Client, runs: dict[str, str]) -> None:
+    with pytest.raises(sy.FilterSyntaxError) as caught:
+        client.search_runs(filter="metrics.auc > 0.9 and params.penalty is 'l2'")
+    assert caught.value.column == 38
+    assert "^" in str(caught.value)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 50_001, "10"])
+def test_max_results_must_be_in_range(client: sy.Client, bad: object) -> None:
+    with pytest.raises(sy.InvalidInput, match="max_results"):
+        client.search_runs(max_results=bad)  # type: ignore[arg-type]
+
+
+def test_a_forged_page_token_is_invalid_input(client: sy.Client) -> None:
+    with pytest.raises(sy.InvalidInput, match="page token"):
+        client.search_runs(page_token="garbage!")
+
+
+def test_an_unknown_project_is_not_found_and_lists_the_known(client: sy.Client, runs: dict[str, str]) -> None:
+    with pytest.raises(sy.NotFound, match="churn"):
+        client.search_runs(project="chrun")
