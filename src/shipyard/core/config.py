@@ -26,6 +26,7 @@ directory.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -83,7 +84,9 @@ class Settings:
                 sources[name] = f"environment variable {env_name}"
         for name, value in overrides.items():
             if name not in _field_names():
-                raise InvalidInput(f"Unknown setting {name!r}; valid settings: {', '.join(_field_names())}.")
+                raise InvalidInput(
+                    f"Unknown setting {name!r}{_did_you_mean(name)}; valid settings: {', '.join(_field_names())}."
+                )
             if value is not None:
                 values[name] = value
                 sources[name] = f"argument {name}"
@@ -98,6 +101,11 @@ def _field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(Settings) if f.name != "root")
 
 
+def _did_you_mean(name: str) -> str:
+    close = difflib.get_close_matches(name, _field_names(), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _read_table(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -110,7 +118,8 @@ def _read_table(path: Path) -> dict[str, Any]:
     unknown = sorted(set(table) - set(_field_names()))
     if unknown:
         raise InvalidInput(
-            f"{path}: unknown key(s) {', '.join(unknown)} in [shipyard]; valid keys: {', '.join(_field_names())}."
+            f"{path}: unknown key(s) {', '.join(unknown)} in [shipyard]{_did_you_mean(unknown[0])}; "
+            f"valid keys: {', '.join(_field_names())}."
         )
     return dict(table)
 

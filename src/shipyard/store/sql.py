@@ -61,7 +61,11 @@ class SqlStore:
         auto_upgrade: bool = True,
     ) -> SqlStore:
         engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous)
-        _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
+        try:
+            _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, heartbeat_timeout=heartbeat_timeout)
 
     def close(self) -> None:

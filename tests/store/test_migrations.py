@@ -1,0 +1,53 @@
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import shipyard as sy
+from shipyard.backends.local import resolve
+from shipyard.core.config import Settings
+from shipyard.store import HEAD_REVISION, SqlStore, _engine
+from shipyard.store.schema import metadata
+
+
+def engine_for(store_settings: dict[str, str]) -> sa.Engine:
+    database = resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+    return _engine.create_engine(database)
+
+
+def test_migrations_build_exactly_the_declared_schema(store_settings: dict[str, str]) -> None:
+    engine = engine_for(store_settings)
+    _engine.upgrade(engine)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+    assert _engine.current_revision(engine) == HEAD_REVISION
+    engine.dispose()
+
+
+def test_the_embedded_store_upgrades_itself_on_open(client: sy.Client) -> None:
+    assert _engine.current_revision(client.backend.store.engine) == HEAD_REVISION
+
+
+def test_a_store_that_may_not_upgrade_says_which_command_to_run(store_settings: dict[str, str]) -> None:
+    database = resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+    with pytest.raises(sy.SchemaOutdated, match="shipyard db upgrade"):
+        SqlStore.open(database, auto_upgrade=False)
+
+
+def test_a_store_newer_than_the_code_is_refused(store_settings: dict[str, str]) -> None:
+    engine = engine_for(store_settings)
+    _engine.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(sy.SchemaOutdated, match="newer"):
+        _engine.ensure_schema(engine, auto_upgrade=True)
+    engine.dispose()
+
+
+def test_upgrading_twice_is_harmless(store_settings: dict[str, str]) -> None:
+    engine = engine_for(store_settings)
+    _engine.upgrade(engine)
+    _engine.upgrade(engine)
+    assert _engine.current_revision(engine) == HEAD_REVISION
+    engine.dispose()
