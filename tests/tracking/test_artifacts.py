@@ -42,9 +42,8 @@ def test_escaping_artifact_paths_are_rejected_before_anything_is_stored(
     client: sy.Client, tmp_path: Path, bad: str
 ) -> None:
     (tmp_path / "f.txt").write_text("x")
-    with client.start_run() as run:
-        with pytest.raises(sy.InvalidInput):
-            run.log_artifact(tmp_path / "f.txt", artifact_path=bad)
+    with client.start_run() as run, pytest.raises(sy.InvalidInput):
+        run.log_artifact(tmp_path / "f.txt", artifact_path=bad)
     assert client.list_artifacts(run.id) == []
     assert list(client.backend.blobs.iter_blobs()) == []
 

@@ -13,10 +13,17 @@ def test_a_block_that_returns_finishes_the_run(client: sy.Client) -> None:
 
 
 def test_a_block_that_raises_fails_the_run_and_keeps_its_points(client: sy.Client) -> None:
-    with pytest.raises(ZeroDivisionError), client.start_run() as run:
-        run.log_metric("loss", 0.3)
-        1 / 0  # noqa: B018
-    assert client.get_run(run.id).status is RunStatus.FAILED
+    def train() -> None:
+        with client.start_run() as run:
+            started.append(run.id)
+            run.log_metric("loss", 0.3)
+            raise ZeroDivisionError
+
+    started: list[str] = []
+    with pytest.raises(ZeroDivisionError):
+        train()
+    run = client.get_run(started[0])
+    assert run.status is RunStatus.FAILED
     assert len(client.get_metric_history(run.id, "loss")) == 1
 
 

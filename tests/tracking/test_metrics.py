@@ -42,9 +42,8 @@ def test_latest_value_is_the_highest_step_not_the_last_logged(client: sy.Client)
 
 @pytest.mark.parametrize("value", ["0.5", None, True, [1.0], object()])
 def test_non_numbers_are_invalid_input(client: sy.Client, value: object) -> None:
-    with client.start_run() as run:
-        with pytest.raises(sy.InvalidInput, match="must be a number"):
-            run.log_metric("auc", value)  # type: ignore[arg-type]
+    with client.start_run() as run, pytest.raises(sy.InvalidInput, match="must be a number"):
+        run.log_metric("auc", value)  # type: ignore[arg-type]
     assert client.get_metric_history(run.id, "auc") == []
 
 
@@ -55,9 +54,8 @@ def test_bad_steps_are_invalid_input(client: sy.Client, step: object) -> None:
 
 
 def test_a_bad_point_in_a_batch_writes_nothing(client: sy.Client) -> None:
-    with client.start_run() as run:
-        with pytest.raises(sy.InvalidInput):
-            run.log_batch(metrics=[("a", 1.0, 0), ("b", "oops", 0)], params={"p": 1})
+    with client.start_run() as run, pytest.raises(sy.InvalidInput):
+        run.log_batch(metrics=[("a", 1.0, 0), ("b", "oops", 0)], params={"p": 1})
     assert client.get_run(run.id).params == {}
     assert client.get_metric_history(run.id, "a") == []
 

@@ -20,7 +20,7 @@ def test_relogging_the_same_param_value_is_a_no_op(client: sy.Client) -> None:
 def test_changing_a_param_is_a_conflict_and_writes_nothing(client: sy.Client) -> None:
     with client.start_run() as run:
         run.log_param("lr", 0.1)
-        with pytest.raises(sy.Conflict, match="'lr': logged '0.1', now '0.2'"):
+        with pytest.raises(sy.Conflict, match=r"'lr': logged '0\.1', now '0\.2'"):
             run.log_params({"new": "x", "lr": 0.2})
     assert client.get_run(run.id).params == {"lr": "0.1"}
 
@@ -37,9 +37,8 @@ def test_tags_can_be_overwritten(client: sy.Client) -> None:
     ["", "x" * (MAX_KEY_LENGTH + 1), "a/../b", "../b", "/abs", "tab\tkey", "nul\x00", "semi;colon"],
 )
 def test_bad_param_keys_are_invalid_input_and_nothing_is_written(client: sy.Client, key: str) -> None:
-    with client.start_run() as run:
-        with pytest.raises(sy.InvalidInput, match="key"):
-            run.log_params({"good": 1, key: 2})
+    with client.start_run() as run, pytest.raises(sy.InvalidInput, match="key"):
+        run.log_params({"good": 1, key: 2})
     assert client.get_run(run.id).params == {}
 
 

@@ -8,19 +8,21 @@ The project root is the nearest folder, walking up from the working directory as
 ``.git``, that holds a ``.shipyard`` folder or a ``shipyard.toml`` file; without one, the working
 directory.
 
-| key | env | default | meaning |
-| --- | --- | --- | --- |
-| uri | SHIPYARD_URI | ``<root>/.shipyard`` | a folder (embedded SQLite + artifacts), ``sqlite:///…``, ``postgresql+psycopg://…`` |
-| artifacts | SHIPYARD_ARTIFACTS | ``<uri folder>/artifacts`` | artifact store URL (``file://…``, a path, ``s3://…``) |
-| project | SHIPYARD_PROJECT | ``default`` | project used when none is named |
-| flush_interval | SHIPYARD_FLUSH_INTERVAL | 1.0 | seconds a buffered metric point may wait before it is written |
-| flush_max_points | SHIPYARD_FLUSH_MAX_POINTS | 10000 | buffered points that trigger a write |
-| heartbeat_interval | SHIPYARD_HEARTBEAT_INTERVAL | 10.0 | seconds between a running run's heartbeats |
-| heartbeat_timeout | SHIPYARD_HEARTBEAT_TIMEOUT | 60.0 | a running run silent this long reads ``crashed`` |
-| sqlite_busy_timeout | SHIPYARD_SQLITE_BUSY_TIMEOUT | 60.0 | seconds a SQLite writer waits for the lock |
-| sqlite_synchronous | SHIPYARD_SQLITE_SYNCHRONOUS | NORMAL | ``NORMAL`` survives process crashes; ``FULL`` also power loss |
-| gc_grace | SHIPYARD_GC_GRACE | 3600.0 | seconds an unreferenced blob is kept, so in-flight writes are safe |
-| capture_environment | SHIPYARD_CAPTURE_ENVIRONMENT | true | record git, Python, platform and package versions on each run |
+Each key's environment variable is ``SHIPYARD_`` and the key in capitals (``SHIPYARD_FLUSH_INTERVAL``).
+
+| key | default | meaning |
+| --- | --- | --- |
+| uri | ``<root>/.shipyard`` | a folder (SQLite + artifacts), ``sqlite:///…``, ``postgresql+psycopg://…`` |
+| artifacts | ``<uri folder>/artifacts`` | artifact store URL (``file://…``, a path, ``s3://…``) |
+| project | ``default`` | project used when none is named |
+| flush_interval | 1.0 | seconds a buffered metric point may wait to be written |
+| flush_max_points | 10000 | buffered points that trigger a write |
+| heartbeat_interval | 10.0 | seconds between a running run's heartbeats |
+| heartbeat_timeout | 60.0 | a running run silent this long reads ``crashed`` |
+| sqlite_busy_timeout | 60.0 | seconds a SQLite writer waits for the lock |
+| sqlite_synchronous | NORMAL | ``NORMAL`` survives process crashes, ``FULL`` power loss |
+| gc_grace | 3600.0 | seconds an unreferenced blob is kept, so in-flight writes are safe |
+| capture_environment | true | record git, Python, platform and package versions on each run |
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def _read_table(path: Path) -> dict[str, Any]:
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
-    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    kind = str({f.name: f.type for f in dataclasses.fields(Settings)}[name])
     try:
         if kind == "bool":
             if isinstance(value, bool):

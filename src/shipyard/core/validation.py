@@ -2,7 +2,7 @@
 
 | what | limit |
 | --- | --- |
-| metric, param and tag keys | 1–250 characters: letters, digits, ``_ - . / : space``; no ``.``/``..`` segment, no leading ``/`` |
+| metric, param and tag keys | 1–250 characters of letters, digits, ``_ - . / : space``; no ``..`` segment |
 | param values | 6,000 characters |
 | tag values | 8,000 characters |
 | run and project names | 1–250 characters, no control characters |
@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 
@@ -91,7 +90,3 @@ def check_name(name: object, what: str) -> str:
             f"characters; got {name!r}."
         )
     return name
-
-
-def is_finite(value: float) -> bool:
-    return math.isfinite(value)

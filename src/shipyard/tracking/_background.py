@@ -6,14 +6,15 @@ Points wait at most ``flush_interval`` seconds; running runs send a heartbeat ev
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shipyard.tracking.run import Run
     from shipyard.store import SqlStore
+    from shipyard.tracking.run import Run
 
 
 class Background:
@@ -59,7 +60,6 @@ class Background:
                 run._flush_quietly()
             if time.monotonic() >= next_heartbeat:
                 next_heartbeat = time.monotonic() + self._heartbeat_interval
-                try:
+                # A missed heartbeat is retried next time; it must never kill the thread.
+                with contextlib.suppress(Exception):
                     self._store.heartbeat([run.id for run in runs])
-                except Exception:  # noqa: BLE001 — a missed heartbeat is retried; it must not kill the thread
-                    pass

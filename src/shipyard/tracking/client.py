@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import atexit
-import contextvars
+import contextlib
 import os
 import sys
 import threading
@@ -20,11 +20,8 @@ from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.ids import check_run_id, new_run_id
 from shipyard.tracking import environment
 from shipyard.tracking._background import Background
-from shipyard.tracking.run import Run
+from shipyard.tracking.run import Run, _active_run
 
-# The one documented piece of ambient state: the run a ``with start_run(...)`` block is in, so a run
-# started inside it becomes its child by default. Context-local, so threads and tasks don't share it.
-_active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("shipyard_active_run", default=None)
 _clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
 
@@ -186,10 +183,8 @@ class Client:
 
     def _shutdown(self, failed: bool) -> None:
         for run in self._background.active_runs():
-            try:
+            with contextlib.suppress(Exception):  # at exit there is nobody left to tell
                 run.end(RunStatus.FAILED if failed else RunStatus.FINISHED)
-            except Exception:  # noqa: BLE001, S110 — at exit there is nobody left to tell
-                pass
         self._background.stop()
 
 

@@ -7,6 +7,7 @@ at interpreter exit. ``flush()`` returns only once the points are committed.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import threading
@@ -24,6 +25,9 @@ from shipyard.core.errors import Conflict, InvalidInput, NotFound
 if TYPE_CHECKING:
     from shipyard.tracking.client import Client
 
+# The one documented piece of ambient state: the run whose ``with`` block we are in, so a run started
+# inside it becomes its child by default. Context-local, so threads and tasks don't share it.
+_active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("shipyard_active_run", default=None)
 _MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
 MetricPoint = Metric | tuple[str, float] | tuple[str, float, int] | tuple[str, float, int, int]
 
@@ -44,7 +48,6 @@ class Run:
         self._max_points = client.settings.flush_max_points
         self._next_step: dict[str, int] = dict(next_steps or {})
         self._checked_keys: set[str] = set()
-        self._error: BaseException | None = None
         self._ended = False
         self._context_token: contextvars.Token[Run | None] | None = None
 
@@ -63,7 +66,7 @@ class Run:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Params are immutable: logging another value for a logged key raises ``Conflict``; the same value is a no-op."""
+        """Params are immutable: another value for a logged key raises ``Conflict``; the same value is a no-op."""
         checked = {v.check_key(k, "param"): v.check_param_value(value, k) for k, value in _mapping(params).items()}
         self._check_open()
         self._store.write(self.id, params_=checked)
@@ -172,13 +175,12 @@ class Run:
                     with self._buffer_lock:
                         self._buffer[:0] = points  # keep them for the next attempt, in order
                     raise
-            self._error = None
 
     def _flush_quietly(self) -> None:
-        try:
+        # From the background thread: a failed write keeps its points buffered, and the next flush()
+        # the user makes retries them and raises if it fails again.
+        with contextlib.suppress(Exception):
             self.flush()
-        except Exception as exc:  # noqa: BLE001 — kept and re-raised by the next flush() the user makes
-            self._error = exc
 
     # artifacts ---------------------------------------------------------------------------------------
 
@@ -223,21 +225,15 @@ class Run:
             )
 
     def __enter__(self) -> Run:
-        from shipyard.tracking.client import _active_run
-
         self._context_token = _active_run.set(self)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        from shipyard.tracking.client import _active_run
-
         if self._context_token is not None:
-            try:
+            with contextlib.suppress(ValueError):  # left in another context than entered: nothing to restore
                 _active_run.reset(self._context_token)
-            except ValueError:  # left in another context than it was entered in: nothing to restore there
-                pass
             self._context_token = None
         self.end(RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
 

@@ -1,0 +1,33 @@
+"""Every example the docs point at runs, start to finish, in a fresh folder."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import shipyard as sy
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+@pytest.mark.slow
+def test_quickstart_runs_and_leaves_searchable_runs(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "quickstart.py", tmp_path)
+    done = subprocess.run(
+        [sys.executable, "quickstart.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "best run" in done.stdout
+    client = sy.Client(str(tmp_path / ".shipyard"))
+    runs = client.search_runs(project="churn", filter="attributes.status = 'finished'")
+    assert len(runs) == 4
+    children = [r for r in runs if r.parent_id is not None]
+    assert len(children) == 3 and all(len(client.list_artifacts(r.id)) == 1 for r in children)
+    client.close()
