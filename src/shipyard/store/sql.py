@@ -126,18 +126,19 @@ class SqlStore:
                 self._require_run(conn, parent_id)
             project_id = self._project_id(conn, project, create=True)
             conn.execute(
-                runs.insert().values(
-                    id=run_id,
-                    project_id=project_id,
-                    name=name,
-                    status=RunStatus.RUNNING.value,
-                    parent_id=parent_id,
-                    start_time=now,
-                    heartbeat_at=now,
-                    host=hostname(),
-                    pid=pid,
-                    environment=json.dumps(environment or {}, sort_keys=True, default=str),
-                )
+                _INSERT_RUN,
+                {
+                    "id": run_id,
+                    "project_id": project_id,
+                    "name": name,
+                    "status": RunStatus.RUNNING.value,
+                    "parent_id": parent_id,
+                    "start_time": now,
+                    "heartbeat_at": now,
+                    "host": hostname(),
+                    "pid": pid,
+                    "environment": _environment_json(environment or {}),
+                },
             )
             if tags_:
                 conn.execute(tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()])
@@ -169,8 +170,9 @@ class SqlStore:
         if status is RunStatus.RUNNING:
             raise InvalidInput("A run ends as finished, failed or crashed, not running.")
         with self._write() as conn:
-            self._require_writable(conn, run_id)
-            conn.execute(runs.update().where(runs.c.id == run_id).values(status=status.value, end_time=now_ms()))
+            ended = conn.execute(_END_RUN, {"run_id": run_id, "status": status.value, "end_time": now_ms()})
+            if ended.rowcount == 0:
+                self._require_writable(conn, run_id)  # raises NotFound or Conflict, saying which
 
     def heartbeat(self, run_ids: Sequence[str]) -> None:
         if not run_ids:
@@ -205,7 +207,7 @@ class SqlStore:
         return ids
 
     def _require_run(self, conn: sa.Connection, run_id: str) -> sa.Row[Any]:
-        row = conn.execute(sa.select(runs.c.status, runs.c.deleted_at).where(runs.c.id == run_id)).first()
+        row = conn.execute(_RUN_STATE, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
         return row
@@ -414,6 +416,28 @@ class SqlStore:
             return RunStatus.CRASHED
         return status
 
+
+# Statements of the hot paths, built once: constructing a statement costs more than running it on SQLite.
+_INSERT_RUN = runs.insert()
+_RUN_STATE = sa.select(runs.c.status, runs.c.deleted_at).where(runs.c.id == sa.bindparam("run_id"))
+_END_RUN = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("run_id"), runs.c.status == RunStatus.RUNNING.value)
+    .values(status=sa.bindparam("status"), end_time=sa.bindparam("end_time"))
+)
+
+
+def _environment_json(environment: Mapping[str, Any]) -> str:
+    # Every run of a process carries the same captured environment; encode it once.
+    cached = _ENV_CACHE.get(id(environment))
+    if cached is None or cached[0] is not environment:
+        cached = (environment, json.dumps(environment, sort_keys=True, default=str))
+        _ENV_CACHE.clear()
+        _ENV_CACHE[id(environment)] = cached
+    return cached[1]
+
+
+_ENV_CACHE: dict[int, tuple[Mapping[str, Any], str]] = {}
 
 _RUN_COLUMNS = sa.select(
     runs.c.id,
