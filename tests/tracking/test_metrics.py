@@ -1,4 +1,6 @@
 import math
+import threading
+import time
 
 import pytest
 
@@ -97,3 +99,18 @@ def test_points_past_the_buffer_size_are_written_without_flush(store_settings: d
 def test_history_of_an_unknown_run_is_not_found(client: sy.Client) -> None:
     with pytest.raises(sy.NotFound, match="No run with id"):
         client.get_metric_history("0" * 32, "loss")
+
+
+def test_the_background_thread_writes_without_an_explicit_flush(store_settings: dict[str, str]) -> None:
+    eager = sy.Client(
+        store_settings["uri"], artifacts=store_settings["artifacts"], capture_environment=False, flush_interval=0.05
+    )
+    run = eager.start_run()
+    for step in range(5):
+        run.log_metric("loss", 0.5, step=step)
+    deadline = time.monotonic() + 30
+    while len(eager.get_metric_history(run.id, "loss")) < 5:  # waits for an event, bounded; never sleeps blind
+        assert time.monotonic() < deadline, "the background flush never happened"
+        threading.Event().wait(0.01)
+    run.end()
+    eager.close()

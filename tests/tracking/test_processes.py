@@ -58,3 +58,17 @@ def test_eight_processes_write_one_sqlite_store_without_errors_or_loss(tmp_path:
         assert [m.step for m in history] == list(range(3_000))
         assert reader.get_run(run_id).status is RunStatus.FINISHED
     reader.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "status"), [("exit", RunStatus.FINISHED), ("raise", RunStatus.FAILED)])
+def test_interpreter_exit_flushes_and_ends_open_runs(tmp_path: Path, mode: str, status: RunStatus) -> None:
+    settings = {"uri": str(tmp_path / ".shipyard"), "artifacts": str(tmp_path / ".shipyard" / "artifacts")}
+    proc = spawn(mode, settings)
+    out, err = proc.communicate("go\n", timeout=120)
+    assert proc.returncode == (0 if mode == "exit" else 1), err
+    reader = sy.Client(settings["uri"], artifacts=settings["artifacts"], capture_environment=False)
+    run_id = out.strip()
+    assert len(reader.get_metric_history(run_id, "loss")) == 500
+    assert reader.get_run(run_id).status is status
+    reader.close()

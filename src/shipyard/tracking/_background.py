@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,7 +21,8 @@ class Background:
         self._store = store
         self._flush_interval = max(flush_interval, 0.01)
         self._heartbeat_interval = max(heartbeat_interval, 0.01)
-        self._runs: weakref.WeakValueDictionary[str, Run] = weakref.WeakValueDictionary()
+        # Strong references: a run nobody holds any more must still have its points written and be ended.
+        self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False

@@ -7,7 +7,6 @@ import contextlib
 import os
 import sys
 import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,9 @@ from shipyard.tracking import environment
 from shipyard.tracking._background import Background
 from shipyard.tracking.run import Run, _active_run
 
-_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+# Clients with background work; each leaves on close(). Held strongly so that a run the program no
+# longer references is still flushed and ended at exit.
+_clients: set[Client] = set()
 
 
 class Client:
@@ -180,6 +181,7 @@ class Client:
             run._flush_quietly()
         self._background.stop()
         self.backend.close()
+        _clients.discard(self)
 
     def _shutdown(self, failed: bool) -> None:
         for run in self._background.active_runs():
