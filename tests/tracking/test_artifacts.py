@@ -80,3 +80,19 @@ def test_gc_keeps_referenced_blobs_and_purges_deleted_runs(client: sy.Client, tm
     assert client.read_artifact(kept.id, "keep.txt") == b"keep"
     with pytest.raises(sy.NotFound):
         client.get_run(dropped.id)
+
+
+def test_a_dry_run_counts_deleted_runs_and_their_blobs_and_removes_nothing(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "drop.txt").write_text("drop")
+    with client.start_run() as dropped:
+        dropped.log_artifact(tmp_path / "drop.txt")
+    client.delete_run(dropped.id)
+    report = client.gc(grace=0, dry_run=True)
+    assert (report.purged_runs, len(report.removed)) == ([dropped.id], 1)
+    assert client.get_run(dropped.id).deleted
+    assert client.read_artifact(dropped.id, "drop.txt") == b"drop"
+
+
+def test_a_negative_grace_is_invalid_input(client: sy.Client) -> None:
+    with pytest.raises(sy.InvalidInput, match="grace"):
+        client.gc(grace=-1)

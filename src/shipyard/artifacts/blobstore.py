@@ -55,6 +55,8 @@ class GcReport:
     """Bytes of the removed blobs and stale temporary files."""
     kept: int = 0
     """Number of blobs kept."""
+    purged_runs: list[str] = field(default_factory=list)
+    """Ids of deleted runs removed for good before the blobs were collected (filled by the tracking client)."""
 
 
 class _Storage(Protocol):

@@ -75,27 +75,37 @@ def status_text(status: RunStatus, *, deleted: bool = False) -> Text:
 
 
 def table(*headers: str, title: str | None = None) -> Table:
+    """A borderless table: a rule under the header, two spaces between columns, easy to copy from."""
+    from rich import box
     from rich.table import Table
 
-    grid = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
+    grid = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for header in headers:
         grid.add_column(header)
     return grid
 
 
-def key_values(rows: Mapping[str, Any], *, title: str) -> Table:
-    """A two-column table of ``key  value`` lines under a bold title."""
-    from rich.table import Table
+def key_values(rows: Mapping[str, str | Text], *, title: str) -> Text:
+    """A bold title, then one ``key  value`` line per row, keys dimmed and aligned."""
+    from rich.text import Text
 
-    grid = Table.grid(padding=(0, 2))
-    grid.title = title
-    grid.title_justify = "left"
-    grid.title_style = "bold"
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
+    out = Text(title, style="bold")
+    pad = max((len(key) for key in rows), default=0)
     for key, value in rows.items():
-        grid.add_row(text(key), value if not isinstance(value, str) else text(value))
-    return grid
+        out.append("\n  ")
+        out.append(key.ljust(pad), style="dim")
+        out.append("  ")
+        out.append(value if isinstance(value, Text) else text(value))
+    return out
 
 
 # formatters --------------------------------------------------------------------------------------------
@@ -106,6 +116,17 @@ def fmt_time(millis: int | None) -> str:
     if millis is None:
         return "-"
     return datetime.fromtimestamp(millis / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_start(millis: int, now_ms: int) -> str:
+    """'14:03' today, 'Nov 23 14:03' this year, '2024-11-23' before; local time."""
+    moment = datetime.fromtimestamp(millis / 1000).astimezone()
+    today = datetime.fromtimestamp(now_ms / 1000).astimezone()
+    if moment.date() == today.date():
+        return moment.strftime("%H:%M")
+    if moment.year == today.year:
+        return moment.strftime("%b %d %H:%M")
+    return moment.strftime("%Y-%m-%d")
 
 
 def fmt_duration(millis: int | None) -> str:

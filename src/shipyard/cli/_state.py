@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.core.config import Settings
+from shipyard.core.config import HOME_DIR, Settings
 from shipyard.core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -53,8 +53,10 @@ def existing_store(settings: Settings) -> Locations:
     where = resolve(settings)
     path = sqlite_file(where.database)
     if path is not None and not path.is_file():
+        nested = Path(settings.uri) / HOME_DIR
+        hint = f"Did you mean --uri {nested}? " if (nested / path.name).is_file() else ""
         raise NotFound(
-            f"No Shipyard store at {settings.uri} ({path} does not exist). Create one with `shipyard init`, "
+            f"No Shipyard store at {settings.uri} ({path} does not exist). {hint}Create one with `shipyard init`, "
             "or point to an existing store with --uri or SHIPYARD_URI."
         )
     return where
@@ -81,3 +83,16 @@ def open_client(ctx: typer.Context) -> Iterator[Client]:
         yield client
     finally:
         client.close()
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit to print."""
+    if "://" not in url or "@" not in url:
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://***"

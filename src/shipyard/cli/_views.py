@@ -17,6 +17,7 @@ from shipyard.cli._output import (
     fmt_delta,
     fmt_duration,
     fmt_number,
+    fmt_start,
     fmt_time,
     key_values,
     status_text,
@@ -28,6 +29,7 @@ from shipyard.core.entities import RunArtifact, RunRecord, RunStatus
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
+    from rich.text import Text
 
 MAX_METRIC_COLUMNS = 6
 MAX_PARAM_COLUMNS = 3
@@ -53,44 +55,57 @@ def common_keys(mappings: Iterable[Mapping[str, Any]], limit: int) -> list[str]:
 # runs list -------------------------------------------------------------------------------------------
 
 
-def runs_table(runs: Sequence[RunRecord]) -> Table:
+def runs_table(runs: Sequence[RunRecord], *, width: int) -> Table:
+    """One row per run; as many of the most common params and metrics as fit in ``width`` columns."""
+    now = int(time.time() * 1000)
+    show_project = len({run.project for run in runs}) > 1
+    fixed: dict[str, list[str]] = {"id": [run.id for run in runs]}
+    if show_project:
+        fixed["project"] = [run.project for run in runs]
+    fixed["name"] = [run.name for run in runs]
+    fixed["status"] = [run.status.value + (" (deleted)" if run.deleted else "") for run in runs]
+    fixed["started"] = [fmt_start(run.start_time, now) for run in runs]
+    fixed["duration"] = [fmt_duration(duration_ms(run, now)) for run in runs]
     metric_keys = common_keys((run.metrics for run in runs), MAX_METRIC_COLUMNS)
     param_keys = common_keys((run.params for run in runs), MAX_PARAM_COLUMNS)
-    show_project = len({run.project for run in runs}) > 1
-    grid = table()
-    grid.add_column("id", no_wrap=True, min_width=32)  # in full: people copy it into the next command
-    if show_project:
-        grid.add_column("project")
-    grid.add_column("name")
-    grid.add_column("status", no_wrap=True)
-    grid.add_column("started", no_wrap=True)
-    grid.add_column("duration", justify="right", no_wrap=True)
+    extra: dict[tuple[str, str], list[str]] = {}
+    for key in metric_keys:  # metrics first: when space is short, they matter more than params
+        extra["metrics", key] = [fmt_number(run.metrics[key]) if key in run.metrics else "" for run in runs]
     for key in param_keys:
-        grid.add_column(f"params.{key}" if key in metric_keys else key, style="italic")
-    for key in metric_keys:
-        grid.add_column(f"metrics.{key}" if key in param_keys else key, justify="right")
-    now = int(time.time() * 1000)
-    for run in runs:
-        cells = [text(run.id)]
-        if show_project:
-            cells.append(text(run.project))
-        cells += [
-            text(run.name),
-            status_text(run.status, deleted=run.deleted),
-            text(fmt_time(run.start_time)[:-3]),
-            text(fmt_duration(duration_ms(run, now))),
-        ]
-        cells += [text(run.params.get(key, "")) for key in param_keys]
-        cells += [text(fmt_number(run.metrics[key]) if key in run.metrics else "") for key in metric_keys]
+        extra["params", key] = [run.params.get(key, "") for run in runs]
+    budget = width + 2 - sum(_width(header, values) for header, values in fixed.items())  # no gap after the last
+    shown = []
+    for (kind, key), values in extra.items():
+        header = f"{kind}.{key}" if key in metric_keys and key in param_keys else key
+        if _width(header, values) <= budget:
+            budget -= _width(header, values)
+            shown.append((kind, key, header))
+    shown.sort(key=lambda item: item[0] == "metrics")  # params, then metrics, each in key order
+
+    grid = table()
+    for header in fixed:
+        grid.add_column(header, no_wrap=header != "name", justify="right" if header == "duration" else "left")
+    for kind, _key, header in shown:
+        grid.add_column(header, justify="right" if kind == "metrics" else "left", no_wrap=True)
+    for row, run in enumerate(runs):
+        cells = [text(values[row]) for values in fixed.values()]
+        cells[list(fixed).index("status")] = status_text(run.status, deleted=run.deleted)
+        cells += [text(extra[kind, key][row]) for kind, key, _header in shown]
         grid.add_row(*cells)
     return grid
+
+
+def _width(header: str, values: Sequence[str]) -> int:
+    # Two columns of separation; a long name may wrap, so it claims at most 24.
+    widest = max([len(header), *(len(value) for value in values)])
+    return min(widest, 24 if header == "name" else widest) + 2
 
 
 # runs show -------------------------------------------------------------------------------------------
 
 
 def run_detail(run: RunRecord, artifacts: Sequence[RunArtifact]) -> list[RenderableType]:
-    attributes: dict[str, Any] = {
+    attributes: dict[str, str | Text] = {
         "id": run.id,
         "name": run.name,
         "project": run.project,
@@ -107,19 +122,24 @@ def run_detail(run: RunRecord, artifacts: Sequence[RunArtifact]) -> list[Rendera
     parts.append(_section("Tags", run.tags, "no tags set"))
     parts.append(_section("Environment", environment_summary(run.environment), "not captured"))
     if artifacts:
-        grid = table("path", "size", "digest", title="Artifacts")
+        from rich.console import Group
+        from rich.padding import Padding
+
+        grid = table("path", "size", "digest")
         grid.columns[1].justify = "right"
         for item in artifacts:
             grid.add_row(text(item.path), text(fmt_bytes(item.size)), text(item.digest[:_DIGEST_SHOWN] + "…"))
-        parts.append(grid)
+        parts.append(Group(text("Artifacts", "bold"), Padding(grid, (0, 0, 0, 2), expand=False)))
     else:
         parts.append(_section("Artifacts", {}, "none logged"))
     return parts
 
 
-def _section(title: str, rows: Mapping[str, Any], empty: str) -> RenderableType:
+def _section(title: str, rows: Mapping[str, str], empty: str) -> RenderableType:
     if not rows:
-        return key_values({"": text(empty, "dim italic")}, title=title)
+        section = text(title, "bold")
+        section.append(f"\n  {empty}", style="dim italic")
+        return section
     return key_values(dict(sorted(rows.items())), title=title)
 
 
@@ -150,15 +170,15 @@ def comparison(runs: Sequence[RunRecord]) -> dict[str, Any]:
     """Params and latest metrics side by side; metric deltas are against the first run."""
     param_rows = []
     for key in sorted({key for run in runs for key in run.params}):
-        values = [run.params.get(key) for run in runs]
-        param_rows.append({"key": key, "values": values, "differs": len(set(values)) > 1})
+        texts = [run.params.get(key) for run in runs]
+        param_rows.append({"key": key, "values": texts, "differs": len(set(texts)) > 1})
     metric_rows = []
     for key in sorted({key for run in runs for key in run.metrics}):
-        values = [run.metrics.get(key) for run in runs]
-        base = values[0]
-        deltas = [None if base is None or value is None else value - base for value in values]
+        numbers = [run.metrics.get(key) for run in runs]
+        base = numbers[0]
+        deltas = [None if base is None or value is None else value - base for value in numbers]
         deltas[0] = None
-        metric_rows.append({"key": key, "values": values, "deltas": deltas, "differs": _differ(values)})
+        metric_rows.append({"key": key, "values": numbers, "deltas": deltas, "differs": _differ(numbers)})
     return {
         "runs": [{"id": run.id, "name": run.name, "project": run.project, "status": run.status} for run in runs],
         "params": param_rows,
@@ -177,7 +197,9 @@ def comparison_table(data: Mapping[str, Any]) -> Table:
         grid.add_column(text(f"{run['name']}\n{run['id'][:8]}…"), justify="right")
     for row in data["params"]:
         style = "bold yellow" if row["differs"] else ""
-        grid.add_row(text(f"params.{row['key']}", style), *(text("-" if v is None else v, style) for v in row["values"]))
+        grid.add_row(
+            text(f"params.{row['key']}", style), *(text("-" if v is None else v, style) for v in row["values"])
+        )
     if data["params"] and data["metrics"]:
         grid.rows[-1].end_section = True
     for row in data["metrics"]:

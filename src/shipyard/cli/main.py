@@ -23,7 +23,7 @@ _TYPER_FLOW = (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError)
 
 
 class _ShipyardGroup(TyperGroup):
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # Typer passes its own Context
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
@@ -69,8 +69,8 @@ def _global_options(
         str | None,
         typer.Option(
             "--uri",
-            help="Store to use: a folder, sqlite:///…, postgresql+psycopg://… "
-            "[default: SHIPYARD_URI, else shipyard.toml, else ./.shipyard]",
+            help="The store: a folder, sqlite:///…, postgresql+psycopg://… "
+            "(default: SHIPYARD_URI, else shipyard.toml, else ./.shipyard).",
             show_default=False,
         ),
     ] = None,

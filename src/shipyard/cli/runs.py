@@ -18,7 +18,9 @@ RunIds = Annotated[list[str], typer.Argument(help="Run ids (32 hex characters, a
 @app.command("list")
 def list_runs(
     ctx: typer.Context,
-    project: Annotated[str | None, typer.Option("--project", "-p", help="Only this project [default: all].")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Only this project (default: all projects).")
+    ] = None,
     filter_: Annotated[
         str | None, typer.Option("--filter", "-f", help="e.g. \"metrics.auc > 0.9 and params.penalty = 'l2'\".")
     ] = None,
@@ -38,19 +40,22 @@ def list_runs(
         return
     out = console()
     if not page:
-        where = f" in project {project!r}" if project else ""
-        hint = " matching the filter" if filter_ else ""
-        out.print(f"No runs{where}{hint}.", markup=False)
+        if page_token or filter_ or project:
+            out.print("No runs match." if not page_token else "No more runs.", markup=False)
+        else:
+            out.print("No runs yet. Start one with shipyard.start_run(), then list it here.", markup=False)
         return
     from shipyard.cli._views import runs_table
 
-    out.print(runs_table(page))
+    out.print(runs_table(page, width=out.width))
     if page.next_page_token:
         out.print(f"More runs: repeat the command with --page-token {page.next_page_token}", markup=False, style="dim")
 
 
 @app.command("show")
-def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="The run's id.")], as_json: JsonOption = False):
+def show(
+    ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="The run's id.")], as_json: JsonOption = False
+) -> None:
     """Show one run: attributes, params, latest metrics, tags, environment and artifacts."""
     with open_client(ctx) as client:
         run = client.get_run(run_id)

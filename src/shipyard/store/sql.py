@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import Conflict, InvalidInput, NotFound, StoreError
 from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.store import _engine, _search
 from shipyard.store._liveness import hostname, process_alive
@@ -62,7 +62,8 @@ class SqlStore:
     ) -> SqlStore:
         engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous)
         try:
-            _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
+            with _unreachable_is_store_error(engine):
+                _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
         except BaseException:
             engine.dispose()
             raise
@@ -73,12 +74,16 @@ class SqlStore:
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        with self.engine.connect().execution_options(shipyard_write=True) as conn, conn.begin():
+        with (
+            _unreachable_is_store_error(self.engine),
+            self.engine.connect().execution_options(shipyard_write=True) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self.engine.connect() as conn:
+        with _unreachable_is_store_error(self.engine), self.engine.connect() as conn:
             yield conn
 
     # projects ---------------------------------------------------------------------------------------
@@ -183,23 +188,32 @@ class SqlStore:
             )
 
     def delete_run(self, run_id: str) -> None:
+        """Hide a run. Deleting it again keeps the first time, so the grace period is not restarted."""
         with self._write() as conn:
             self._require_run(conn, run_id)
-            conn.execute(runs.update().where(runs.c.id == run_id).values(deleted_at=now_ms()))
+            conn.execute(
+                runs.update().where(runs.c.id == run_id, runs.c.deleted_at.is_(None)).values(deleted_at=now_ms())
+            )
 
     def restore_run(self, run_id: str) -> None:
         with self._write() as conn:
             self._require_run(conn, run_id)
             conn.execute(runs.update().where(runs.c.id == run_id).values(deleted_at=None))
 
+    def purgeable_runs(self, deleted_before: int) -> list[str]:
+        """Runs deleted before ``deleted_before`` (ms), which ``purge_deleted_runs`` would remove."""
+        with self._read() as conn:
+            return self._purgeable(conn, deleted_before)
+
+    @staticmethod
+    def _purgeable(conn: sa.Connection, deleted_before: int) -> list[str]:
+        query = sa.select(runs.c.id).where(runs.c.deleted_at.is_not(None), runs.c.deleted_at <= deleted_before)
+        return list(conn.execute(query.order_by(runs.c.id)).scalars())
+
     def purge_deleted_runs(self, deleted_before: int) -> list[str]:
         """Remove for good the runs deleted before ``deleted_before`` (ms), with everything they hold."""
         with self._write() as conn:
-            ids = list(
-                conn.execute(
-                    sa.select(runs.c.id).where(runs.c.deleted_at.is_not(None), runs.c.deleted_at < deleted_before)
-                ).scalars()
-            )
+            ids = self._purgeable(conn, deleted_before)
             for chunk in _chunks(ids):
                 for table in (metrics, latest_metrics, params, tags, run_artifacts):
                     conn.execute(table.delete().where(table.c.run_id.in_(chunk)))
@@ -345,9 +359,13 @@ class SqlStore:
                 )
             return [RunArtifact(p, d, s) for p, d, s in conn.execute(query.order_by(run_artifacts.c.path)).all()]
 
-    def referenced_digests(self) -> set[str]:
+    def referenced_digests(self, excluding_runs: Sequence[str] = ()) -> set[str]:
+        """Digests some run refers to; ``excluding_runs`` lets a dry run leave out runs it would purge."""
+        query = sa.select(run_artifacts.c.digest).distinct()
+        if excluding_runs:
+            query = query.where(run_artifacts.c.run_id.not_in(list(excluding_runs)))
         with self._read() as conn:
-            return set(conn.execute(sa.select(run_artifacts.c.digest).distinct()).scalars())
+            return set(conn.execute(query).scalars())
 
     # reading runs -----------------------------------------------------------------------------------
 
@@ -425,6 +443,20 @@ _END_RUN = (
     .where(runs.c.id == sa.bindparam("run_id"), runs.c.status == RunStatus.RUNNING.value)
     .values(status=sa.bindparam("status"), end_time=sa.bindparam("end_time"))
 )
+
+
+@contextmanager
+def _unreachable_is_store_error(engine: sa.Engine) -> Iterator[None]:
+    """A database that cannot be reached, or refuses the connection, is a StoreError that says so."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise StoreError(
+            f"The metadata store at {where} could not be used: {reason}. Check that the database is running "
+            "and reachable, and that SHIPYARD_URI is right."
+        ) from exc
 
 
 def _environment_json(environment: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -166,14 +167,24 @@ class Client:
     # maintenance -----------------------------------------------------------------------------------
 
     def gc(self, *, grace: float | None = None, dry_run: bool = False) -> GcReport:
-        """Purge runs deleted longer than ``grace`` seconds ago, then blobs no run refers to (older than ``grace``)."""
-        import time
+        """Purge runs deleted more than ``grace`` seconds ago, then blobs no run refers to (older than ``grace``).
 
+        With ``dry_run`` nothing is removed; the report lists what would be, runs included.
+        """
         grace = self.settings.gc_grace if grace is None else grace
-        if not dry_run:
-            self.backend.store.purge_deleted_runs(int((time.time() - grace) * 1000))
-        referenced = self.backend.store.referenced_digests()
-        return self.backend.blobs.gc(referenced, grace_seconds=grace, dry_run=dry_run)
+        if isinstance(grace, bool) or not isinstance(grace, int | float) or not grace >= 0:
+            raise InvalidInput(f"The gc grace period must be a non-negative number of seconds; got {grace!r}.")
+        cutoff = int((time.time() - grace) * 1000)
+        store = self.backend.store
+        if dry_run:
+            purged = store.purgeable_runs(cutoff)
+            referenced = store.referenced_digests(excluding_runs=purged)
+        else:
+            purged = store.purge_deleted_runs(cutoff)
+            referenced = store.referenced_digests()
+        report = self.backend.blobs.gc(referenced, grace_seconds=grace, dry_run=dry_run)
+        report.purged_runs = purged
+        return report
 
     def close(self) -> None:
         """Flush and stop background work. Runs still open stay open (they can be ended or resumed later)."""

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import shipyard
+from shipyard.cli.main import app
+from shipyard.core.config import Settings
+from shipyard.store import HEAD_REVISION
+from tests.cli.helpers import Invoke, strict_json
+
+
+def test_init_creates_store_and_config_and_is_idempotent(tmp_path: Path) -> None:
+    first = CliRunner().invoke(app, ["init", str(tmp_path / "proj")])
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "proj/.shipyard/shipyard.db").is_file()
+    assert "Created" in first.stdout
+    (tmp_path / "proj/shipyard.toml").write_text("[shipyard]\nproject = 'mine'\n")
+    again = strict_json(CliRunner().invoke(app, ["init", str(tmp_path / "proj"), "--json"]).stdout)
+    assert again["store"]["created"] is False and again["config"]["created"] is False
+    assert (tmp_path / "proj/shipyard.toml").read_text() == "[shipyard]\nproject = 'mine'\n"
+
+
+def test_starter_config_is_valid_and_protects_champion(tmp_path: Path) -> None:
+    CliRunner().invoke(app, ["init", str(tmp_path)])
+    document = tomllib.loads((tmp_path / "shipyard.toml").read_text())
+    assert document["gate"]["protected_aliases"] == ["champion"]
+    assert Settings.load(cwd=tmp_path, environ={}).uri == str(tmp_path / ".shipyard")
+
+
+def test_commands_refuse_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--uri", str(tmp_path / "nowhere"), "runs", "list"])
+    assert result.exit_code == 2
+    assert "shipyard init" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_gc_dry_run_reports_and_changes_nothing(store: shipyard.Client, invoke: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("orphan")
+    with store.start_run() as run:
+        run.log_artifact(tmp_path / "a.txt")
+    store.delete_run(run.id)
+    result = invoke("gc", "--dry-run", "--grace", "0")
+    assert result.exit_code == 0, result.output
+    assert "Would remove" in result.stdout
+    assert store.get_run(run.id).deleted
+
+
+def test_gc_purges_deleted_runs_and_their_blobs(store: shipyard.Client, invoke: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("orphan")
+    with store.start_run() as run:
+        run.log_artifact(tmp_path / "a.txt")
+    store.delete_run(run.id)
+    report = strict_json(invoke("gc", "--grace", "0", "--json").stdout)
+    assert report["removed_blobs"] == 1 and report["freed_bytes"] >= 6
+    assert invoke("runs", "show", run.id).exit_code == 2
+
+
+def test_gc_rejects_a_negative_grace(invoke: Invoke) -> None:
+    assert invoke("gc", "--grace", "-1").exit_code == 2
+
+
+def test_db_current_and_upgrade_report_the_revision(invoke: Invoke) -> None:
+    current = strict_json(invoke("db", "current", "--json").stdout)
+    assert current == {"uri": current["uri"], "revision": HEAD_REVISION, "head": HEAD_REVISION, "up_to_date": True}
+    upgraded = strict_json(invoke("db", "upgrade", "--json").stdout)
+    assert (upgraded["from"], upgraded["to"]) == (HEAD_REVISION, HEAD_REVISION)
+    assert "nothing to do" in invoke("db", "upgrade").stdout
+
+
+def test_db_upgrade_brings_an_empty_database_to_head(tmp_path: Path) -> None:
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "empty.db").close()
+    result = CliRunner().invoke(app, ["--uri", f"sqlite:///{tmp_path / 'empty.db'}", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"from revision none to {HEAD_REVISION}" in result.stdout
