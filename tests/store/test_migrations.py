@@ -29,10 +29,32 @@ def test_the_embedded_store_upgrades_itself_on_open(client: sy.Client) -> None:
     assert _engine.current_revision(client.backend.store.engine) == HEAD_REVISION
 
 
-def test_a_store_that_may_not_upgrade_says_which_command_to_run(store_settings: dict[str, str]) -> None:
-    database = resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+def older(store_settings: dict[str, str]) -> str:
+    """The store's database URL, with a schema that claims an older revision than the code's."""
+    engine = engine_for(store_settings)
+    _engine.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0000'"))
+    engine.dispose()
+    return resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+
+
+def test_an_older_schema_without_auto_upgrade_says_which_command_to_run(store_settings: dict[str, str]) -> None:
+    with pytest.raises(sy.SchemaOutdated, match=r"revision 0000.*shipyard db upgrade"):
+        SqlStore.open(older(store_settings), auto_upgrade=False)
+
+
+@pytest.mark.postgres
+def test_a_shared_postgres_store_is_not_upgraded_behind_its_back(postgres_url: str) -> None:
     with pytest.raises(sy.SchemaOutdated, match="shipyard db upgrade"):
-        SqlStore.open(database, auto_upgrade=False)
+        SqlStore.open(older({"uri": postgres_url, "artifacts": "/unused"}))
+
+
+def test_an_empty_database_is_given_the_schema_even_without_auto_upgrade(store_settings: dict[str, str]) -> None:
+    database = resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+    store = SqlStore.open(database, auto_upgrade=False)
+    assert _engine.current_revision(store.engine) == HEAD_REVISION
+    store.close()
 
 
 def test_a_store_newer_than_the_code_is_refused(store_settings: dict[str, str]) -> None:

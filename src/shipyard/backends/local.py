@@ -62,7 +62,7 @@ class LocalBackend:
         self.store.close()
 
 
-def open_backend(settings: Settings, *, auto_upgrade: bool = True) -> LocalBackend:
+def open_backend(settings: Settings, *, auto_upgrade: bool | None = None) -> LocalBackend:
     where = resolve(settings)
     store = SqlStore.open(
         where.database,

@@ -78,7 +78,12 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
 
 def ensure_schema(engine: sa.Engine, *, auto_upgrade: bool) -> None:
-    """Check the schema revision (one cheap query); upgrade if allowed, else say which command to run."""
+    """Check the schema revision (one cheap query) and create or upgrade the schema when allowed.
+
+    An empty database is always given the schema: there is nothing to lose. An existing older schema
+    is upgraded only with ``auto_upgrade`` (the embedded SQLite store); a shared PostgreSQL store is
+    upgraded on purpose with ``shipyard db upgrade``, so replicas of different versions never race.
+    """
     revision = current_revision(engine)
     if revision == HEAD_REVISION:
         return
@@ -87,9 +92,9 @@ def ensure_schema(engine: sa.Engine, *, auto_upgrade: bool) -> None:
             f"The metadata store is at schema revision {revision}, newer than this Shipyard knows "
             f"({HEAD_REVISION}). Upgrade Shipyard: pip install --upgrade shipyard."
         )
-    if not auto_upgrade:
+    if revision is not None and not auto_upgrade:
         raise SchemaOutdated(
-            f"The metadata store is at schema revision {revision or 'none'}; this Shipyard needs "
-            f"{HEAD_REVISION}. Run `shipyard db upgrade` (back up the database first)."
+            f"The metadata store is at schema revision {revision}; this Shipyard needs {HEAD_REVISION}. "
+            "Run `shipyard db upgrade` (back up the database first)."
         )
     upgrade(engine)

@@ -58,9 +58,12 @@ class SqlStore:
         busy_timeout: float = 60.0,
         synchronous: str = "NORMAL",
         heartbeat_timeout: float = 60.0,
-        auto_upgrade: bool = True,
+        auto_upgrade: bool | None = None,
     ) -> SqlStore:
+        """Open a store; ``auto_upgrade`` (default: only for SQLite) lets an older schema be upgraded on open."""
         engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous)
+        if auto_upgrade is None:
+            auto_upgrade = engine.dialect.name == "sqlite"
         try:
             with _unreachable_is_store_error(engine):
                 _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
