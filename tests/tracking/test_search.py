@@ -97,3 +97,21 @@ def test_a_forged_page_token_is_invalid_input(client: sy.Client) -> None:
 def test_an_unknown_project_is_not_found_and_lists_the_known(client: sy.Client, runs: dict[str, str]) -> None:
     with pytest.raises(sy.NotFound, match="churn"):
         client.search_runs(project="chrun")
+
+
+def test_runs_without_the_sorted_value_come_last_in_both_directions(client: sy.Client, runs: dict[str, str]) -> None:
+    with client.start_run(project="churn", name="no-auc"):
+        pass
+    assert names(client.search_runs(project="churn", order_by=["metrics.auc DESC"]))[-1] == "no-auc"
+    assert names(client.search_runs(project="churn", order_by=["metrics.auc ASC"]))[-1] == "no-auc"
+    open_run = client.start_run(project="churn", name="still-running")  # no end time yet
+    assert names(client.search_runs(project="churn", order_by=["attributes.end_time DESC"]))[-1] == "still-running"
+    assert names(client.search_runs(project="churn", order_by=["attributes.end_time ASC"]))[-1] == "still-running"
+    open_run.end()
+
+
+def test_two_conditions_on_one_metric_make_a_range(client: sy.Client, runs: dict[str, str]) -> None:
+    page = client.search_runs(
+        project="churn", filter="metrics.auc > 0.9 and metrics.auc < 0.96", order_by=["metrics.auc"]
+    )
+    assert names(page) == ["b", "a"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,8 +61,18 @@ class RunRecord:
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
-    environment: Mapping[str, Any] = field(default_factory=dict)
+    environment_json: str = field(default="{}", repr=False)
     deleted: bool = False
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        """What the run ran on: git, Python, platform, package versions.
+
+        Kept as JSON and decoded on access: search results rarely look at it, and decoding it for
+        every row would cost more than the rest of a search.
+        """
+        decoded: dict[str, Any] = json.loads(self.environment_json)
+        return decoded
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; non-finite metric values become the strings 'NaN', 'Infinity', '-Infinity'."""
@@ -76,7 +87,7 @@ class RunRecord:
             "params": dict(self.params),
             "metrics": {k: json_number(v) for k, v in self.metrics.items()},
             "tags": dict(self.tags),
-            "environment": dict(self.environment),
+            "environment": self.environment,
             "deleted": self.deleted,
         }
 

@@ -41,7 +41,14 @@ _ATTRIBUTE_COLUMNS = {
 }
 
 
-def apply_filter(query: sa.Select[Any], comparisons: Sequence[Comparison], crashed_before: int) -> sa.Select[Any]:
+Joined = dict[tuple[str, str], sa.Alias]
+
+
+def apply_filter(
+    query: sa.Select[Any], comparisons: Sequence[Comparison], crashed_before: int
+) -> tuple[sa.Select[Any], Joined]:
+    """Add the filter's conditions; also return the value tables it inner-joined, by (entity, key)."""
+    joined: Joined = {}
     for index, comparison in enumerate(comparisons):
         compare = _OPS[comparison.op]
         if comparison.entity == "attributes":
@@ -50,11 +57,13 @@ def apply_filter(query: sa.Select[Any], comparisons: Sequence[Comparison], crash
             else:
                 query = query.where(compare(_ATTRIBUTE_COLUMNS[comparison.key], comparison.value))
             continue
-        table = _ENTITY_TABLES[comparison.entity].alias(f"f{index}")
-        query = query.join(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == comparison.key)).where(
-            compare(table.c.value, comparison.value)
-        )
-    return query
+        table = joined.get((comparison.entity, comparison.key))
+        if table is None:
+            table = _ENTITY_TABLES[comparison.entity].alias(f"f{index}")
+            joined[(comparison.entity, comparison.key)] = table
+            query = query.join(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == comparison.key))
+        query = query.where(compare(table.c.value, comparison.value))
+    return query, joined
 
 
 def _status_condition(comparison: Comparison, crashed_before: int) -> sa.ColumnElement[bool]:
@@ -69,17 +78,28 @@ def _status_condition(comparison: Comparison, crashed_before: int) -> sa.ColumnE
     return matches if comparison.op == "=" else sa.not_(matches)
 
 
-def apply_order(query: sa.Select[Any], order_by: Sequence[OrderBy]) -> sa.Select[Any]:
+def apply_order(query: sa.Select[Any], order_by: Sequence[OrderBy], joined: Joined, dialect: str) -> sa.Select[Any]:
+    """Sort by ``order_by``, then newest first. Runs without the value sort last in either direction."""
     clauses: list[Any] = []
     for index, item in enumerate(order_by):
+        column: Any
+        may_be_null = True
         if item.entity == "attributes":
-            column: Any = _ATTRIBUTE_COLUMNS[item.key]
+            column = _ATTRIBUTE_COLUMNS[item.key]
+            may_be_null = item.key in ("end_time", "parent_id")
+        elif (item.entity, item.key) in joined:
+            # The filter already joined this value and compared it, so it is never NULL: sort on the same
+            # join, which saves one and lets the database read the (key, value) index in order.
+            column, may_be_null = joined[(item.entity, item.key)].c.value, False
         else:
             table = _ENTITY_TABLES[item.entity].alias(f"o{index}")
             query = query.outerjoin(table, sa.and_(table.c.run_id == runs.c.id, table.c.key == item.key))
             column = table.c.value
-        # Runs without the value sort last in either direction, as users expect from a leaderboard.
-        clauses.append((column.desc() if item.descending else column.asc()).nulls_last())
+        ordered = column.desc() if item.descending else column.asc()
+        # SQLite puts NULLs first when ascending, PostgreSQL when descending; say so only where it differs.
+        if may_be_null and item.descending == (dialect != "sqlite"):
+            ordered = ordered.nulls_last()
+        clauses.append(ordered)
     clauses += [runs.c.start_time.desc(), runs.c.id.desc()]
     return query.order_by(*clauses)
 

@@ -129,6 +129,7 @@ class SqlStore:
         pid: int = 0,
     ) -> RunRecord:
         now = now_ms()
+        environment_json = _environment_json(environment or {})
         with self._write() as conn:
             if parent_id is not None:
                 self._require_run(conn, parent_id)
@@ -145,7 +146,7 @@ class SqlStore:
                     "heartbeat_at": now,
                     "host": hostname(),
                     "pid": pid,
-                    "environment": _environment_json(environment or {}),
+                    "environment": environment_json,
                 },
             )
             if tags_:
@@ -159,7 +160,7 @@ class SqlStore:
             end_time=None,
             parent_id=parent_id,
             tags=dict(tags_ or {}),
-            environment=dict(environment or {}),
+            environment_json=environment_json,
         )
 
     def resume_run(self, run_id: str, *, pid: int) -> RunRecord:
@@ -399,8 +400,9 @@ class SqlStore:
                 query = query.where(runs.c.project_id == self._project_id(conn, project, create=False))
             if not include_deleted:
                 query = query.where(runs.c.deleted_at.is_(None))
-            query = _search.apply_filter(query, comparisons, now_ms() - self.heartbeat_timeout_ms)
-            query = _search.apply_order(query, ordering).limit(max_results + 1).offset(offset)
+            query, joined = _search.apply_filter(query, comparisons, now_ms() - self.heartbeat_timeout_ms)
+            query = _search.apply_order(query, ordering, joined, self.engine.dialect.name)
+            query = query.limit(max_results + 1).offset(offset)
             rows = conn.execute(query).all()
             records = self._records(conn, rows[:max_results])
         token = _search.encode_page_token(offset + max_results) if len(rows) > max_results else None
@@ -424,7 +426,7 @@ class SqlStore:
                 params=params_by.get(row.id, {}),
                 metrics={k: math.nan if v is None else v for k, v in metrics_by.get(row.id, {}).items()},
                 tags=tags_by.get(row.id, {}),
-                environment=json.loads(row.environment),
+                environment_json=row.environment,
                 deleted=row.deleted_at is not None,
             )
             for row in rows
