@@ -41,7 +41,7 @@ _ATTRIBUTE_COLUMNS = {
 }
 
 
-Joined = dict[tuple[str, str], sa.Alias]
+Joined = dict[tuple[str, str], Any]  # (entity, key) → the aliased value table joined for it
 
 
 def apply_filter(

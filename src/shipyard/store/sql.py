@@ -108,8 +108,8 @@ class SqlStore:
             insert = self._insert(projects).values(name=name, created_at=now_ms())
             conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
             project_id = conn.execute(query).scalar_one()
-        self._project_ids[name] = project_id
-        return project_id
+        self._project_ids[name] = int(project_id)
+        return int(project_id)
 
     def list_projects(self) -> list[str]:
         with self._read() as conn:
@@ -224,7 +224,7 @@ class SqlStore:
                 conn.execute(runs.delete().where(runs.c.id.in_(chunk)))
         return ids
 
-    def _require_run(self, conn: sa.Connection, run_id: str) -> sa.Row[Any]:
+    def _require_run(self, conn: sa.Connection, run_id: str) -> Any:
         row = conn.execute(_RUN_STATE, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
@@ -395,7 +395,7 @@ class SqlStore:
         _search.check_max_results(max_results)
         offset = _search.decode_page_token(page_token)
         with self._read() as conn:
-            query = _RUN_COLUMNS
+            query: sa.Select[Any] = _RUN_COLUMNS
             if project is not None:
                 query = query.where(runs.c.project_id == self._project_id(conn, project, create=False))
             if not include_deleted:
@@ -408,7 +408,7 @@ class SqlStore:
         token = _search.encode_page_token(offset + max_results) if len(rows) > max_results else None
         return RunPage(records, token)
 
-    def _records(self, conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[RunRecord]:
+    def _records(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
         ids = [row.id for row in rows]
         params_by = _key_values(conn, params, ids)
         tags_by = _key_values(conn, tags, ids)
@@ -433,7 +433,7 @@ class SqlStore:
         ]
 
     @staticmethod
-    def _effective_status(row: sa.Row[Any], crashed_before: int) -> RunStatus:
+    def _effective_status(row: Any, crashed_before: int) -> RunStatus:
         status = RunStatus(row.status)
         if status is RunStatus.RUNNING and (row.heartbeat_at < crashed_before or not process_alive(row.host, row.pid)):
             return RunStatus.CRASHED
