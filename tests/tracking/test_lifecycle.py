@@ -1,3 +1,6 @@
+import threading
+import time
+
 import pytest
 
 import shipyard as sy
@@ -111,3 +114,21 @@ def test_environment_is_captured_once_and_recorded(store_settings: dict[str, str
     assert "shipyard" in env["packages"]
     assert env["git"] is None or set(env["git"]) >= {"commit", "dirty"}
     capturing.close()
+
+
+def test_a_running_run_keeps_sending_heartbeats(store_settings: dict[str, str]) -> None:
+    lively = sy.Client(
+        store_settings["uri"], artifacts=store_settings["artifacts"], heartbeat_interval=0.02, capture_environment=False
+    )
+    run = lively.start_run()
+
+    def heartbeat_at() -> int:
+        with lively.backend.store.engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT heartbeat_at FROM runs").scalar_one())
+
+    first, deadline = heartbeat_at(), time.monotonic() + 30
+    while heartbeat_at() == first:  # waits for the event, bounded; never sleeps blind
+        assert time.monotonic() < deadline, "no heartbeat was sent"
+        threading.Event().wait(0.01)
+    run.end()
+    lively.close()
