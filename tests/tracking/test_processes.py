@@ -1,5 +1,6 @@
 """Real processes: a SIGKILL after flush, and eight writers on one SQLite file."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 
 import shipyard as sy
 from shipyard.core.entities import RunStatus
+from shipyard.tracking.client import _end_open_runs
 
 WORKER = str(Path(__file__).with_name("_worker.py"))
 
@@ -72,3 +74,30 @@ def test_interpreter_exit_flushes_and_ends_open_runs(tmp_path: Path, mode: str, 
     assert len(reader.get_metric_history(run_id, "loss")) == 500
     assert reader.get_run(run_id).status is status
     reader.close()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning")
+def test_a_forked_child_logs_its_own_run_and_leaves_the_parents_alone(client: sy.Client) -> None:
+    parent_run = client.start_run(name="parent")
+    parent_run.log_metric("loss", 1.0)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a fresh connection pool, a run of its own, and an exit that runs atexit
+        try:
+            with client.start_run(name="child", parent=parent_run.id) as child:
+                child.log_metric("loss", 2.0)
+            os.write(write, child.id.encode())
+            _end_open_runs()  # what interpreter exit would run in the child
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_id = os.read(read, 64).decode()
+    os.waitpid(pid, 0)
+    os.close(read)
+    parent_run.flush()
+    assert client.get_run(parent_run.id).status is RunStatus.RUNNING
+    assert client.get_run(child_id).parent_id == parent_run.id
+    assert [m.value for m in client.get_metric_history(child_id, "loss")] == [2.0]
+    assert [m.value for m in client.get_metric_history(parent_run.id, "loss")] == [1.0]
+    parent_run.end()

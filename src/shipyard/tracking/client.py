@@ -201,6 +201,22 @@ class Client:
         self._background.stop()
 
 
+def _forget_after_fork() -> None:
+    # A forked child (a data-loader worker, say) must not share the parent's database connections, nor
+    # flush or end the parent's runs: it starts with fresh pools and no runs of its own.
+    for client in list(_clients):
+        client.backend.store.engine.dispose(close=False)
+        client._background = Background(
+            client.backend.store,
+            flush_interval=client.settings.flush_interval,
+            heartbeat_interval=client.settings.heartbeat_interval,
+        )
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 @atexit.register
 def _end_open_runs() -> None:
     # An uncaught exception leaves sys.last_value behind; runs left open by such a script failed.
