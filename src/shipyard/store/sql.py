@@ -1,46 +1,34 @@
-"""The metadata store: one SQLAlchemy implementation for SQLite and PostgreSQL.
+"""The tracking part of the metadata store: runs, params, metrics, tags and artifact references.
 
-Writes run in one transaction each (IMMEDIATE on SQLite, so concurrent writers queue rather than
-fail); bulk rows go through executemany. Reads never take the write lock.
+One SQLAlchemy implementation for SQLite and PostgreSQL; see ``_base`` for transactions.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
-from shipyard.core.errors import Conflict, InvalidInput, NotFound, StoreError
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
-from shipyard.store import _engine, _search
+from shipyard.store import _search
+from shipyard.store._base import StoreBase, chunks, now_ms
 from shipyard.store._liveness import hostname, process_alive
 from shipyard.store.schema import latest_metrics, metrics, params, projects, run_artifacts, runs, tags
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp (ms)
-_IN_CHUNK = 500
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class SqlStore:
+class SqlStore(StoreBase):
     """Runs, params, metrics, tags and artifact references in SQLite or PostgreSQL."""
 
     def __init__(self, engine: sa.Engine, *, heartbeat_timeout: float = 60.0) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.heartbeat_timeout_ms = int(heartbeat_timeout * 1000)
-        self._project_ids: dict[str, int] = {}
-        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-        self._insert = dialect.insert
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         quote = engine.dialect.identifier_preparer.quote
         columns = ", ".join(quote(c) for c in ("run_id", "key", "step", "timestamp", "value"))
@@ -61,59 +49,8 @@ class SqlStore:
         auto_upgrade: bool | None = None,
     ) -> SqlStore:
         """Open a store; ``auto_upgrade`` (default: only for SQLite) lets an older schema be upgraded on open."""
-        engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous)
-        if auto_upgrade is None:
-            auto_upgrade = engine.dialect.name == "sqlite"
-        try:
-            with _unreachable_is_store_error(engine):
-                _engine.ensure_schema(engine, auto_upgrade=auto_upgrade)
-        except BaseException:
-            engine.dispose()
-            raise
+        engine = cls.open_engine(url, busy_timeout=busy_timeout, synchronous=synchronous, auto_upgrade=auto_upgrade)
         return cls(engine, heartbeat_timeout=heartbeat_timeout)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with (
-            _unreachable_is_store_error(self.engine),
-            self.engine.connect().execution_options(shipyard_write=True) as conn,
-            conn.begin(),
-        ):
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[sa.Connection]:
-        with _unreachable_is_store_error(self.engine), self.engine.connect() as conn:
-            yield conn
-
-    # projects ---------------------------------------------------------------------------------------
-
-    def _project_id(self, conn: sa.Connection, name: str, *, create: bool) -> int:
-        if name in self._project_ids:
-            return self._project_ids[name]
-        query = sa.select(projects.c.id).where(projects.c.name == name)
-        project_id = conn.execute(query).scalar()
-        if project_id is None:
-            if not create:
-                known = self.list_projects()
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"Did you mean {close[0]!r}? " if close else ""
-                raise NotFound(
-                    f"No project named {name!r}. {hint}Known projects: {', '.join(known) or 'none yet'}; "
-                    "a project is created by its first run."
-                )
-            insert = self._insert(projects).values(name=name, created_at=now_ms())
-            conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
-            project_id = conn.execute(query).scalar_one()
-        self._project_ids[name] = int(project_id)
-        return int(project_id)
-
-    def list_projects(self) -> list[str]:
-        with self._read() as conn:
-            return list(conn.execute(sa.select(projects.c.name).order_by(projects.c.name)).scalars())
 
     # run lifecycle ----------------------------------------------------------------------------------
 
@@ -218,7 +155,7 @@ class SqlStore:
         """Remove for good the runs deleted before ``deleted_before`` (ms), with everything they hold."""
         with self._write() as conn:
             ids = self._purgeable(conn, deleted_before)
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 for table in (metrics, latest_metrics, params, tags, run_artifacts):
                     conn.execute(table.delete().where(table.c.run_id.in_(chunk)))
                 conn.execute(runs.delete().where(runs.c.id.in_(chunk)))
@@ -450,20 +387,6 @@ _END_RUN = (
 )
 
 
-@contextmanager
-def _unreachable_is_store_error(engine: sa.Engine) -> Iterator[None]:
-    """A database that cannot be reached, or refuses the connection, is a StoreError that says so."""
-    try:
-        yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise StoreError(
-            f"The metadata store at {where} could not be used: {reason}. Check that the database is running "
-            "and reachable, and that SHIPYARD_URI is right."
-        ) from exc
-
-
 def _environment_json(environment: Mapping[str, Any]) -> str:
     # Every run of a process carries the same captured environment; encode it once.
     cached = _ENV_CACHE.get(id(environment))
@@ -494,13 +417,8 @@ _RUN_COLUMNS = sa.select(
 
 def _key_values(conn: sa.Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         query = sa.select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))
         for run_id, key, value in conn.execute(query.order_by(table.c.key)).all():
             out.setdefault(run_id, {})[key] = value
     return out
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
