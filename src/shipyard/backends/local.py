@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.core.config import Settings
 from shipyard.core.errors import InvalidInput
-from shipyard.store import SqlStore
+from shipyard.store import DatasetStore, RegistryStore, SqlStore
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,16 @@ def resolve(settings: Settings) -> Locations:
 
 
 class LocalBackend:
-    """Metadata in SQLite/PostgreSQL, blobs in a content-addressed store; no server in between."""
+    """Metadata in SQLite/PostgreSQL, blobs in a content-addressed store; no server in between.
+
+    ``store`` holds runs, ``datasets`` dataset versions, ``registry`` models; all three share one engine.
+    """
 
     def __init__(self, store: SqlStore, blobs: BlobStore) -> None:
         self.store = store
         self.blobs = blobs
+        self.datasets = DatasetStore(store.engine)
+        self.registry = RegistryStore(store.engine)
 
     def close(self) -> None:
         self.store.close()

@@ -107,3 +107,119 @@ class RunPage(list[RunRecord]):
     def __init__(self, runs: list[RunRecord], next_page_token: str | None) -> None:
         super().__init__(runs)
         self.next_page_token = next_page_token
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetVersion:
+    """An immutable table snapshot: canonical Parquet in the artifact store, with its schema and profile.
+
+    ``digest`` is over the table's canonical content (the same rows, columns and types give the same
+    digest whatever their source); ``blob_digest`` names the Parquet file in the artifact store.
+    ``schema`` and ``profile`` are plain JSON-ready dicts (see ``shipyard.data.profile`` for typed views).
+    """
+
+    project: str
+    name: str
+    version: int
+    digest: str
+    blob_digest: str
+    rows: int
+    size_bytes: int
+    schema: Mapping[str, Any]
+    profile: Mapping[str, Any]
+    description: str
+    created_at: int
+    created_by: str
+    id: int = field(default=0, repr=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def columns(self) -> list[str]:
+        return [column["name"] for column in self.schema.get("columns", [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "name": self.name, "version": self.version, "digest": self.digest,
+            "blob_digest": self.blob_digest, "rows": self.rows, "size_bytes": self.size_bytes,
+            "schema": dict(self.schema), "profile": dict(self.profile), "description": self.description,
+            "created_at": self.created_at, "created_by": self.created_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """A registered model's numbered version: its package in the artifact store and where it came from."""
+
+    project: str
+    name: str
+    version: int
+    flavor: str
+    artifact_digest: str
+    unsafe_format: bool
+    signature: Mapping[str, Any]
+    package: Mapping[str, Any]
+    run_id: str | None
+    description: str
+    status: str
+    created_at: int
+    created_by: str
+    aliases: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    datasets: tuple[tuple[str, str], ...] = ()
+    """(role, "dataset@version") pairs: the data the version was trained on."""
+    parents: tuple[str, ...] = ()
+    """"model@version" references of the versions this one was derived from."""
+    id: int = field(default=0, repr=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "name": self.name, "version": self.version, "flavor": self.flavor,
+            "artifact_digest": self.artifact_digest, "unsafe_format": self.unsafe_format,
+            "signature": dict(self.signature), "run_id": self.run_id, "description": self.description,
+            "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
+            "aliases": list(self.aliases), "tags": dict(self.tags),
+            "datasets": [{"role": role, "dataset": ref} for role, ref in self.datasets],
+            "parents": list(self.parents), "environment": dict(self.package.get("environment", {})),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    project: str
+    name: str
+    description: str
+    created_at: int
+    latest_version: int | None
+    aliases: Mapping[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "name": self.name, "description": self.description,
+            "created_at": self.created_at, "latest_version": self.latest_version, "aliases": dict(self.aliases),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Who changed an alias, deleted or archived something, or overrode a gate; when, and the details."""
+
+    id: int
+    at: int
+    actor: str
+    action: str
+    project: str | None
+    subject: str
+    details: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "at": self.at, "actor": self.actor, "action": self.action, "project": self.project,
+            "subject": self.subject, "details": dict(self.details),
+        }

@@ -5,6 +5,9 @@
 - the latest value per run and metric key, kept on write, so a metric filter or sort in search is one
   indexed join instead of a scan of the history: ``latest_metrics`` and ``ix_latest_metrics_key_value``
 - which runs refer to a blob (garbage collection): ``ix_run_artifacts_digest``
+- lineage both ways: what a model version was trained on (``model_version_datasets``), which versions and
+  runs used a dataset version (``ix_model_version_datasets_dataset``, ``ix_run_inputs_dataset_version``)
+- a dataset registered twice is one version: ``uq_dataset_versions_digest``
 
 A metric value of NaN is stored as NULL (SQLite cannot store NaN); ±inf are stored as they are.
 Schema changes go through Alembic migrations in ``migrations/versions``; a test checks that the
@@ -100,4 +103,145 @@ run_artifacts = sa.Table(
     sa.Column("digest", sa.String(71), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Index("ix_run_artifacts_digest", "digest"),
+)
+
+# Dataset versions and the model registry (revision 0002) ---------------------------------------------
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_datasets_project_name"),
+)
+
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    _id(),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("blob_digest", sa.String(71), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("schema", sa.Text, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_number"),
+    sa.UniqueConstraint("dataset_id", "digest", name="uq_dataset_versions_digest"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("dataset_version_id", sa.Integer, sa.ForeignKey("dataset_versions.id"), primary_key=True),
+    sa.Column("role", sa.String(64), primary_key=True),
+    sa.Index("ix_run_inputs_dataset_version", "dataset_version_id"),
+)
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_registered_models_project_name"),
+)
+
+# A model version keeps its run id even after the run is purged: lineage then says the run is gone.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    _id(),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("flavor", sa.String(64), nullable=False),
+    sa.Column("artifact_digest", sa.String(71), nullable=False),
+    sa.Column("package", sa.Text, nullable=False),
+    sa.Column("unsafe_format", sa.Boolean, nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("deleted_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("model_id", "version", name="uq_model_versions_number"),
+    sa.Index("ix_model_versions_run", "run_id"),
+)
+
+
+def _version_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("model_versions.id", ondelete="CASCADE")
+
+
+model_version_files = sa.Table(
+    "model_version_files",
+    metadata,
+    sa.Column("model_version_id", sa.Integer, _version_fk(), primary_key=True),
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Index("ix_model_version_files_digest", "digest"),
+)
+
+model_version_datasets = sa.Table(
+    "model_version_datasets",
+    metadata,
+    sa.Column("model_version_id", sa.Integer, _version_fk(), primary_key=True),
+    sa.Column("dataset_version_id", sa.Integer, sa.ForeignKey("dataset_versions.id"), primary_key=True),
+    sa.Column("role", sa.String(64), primary_key=True),
+    sa.Index("ix_model_version_datasets_dataset", "dataset_version_id"),
+)
+
+model_version_parents = sa.Table(
+    "model_version_parents",
+    metadata,
+    sa.Column("model_version_id", sa.Integer, _version_fk(), primary_key=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("model_versions.id"), primary_key=True),
+)
+
+model_version_tags = sa.Table(
+    "model_version_tags",
+    metadata,
+    sa.Column("model_version_id", sa.Integer, _version_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("alias", sa.String(250), primary_key=True),
+    sa.Column("model_version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(250), nullable=False),
+    sa.Index("ix_model_aliases_version", "model_version_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(250), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=True),
+    sa.Column("subject", sa.String(512), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Index("ix_audit_events_project_at", "project_id", "at"),
+    sa.Index("ix_audit_events_subject", "subject"),
 )

@@ -18,7 +18,19 @@ from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.store import _search
 from shipyard.store._base import StoreBase, chunks, now_ms
 from shipyard.store._liveness import hostname, process_alive
-from shipyard.store.schema import latest_metrics, metrics, params, projects, run_artifacts, runs, tags
+from shipyard.store.schema import (
+    dataset_versions,
+    latest_metrics,
+    metrics,
+    model_version_files,
+    model_versions,
+    params,
+    projects,
+    run_artifacts,
+    run_inputs,
+    runs,
+    tags,
+)
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp (ms)
 
@@ -156,7 +168,7 @@ class SqlStore(StoreBase):
         with self._write() as conn:
             ids = self._purgeable(conn, deleted_before)
             for chunk in chunks(ids):
-                for table in (metrics, latest_metrics, params, tags, run_artifacts):
+                for table in (metrics, latest_metrics, params, tags, run_artifacts, run_inputs):
                     conn.execute(table.delete().where(table.c.run_id.in_(chunk)))
                 conn.execute(runs.delete().where(runs.c.id.in_(chunk)))
         return ids
@@ -301,10 +313,19 @@ class SqlStore(StoreBase):
             return [RunArtifact(p, d, s) for p, d, s in conn.execute(query.order_by(run_artifacts.c.path)).all()]
 
     def referenced_digests(self, excluding_runs: Sequence[str] = ()) -> set[str]:
-        """Digests some run refers to; ``excluding_runs`` lets a dry run leave out runs it would purge."""
-        query = sa.select(run_artifacts.c.digest).distinct()
+        """Every blob something refers to: run artifacts, dataset versions, model packages and their files.
+
+        ``excluding_runs`` lets a dry run of gc leave out the artifacts of runs it would purge.
+        """
+        artifacts = sa.select(run_artifacts.c.digest)
         if excluding_runs:
-            query = query.where(run_artifacts.c.run_id.not_in(list(excluding_runs)))
+            artifacts = artifacts.where(run_artifacts.c.run_id.not_in(list(excluding_runs)))
+        query = sa.union(
+            artifacts,
+            sa.select(dataset_versions.c.blob_digest),
+            sa.select(model_versions.c.artifact_digest),
+            sa.select(model_version_files.c.digest),
+        )
         with self._read() as conn:
             return set(conn.execute(query).scalars())
 
