@@ -5,6 +5,8 @@
 ...     run.log_params({"C": 1.0})
 ...     run.log_metric("auc", 0.91)
 >>> sy.search_runs(project="churn", filter="metrics.auc > 0.9")
+>>> train = sy.datasets.register("churn-train", df)
+>>> model = sy.models.load("churn@champion")
 
 The module-level functions use a default ``Client`` made on first use from ``SHIPYARD_URI`` /
 ``shipyard.toml`` / ``./.shipyard``; ``sy.init(uri)`` replaces it. Nothing heavy (SQLAlchemy,
@@ -17,7 +19,17 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
+from shipyard.core.entities import (
+    AuditEvent,
+    DatasetVersion,
+    Metric,
+    ModelVersion,
+    RegisteredModel,
+    RunArtifact,
+    RunPage,
+    RunRecord,
+    RunStatus,
+)
 from shipyard.core.errors import (
     AlreadyExists,
     Conflict,
@@ -32,22 +44,29 @@ from shipyard.core.errors import (
     ShipyardError,
     StoreError,
 )
+from shipyard.registry import DatasetLineage, ModelLineage
 from shipyard.tracking import Client, Run, active_run
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExists",
+    "AuditEvent",
     "Client",
     "Conflict",
     "CorruptArtifact",
+    "DatasetLineage",
+    "DatasetVersion",
     "FilterSyntaxError",
     "GateBlocked",
     "InvalidInput",
     "Metric",
     "MissingDependency",
+    "ModelLineage",
+    "ModelVersion",
     "NotFound",
     "PermissionDenied",
+    "RegisteredModel",
     "Run",
     "RunArtifact",
     "RunPage",
@@ -58,9 +77,12 @@ __all__ = [
     "StoreError",
     "__version__",
     "active_run",
+    "datasets",
     "get_metric_history",
     "get_run",
     "init",
+    "lineage",
+    "models",
     "search_runs",
     "start_run",
 ]
@@ -115,3 +137,36 @@ def get_run(run_id: str) -> RunRecord:
 
 def get_metric_history(run_id: str, key: str) -> list[Metric]:
     return _client().get_metric_history(run_id, key)
+
+
+def lineage(
+    ref: str | ModelVersion | DatasetVersion, *, kind: str = "model", project: str | None = None
+) -> ModelLineage | DatasetLineage:
+    """What produced a model version, or (``kind="dataset"``) what used a dataset version; see ``Client.lineage``."""
+    return _client().lineage(ref, kind=kind, project=project)
+
+
+class _DefaultService:
+    """``sy.datasets`` and ``sy.models``: the default client's services, looked up on each use."""
+
+    def __init__(self, attribute: str) -> None:
+        self._attribute = attribute
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(getattr(_client(), self._attribute), name)
+
+    def __dir__(self) -> list[str]:
+        from shipyard.data.service import Datasets
+        from shipyard.registry.service import Models
+
+        service = Datasets if self._attribute == "datasets" else Models
+        return [name for name in dir(service) if not name.startswith("_")]
+
+    def __repr__(self) -> str:
+        return f"<shipyard.{self._attribute}: the default client's {self._attribute}>"
+
+
+datasets = _DefaultService("datasets")
+"""Dataset versions of the default client: ``sy.datasets.register("churn-train", df)``, ``get``, ``load``, …"""
+models = _DefaultService("models")
+"""The default client's model registry: ``sy.models.set_alias(...)``, ``load("churn@champion")``, …"""

@@ -14,6 +14,7 @@ URL goes through fsspec, which is imported only then.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -93,6 +94,40 @@ class BlobStore:
         """Store the file at ``path``, streamed in 1 MiB chunks; return its ``(digest, size)``."""
         with open(path, "rb") as source:
             return self.put_stream(source)
+
+    def adopt_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a file the caller is done with; it is moved, not copied, when the store can take it whole.
+
+        On a local store on the same filesystem (see :meth:`scratch_dir`) the file is hashed once, synced,
+        and renamed into place; anywhere else it is copied as :meth:`put_file` does, then removed.
+        """
+        source = os.fspath(path)
+        if isinstance(self._storage, _LocalStorage):
+            with open(source, "rb") as fh:
+                sha, size = hashlib.sha256(), 0
+                while chunk := fh.read(CHUNK_SIZE):
+                    sha.update(chunk)
+                    size += len(chunk)
+                os.fsync(fh.fileno())
+            try:
+                self._storage.publish(source, self._blob_path(PREFIX + sha.hexdigest()), size)
+                return PREFIX + sha.hexdigest(), size
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+        try:
+            return self.put_file(source)
+        finally:
+            with suppress(FileNotFoundError):
+                os.remove(source)
+
+    def scratch_dir(self) -> Path | None:
+        """A folder on the store's own filesystem for files that :meth:`adopt_file` will move in; None if remote."""
+        if not isinstance(self._storage, _LocalStorage):
+            return None
+        folder = Path(self._join("tmp"))
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store ``data``; return its ``(digest, size)``."""

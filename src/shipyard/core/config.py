@@ -99,6 +99,24 @@ class Settings:
         return settings
 
 
+def project_table(root: Path, name: str) -> dict[str, Any]:
+    """Another table of the project's ``shipyard.toml`` (``gate``, ``monitor``, …); empty when absent.
+
+    Each owner validates its own table; this only reads it.
+    """
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            table = tomllib.load(fh).get(name, {})
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{path} is not valid TOML: {exc}. Fix the file and try again.") from exc
+    if not isinstance(table, dict):
+        raise InvalidInput(f"{path}: [{name}] must be a table; got {table!r}.")
+    return table
+
+
 def _field_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(Settings) if f.name != "root")
 

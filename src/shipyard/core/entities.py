@@ -142,10 +142,18 @@ class DatasetVersion:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "project": self.project, "name": self.name, "version": self.version, "digest": self.digest,
-            "blob_digest": self.blob_digest, "rows": self.rows, "size_bytes": self.size_bytes,
-            "schema": dict(self.schema), "profile": dict(self.profile), "description": self.description,
-            "created_at": self.created_at, "created_by": self.created_by,
+            "project": self.project,
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "blob_digest": self.blob_digest,
+            "rows": self.rows,
+            "size_bytes": self.size_bytes,
+            "schema": dict(self.schema),
+            "profile": dict(self.profile),
+            "description": self.description,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
         }
 
 
@@ -180,13 +188,23 @@ class ModelVersion:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "project": self.project, "name": self.name, "version": self.version, "flavor": self.flavor,
-            "artifact_digest": self.artifact_digest, "unsafe_format": self.unsafe_format,
-            "signature": dict(self.signature), "run_id": self.run_id, "description": self.description,
-            "status": self.status, "created_at": self.created_at, "created_by": self.created_by,
-            "aliases": list(self.aliases), "tags": dict(self.tags),
+            "project": self.project,
+            "name": self.name,
+            "version": self.version,
+            "flavor": self.flavor,
+            "artifact_digest": self.artifact_digest,
+            "unsafe_format": self.unsafe_format,
+            "signature": dict(self.signature),
+            "run_id": self.run_id,
+            "description": self.description,
+            "status": self.status,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "aliases": list(self.aliases),
+            "tags": dict(self.tags),
             "datasets": [{"role": role, "dataset": ref} for role, ref in self.datasets],
-            "parents": list(self.parents), "environment": dict(self.package.get("environment", {})),
+            "parents": list(self.parents),
+            "environment": dict(self.package.get("environment", {})),
         }
 
 
@@ -201,8 +219,12 @@ class RegisteredModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "project": self.project, "name": self.name, "description": self.description,
-            "created_at": self.created_at, "latest_version": self.latest_version, "aliases": dict(self.aliases),
+            "project": self.project,
+            "name": self.name,
+            "description": self.description,
+            "created_at": self.created_at,
+            "latest_version": self.latest_version,
+            "aliases": dict(self.aliases),
         }
 
 
@@ -220,6 +242,11 @@ class AuditEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at": self.at, "actor": self.actor, "action": self.action, "project": self.project,
-            "subject": self.subject, "details": dict(self.details),
+            "id": self.id,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "project": self.project,
+            "subject": self.subject,
+            "details": dict(self.details),
         }

@@ -15,9 +15,12 @@ from typing import Any
 from shipyard.artifacts import GcReport, check_artifact_path
 from shipyard.core import validation as v
 from shipyard.core.config import Settings
-from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
+from shipyard.core.entities import DatasetVersion, Metric, ModelVersion, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.ids import check_run_id, new_run_id
+from shipyard.data.service import Datasets
+from shipyard.registry.lineage import DatasetLineage, ModelLineage
+from shipyard.registry.service import Models
 from shipyard.tracking import environment
 from shipyard.tracking._background import Background
 from shipyard.tracking.run import Run, _active_run
@@ -46,6 +49,10 @@ class Client:
             heartbeat_interval=self.settings.heartbeat_interval,
         )
         self._lock = threading.Lock()
+        self.datasets = Datasets(self.backend, self.settings)
+        """Dataset versions: ``register``, ``get``, ``list``, ``versions``, ``load``."""
+        self.models = Models(self.backend, self.settings, self.datasets)
+        """The model registry: ``get``, ``list``, ``versions``, ``set_alias``, ``load``, ``archive``, …"""
         _clients.add(self)
 
     def __repr__(self) -> str:
@@ -137,6 +144,22 @@ class Client:
 
     def restore_run(self, run_id: str) -> None:
         self.backend.store.restore_run(check_run_id(run_id))
+
+    # lineage ---------------------------------------------------------------------------------------
+
+    def lineage(
+        self, ref: str | ModelVersion | DatasetVersion, *, kind: str = "model", project: str | None = None
+    ) -> ModelLineage | DatasetLineage:
+        """What produced a model version (``"churn@champion"``), or with ``kind="dataset"`` (or a
+        ``DatasetVersion``) which runs and model versions used a dataset version."""
+        from shipyard.registry.lineage import dataset_lineage, model_lineage
+
+        if isinstance(ref, DatasetVersion) or kind == "dataset":
+            return dataset_lineage(self.backend, self.datasets.get(ref, project=project))  # type: ignore[arg-type]
+        if kind != "model":
+            raise InvalidInput(f"kind must be 'model' or 'dataset'; got {kind!r}.")
+        version = ref if isinstance(ref, ModelVersion) else self.models.get(ref, project=project)
+        return model_lineage(self.backend, version)
 
     # artifacts -------------------------------------------------------------------------------------
 

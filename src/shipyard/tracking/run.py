@@ -12,14 +12,14 @@ import contextvars
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from shipyard.artifacts import check_artifact_path
 from shipyard.core import validation as v
-from shipyard.core.entities import Metric, RunArtifact, RunRecord, RunStatus
+from shipyard.core.entities import DatasetVersion, Metric, ModelVersion, RunArtifact, RunRecord, RunStatus
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -202,6 +202,50 @@ class Run:
             logged.append(RunArtifact(path, digest, size))
         self._store.add_artifacts(self.id, logged)
         return logged
+
+    # datasets and models -----------------------------------------------------------------------------
+
+    def use_dataset(self, dataset: DatasetVersion | str, role: str = "train") -> DatasetVersion:
+        """Record that this run used a dataset version (``"churn-train@2"`` or the object), as ``role``."""
+        from shipyard.registry.service import _check_role
+
+        version = self._client.datasets.get(dataset, project=self.project)
+        self._check_open()
+        self._client.backend.datasets.add_run_input(self.id, version.id, _check_role(role))
+        return version
+
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        train_data: Any = None,
+        input_example: Any = None,
+        flavor: str | None = None,
+        datasets: Mapping[str, DatasetVersion | str] | None = None,
+        parents: Sequence[str | ModelVersion] = (),
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+    ) -> ModelVersion:
+        """Package ``model`` and register it as the next version of ``name``, produced by this run.
+
+        The signature comes from ``input_example`` or ``train_data`` (a dataset version, a reference to
+        one, or a table); a dataset version given as ``train_data`` is recorded as the training data.
+        """
+        self._check_open()
+        return self._client.models.log(
+            model,
+            name,
+            project=self.project,
+            run_id=self.id,
+            flavor=flavor,
+            train_data=train_data,
+            input_example=input_example,
+            datasets=datasets,
+            parents=parents,
+            tags=tags,
+            description=description,
+        )
 
     # lifecycle ---------------------------------------------------------------------------------------
 

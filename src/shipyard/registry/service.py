@@ -1,0 +1,221 @@
+"""``Models``: register, alias, load and retire model versions (``client.models`` / ``sy.models``).
+
+A version's package (the flavor's files plus a manifest naming each file's digest) lives in the
+artifact store; the version row points at the manifest's digest, so loading verifies every byte.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard.artifacts import check_artifact_path
+from shipyard.core import validation as v
+from shipyard.core.actor import current_actor
+from shipyard.core.config import Settings
+from shipyard.core.entities import AuditEvent, DatasetVersion, ModelVersion, RegisteredModel
+from shipyard.core.errors import CorruptArtifact, InvalidInput
+from shipyard.core.refs import check_alias, check_version, parse_ref
+from shipyard.registry.policy import protected_aliases
+
+if TYPE_CHECKING:
+    from shipyard.models.package import LoadedModel
+
+    from shipyard.backends.local import LocalBackend
+    from shipyard.data.service import Datasets
+
+MANIFEST_FORMAT = "shipyard-model/1"
+_SAMPLE_ROWS = 1000
+
+
+class Models:
+    """The model registry of one store."""
+
+    def __init__(self, backend: LocalBackend, settings: Settings, datasets: Datasets) -> None:
+        self._backend = backend
+        self._settings = settings
+        self._datasets = datasets
+
+    # registering ------------------------------------------------------------------------------------
+
+    def log(
+        self,
+        model: Any,
+        name: str,
+        *,
+        project: str | None = None,
+        run_id: str | None = None,
+        flavor: str | None = None,
+        train_data: Any = None,
+        input_example: Any = None,
+        datasets: Mapping[str, DatasetVersion | str] | None = None,
+        parents: Sequence[str | ModelVersion] = (),
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+    ) -> ModelVersion:
+        """Package ``model`` with its flavor and register it as the next version of ``name``.
+
+        ``train_data`` (a dataset version, a reference to one, or a table) gives the signature; a dataset
+        version is also recorded as the version's ``train`` data. ``datasets`` adds other roles.
+        """
+        from shipyard.models.package import save_model
+
+        project = self._project(project)
+        name = _check_model_name(name)
+        linked = dict(datasets or {})
+        table = train_data
+        if isinstance(train_data, DatasetVersion | str):  # a str is a dataset reference; pass files as Path
+            linked.setdefault("train", train_data)
+            table = self._sample(self._datasets.get(train_data, project=project))
+        links = [(self._datasets.get(ref, project=project).id, _check_role(role)) for role, ref in linked.items()]
+        parent_ids = [self.get(p if isinstance(p, str) else p.ref, project=project).id for p in parents]
+        checked_tags = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in (tags or {}).items()}
+        blobs = self._backend.blobs
+        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
+            info = save_model(model, Path(folder), flavor=flavor, input_example=input_example, train_data=table)
+            files = []
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file():
+                    digest, size = blobs.put_file(path)
+                    files.append((check_artifact_path(path.relative_to(folder).as_posix()), digest, size))
+        package = info.to_dict()
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "files": [{"path": p, "digest": d, "size": s} for p, d, s in files],
+            "package": package,
+        }
+        artifact_digest, _ = blobs.put_bytes(json.dumps(manifest, sort_keys=True).encode())
+        return self._backend.registry.create_version(
+            project,
+            name,
+            flavor=info.flavor,
+            artifact_digest=artifact_digest,
+            package=package,
+            unsafe_format=info.unsafe_format,
+            files=files,
+            run_id=run_id,
+            datasets_=links,
+            parents=parent_ids,
+            tags=checked_tags,
+            description=description,
+            actor=current_actor(),
+        )
+
+    def _sample(self, version: DatasetVersion) -> Any:
+        """The first rows of a dataset version: enough to infer a signature without loading it all."""
+        import pyarrow.parquet as pq
+
+        with tempfile.TemporaryDirectory(prefix="shipyard-dataset-") as folder:
+            path = Path(folder) / "data.parquet"
+            self._backend.blobs.download(version.blob_digest, path)
+            batches = pq.ParquetFile(path).iter_batches(batch_size=_SAMPLE_ROWS)
+            import pyarrow as pa
+
+            return pa.Table.from_batches([next(batches)])
+
+    # reading ----------------------------------------------------------------------------------------
+
+    def get(self, ref: str, *, project: str | None = None) -> ModelVersion:
+        """``"churn"`` (newest active), ``"churn@3"``, ``"churn@champion"``."""
+        return self._backend.registry.get_version(self._project(project), parse_ref(ref))
+
+    def list(self, project: str | None = None) -> list[RegisteredModel]:
+        return self._backend.registry.list_models(None if project == "*" else self._project(project))
+
+    def versions(self, name: str, *, project: str | None = None) -> list[ModelVersion]:
+        return self._backend.registry.list_versions(self._project(project), _check_model_name(name))
+
+    def load(self, ref: str | ModelVersion, *, trust_unsafe: bool = False, project: str | None = None) -> LoadedModel:
+        """The version's model, ready to ``predict``; every file's digest is verified first.
+
+        Pickle-based versions (``unsafe_format``) load only with ``trust_unsafe=True``: unpickling runs code.
+        """
+        from shipyard.models.package import PackageInfo, load_model
+
+        version = ref if isinstance(ref, ModelVersion) else self.get(ref, project=project)
+        blobs = self._backend.blobs
+        manifest = json.loads(blobs.read_bytes(version.artifact_digest))
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise CorruptArtifact(
+                f"{version.ref}'s package manifest has format {manifest.get('format')!r}, not {MANIFEST_FORMAT!r}; "
+                "it was not written by this Shipyard. Register the model again."
+            )
+        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
+            for item in manifest["files"]:
+                blobs.download(item["digest"], Path(folder) / check_artifact_path(item["path"]))
+            return load_model(Path(folder), PackageInfo.from_dict(manifest["package"]), trust_unsafe=trust_unsafe)
+
+    # aliases and lifecycle --------------------------------------------------------------------------
+
+    def set_alias(self, name: str, version: int, alias: str, *, project: str | None = None) -> ModelVersion:
+        """Point ``alias`` at ``version`` (atomically; the move is audited). Protected aliases need the gate."""
+        return self._backend.registry.set_alias(
+            self._project(project),
+            _check_model_name(name),
+            check_version(version),
+            check_alias(alias),
+            actor=current_actor(),
+            protected=protected_aliases(self._settings.root),
+        )
+
+    def delete_alias(self, name: str, alias: str, *, project: str | None = None) -> int:
+        return self._backend.registry.delete_alias(
+            self._project(project), _check_model_name(name), check_alias(alias), actor=current_actor()
+        )
+
+    def archive(self, name: str, version: int, *, project: str | None = None) -> ModelVersion:
+        return self._backend.registry.set_status(
+            self._project(project), name, check_version(version), "archived", actor=current_actor()
+        )
+
+    def restore(self, name: str, version: int, *, project: str | None = None) -> ModelVersion:
+        return self._backend.registry.set_status(
+            self._project(project), name, check_version(version), "active", actor=current_actor()
+        )
+
+    def delete_version(self, name: str, version: int, *, project: str | None = None) -> None:
+        """Delete a version for good (its number is never reused); refused while it holds an alias."""
+        self._backend.registry.delete_version(
+            self._project(project), name, check_version(version), actor=current_actor()
+        )
+
+    def set_tags(self, name: str, version: int, tags: Mapping[str, Any], *, project: str | None = None) -> None:
+        checked = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in tags.items()}
+        self._backend.registry.set_version_tags(self._project(project), name, check_version(version), checked)
+
+    def set_description(
+        self, name: str, description: str, *, version: int | None = None, project: str | None = None
+    ) -> None:
+        self._backend.registry.set_description(
+            self._project(project), name, str(description), None if version is None else check_version(version)
+        )
+
+    def audit_log(self, name: str | None = None, *, project: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        """Audit events, newest first: alias moves, deletions, archives, registrations."""
+        subject = f"model:{_check_model_name(name)}" if name else None
+        return self._backend.registry.audit_events(self._project(project), subject=subject, limit=limit)
+
+    def _project(self, project: str | None) -> str:
+        return v.check_name(project or self._settings.project, "project")
+
+
+def _check_model_name(name: str) -> str:
+    v.check_name(name, "model")
+    if "@" in name:
+        raise InvalidInput(f"A model name cannot contain '@' (it separates the version or alias); got {name!r}.")
+    return name
+
+
+def _check_role(role: str) -> str:
+    try:
+        return check_alias(role)
+    except InvalidInput:
+        raise InvalidInput(
+            f"A dataset role is a short lower-case word such as 'train', 'eval' or 'test'; got {role!r}."
+        ) from None
+
+
+__all__ = ["Models"]
