@@ -157,10 +157,8 @@ class _DefaultService:
 
     def __dir__(self) -> list[str]:
         from shipyard.data.service import Datasets
-        from shipyard.registry.service import Models
 
-        service = Datasets if self._attribute == "datasets" else Models
-        return [name for name in dir(service) if not name.startswith("_")]
+        return [name for name in dir(Datasets) if not name.startswith("_")]
 
     def __repr__(self) -> str:
         return f"<shipyard.{self._attribute}: the default client's {self._attribute}>"
@@ -168,5 +166,8 @@ class _DefaultService:
 
 datasets = _DefaultService("datasets")
 """Dataset versions of the default client: ``sy.datasets.register("churn-train", df)``, ``get``, ``load``, …"""
-models = _DefaultService("models")
-"""The default client's model registry: ``sy.models.set_alias(...)``, ``load("churn@champion")``, …"""
+
+# The package of model flavors doubles as ``sy.models``: its module ``__getattr__`` hands names such as
+# ``load`` and ``set_alias`` to the default client's registry. (A plain object here would be replaced by
+# the package the first time anything imports ``shipyard.models.…``.)
+from shipyard import models  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,11 +66,11 @@ class Datasets:
             raise InvalidInput(f"Datasets have numbered versions, not aliases; got {ref!r}. Use NAME or NAME@VERSION.")
         return self._backend.datasets.get_version(self._project(project), parsed.name, parsed.version)
 
-    def list(self, project: str | None = None) -> list[DatasetVersion]:
+    def list(self, project: str | None = None) -> builtins.list[DatasetVersion]:
         """The newest version of each dataset in ``project`` (all projects when ``project="*"``)."""
         return self._backend.datasets.list_datasets(None if project == "*" else self._project(project))
 
-    def versions(self, name: str, *, project: str | None = None) -> list[DatasetVersion]:
+    def versions(self, name: str, *, project: str | None = None) -> builtins.list[DatasetVersion]:
         """Every version of one dataset, newest first."""
         return self._backend.datasets.list_versions(self._project(project), name)
 

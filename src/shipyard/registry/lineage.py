@@ -74,9 +74,10 @@ def model_lineage(backend: LocalBackend, version: ModelVersion) -> ModelLineage:
         name, _, number = ref.rpartition("@")
         trained_on.append((role, backend.datasets.get_version(version.project, name, int(number))))
     parents = []
-    for ref in version.parents:
-        name, _, number = ref.rpartition("@")
-        parents.append(backend.registry.get_version(version.project, Ref(name, version=int(number))))
+    for parent in version.parents:
+        name, _, number = parent.rpartition("@")
+        found = backend.registry.get_version(version.project, Ref(name, version=int(number)), include_deleted=True)
+        parents.append(found)
     return ModelLineage(model=version, run=run, trained_on=trained_on, run_inputs=inputs, parents=parents)
 
 

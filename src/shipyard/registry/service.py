@@ -6,6 +6,7 @@ artifact store; the version row points at the manifest's digest, so loading veri
 
 from __future__ import annotations
 
+import builtins
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -22,10 +23,9 @@ from shipyard.core.refs import check_alias, check_version, parse_ref
 from shipyard.registry.policy import protected_aliases
 
 if TYPE_CHECKING:
-    from shipyard.models.package import LoadedModel
-
     from shipyard.backends.local import LocalBackend
     from shipyard.data.service import Datasets
+    from shipyard.models.package import LoadedModel
 
 MANIFEST_FORMAT = "shipyard-model/1"
 _SAMPLE_ROWS = 1000
@@ -122,10 +122,10 @@ class Models:
         """``"churn"`` (newest active), ``"churn@3"``, ``"churn@champion"``."""
         return self._backend.registry.get_version(self._project(project), parse_ref(ref))
 
-    def list(self, project: str | None = None) -> list[RegisteredModel]:
+    def list(self, project: str | None = None) -> builtins.list[RegisteredModel]:
         return self._backend.registry.list_models(None if project == "*" else self._project(project))
 
-    def versions(self, name: str, *, project: str | None = None) -> list[ModelVersion]:
+    def versions(self, name: str, *, project: str | None = None) -> builtins.list[ModelVersion]:
         return self._backend.registry.list_versions(self._project(project), _check_model_name(name))
 
     def load(self, ref: str | ModelVersion, *, trust_unsafe: bool = False, project: str | None = None) -> LoadedModel:
@@ -193,7 +193,9 @@ class Models:
             self._project(project), name, str(description), None if version is None else check_version(version)
         )
 
-    def audit_log(self, name: str | None = None, *, project: str | None = None, limit: int = 100) -> list[AuditEvent]:
+    def audit_log(
+        self, name: str | None = None, *, project: str | None = None, limit: int = 100
+    ) -> builtins.list[AuditEvent]:
         """Audit events, newest first: alias moves, deletions, archives, registrations."""
         subject = f"model:{_check_model_name(name)}" if name else None
         return self._backend.registry.audit_events(self._project(project), subject=subject, limit=limit)

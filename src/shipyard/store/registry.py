@@ -43,6 +43,28 @@ _VERSION_COLUMNS = sa.select(
 )
 FileRow = tuple[str, str, int]  # path, digest, size
 
+# What a version record gathers besides its row; built once, since building them costs more than running them.
+_VERSION_ID: sa.BindParameter[int] = sa.bindparam("version_id", type_=sa.Integer)
+_ALIASES_OF = sa.select(model_aliases.c.alias).where(model_aliases.c.model_version_id == _VERSION_ID).order_by("alias")
+_TAGS_OF = sa.select(model_version_tags.c.key, model_version_tags.c.value).where(
+    model_version_tags.c.model_version_id == _VERSION_ID
+)
+_DATASETS_OF = (
+    sa.select(model_version_datasets.c.role, datasets.c.name, dataset_versions.c.version)
+    .join(dataset_versions, dataset_versions.c.id == model_version_datasets.c.dataset_version_id)
+    .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+    .where(model_version_datasets.c.model_version_id == _VERSION_ID)
+    .order_by(model_version_datasets.c.role, datasets.c.name)
+)
+_PARENT = model_versions.alias("parent")
+_PARENTS_OF = (
+    sa.select(registered_models.c.name, _PARENT.c.version)
+    .select_from(model_version_parents)
+    .join(_PARENT, _PARENT.c.id == model_version_parents.c.parent_id)
+    .join(registered_models, registered_models.c.id == _PARENT.c.model_id)
+    .where(model_version_parents.c.model_version_id == _VERSION_ID)
+)
+
 
 class RegistryStore(StoreBase):
     """Registered models, versions, aliases, tags and the audit log."""
@@ -121,17 +143,19 @@ class RegistryStore(StoreBase):
             )
             return self._version(conn, model_versions.c.id == version_id)
 
-    def get_version(self, project: str, ref: Ref) -> ModelVersion:
-        """The version a reference names: a number, an alias, or (neither) the newest active one."""
-        with self._read() as conn:
-            return self._resolve(conn, project, ref)
+    def get_version(self, project: str, ref: Ref, *, include_deleted: bool = False) -> ModelVersion:
+        """The version a reference names: a number, an alias, or (neither) the newest active one.
 
-    def _resolve(self, conn: sa.Connection, project: str, ref: Ref) -> ModelVersion:
-        where = [
-            projects.c.name == project,
-            registered_models.c.name == ref.name,
-            model_versions.c.deleted_at.is_(None),
-        ]
+        ``include_deleted`` finds a deleted version by number too (its ``status`` then reads ``deleted``):
+        lineage needs the record of a parent that is gone.
+        """
+        with self._read() as conn:
+            return self._resolve(conn, project, ref, include_deleted=include_deleted)
+
+    def _resolve(self, conn: sa.Connection, project: str, ref: Ref, *, include_deleted: bool = False) -> ModelVersion:
+        where = [projects.c.name == project, registered_models.c.name == ref.name]
+        if not include_deleted or ref.version is None:
+            where.append(model_versions.c.deleted_at.is_(None))
         if ref.version is not None:
             found = self._find(conn, *where, model_versions.c.version == ref.version)
         elif ref.alias is not None:
@@ -187,30 +211,11 @@ class RegistryStore(StoreBase):
         return NotFound(f"Model {ref.name!r} has no {what}; {listing}.")
 
     def _record(self, conn: sa.Connection, row: Any) -> ModelVersion:
-        version_id = row.id
-        aliases = conn.execute(
-            sa.select(model_aliases.c.alias).where(model_aliases.c.model_version_id == version_id).order_by("alias")
-        ).scalars()
-        tags = conn.execute(
-            sa.select(model_version_tags.c.key, model_version_tags.c.value).where(
-                model_version_tags.c.model_version_id == version_id
-            )
-        ).all()
-        trained_on = conn.execute(
-            sa.select(model_version_datasets.c.role, datasets.c.name, dataset_versions.c.version)
-            .join(dataset_versions, dataset_versions.c.id == model_version_datasets.c.dataset_version_id)
-            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
-            .where(model_version_datasets.c.model_version_id == version_id)
-            .order_by(model_version_datasets.c.role, datasets.c.name)
-        ).all()
-        parent = model_versions.alias("parent")
-        parents = conn.execute(
-            sa.select(registered_models.c.name, parent.c.version)
-            .select_from(model_version_parents)
-            .join(parent, parent.c.id == model_version_parents.c.parent_id)
-            .join(registered_models, registered_models.c.id == parent.c.model_id)
-            .where(model_version_parents.c.model_version_id == version_id)
-        ).all()
+        params = {"version_id": row.id}
+        aliases = conn.execute(_ALIASES_OF, params).scalars()
+        tags = conn.execute(_TAGS_OF, params).all()
+        trained_on = conn.execute(_DATASETS_OF, params).all()
+        parents = conn.execute(_PARENTS_OF, params).all()
         package = json.loads(row.package)
         return ModelVersion(
             project=row.project,
@@ -223,14 +228,14 @@ class RegistryStore(StoreBase):
             package=package,
             run_id=row.run_id,
             description=row.description,
-            status=row.status,
+            status="deleted" if row.deleted_at is not None else row.status,
             created_at=row.created_at,
             created_by=row.created_by,
             aliases=tuple(aliases),
             tags=dict(tags),
             datasets=tuple((r, f"{n}@{v}") for r, n, v in trained_on),
             parents=tuple(f"{n}@{v}" for n, v in parents),
-            id=version_id,
+            id=row.id,
         )
 
     def list_versions(self, project: str, name: str, *, include_deleted: bool = False) -> list[ModelVersion]:
@@ -283,7 +288,10 @@ class RegistryStore(StoreBase):
             rows = conn.execute(
                 _VERSION_COLUMNS.add_columns(model_version_datasets.c.role.label("role"))
                 .join(model_version_datasets, model_version_datasets.c.model_version_id == model_versions.c.id)
-                .where(model_version_datasets.c.dataset_version_id == dataset_version_id)
+                .where(
+                    model_version_datasets.c.dataset_version_id == dataset_version_id,
+                    model_versions.c.deleted_at.is_(None),
+                )
                 .order_by(registered_models.c.name, model_versions.c.version)
             ).all()
             return [(row.role, self._record(conn, row)) for row in rows]

@@ -1,0 +1,103 @@
+"""The seam every flavor implements: detect a model, save it to a folder, load it back, predict on Arrow.
+
+A flavor module must not import its model library at module level: detection runs over every flavor
+for every ``save_model`` call and must stay free. Libraries are imported inside methods via ``require``,
+which turns a missing one into ``MissingDependency`` naming the ``pip install`` line.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from shipyard.core.errors import CorruptArtifact, NotFound
+from shipyard.models._tables import require
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+    from numpy.typing import NDArray
+
+    from shipyard.models.signature import ColumnSpec
+
+
+@dataclass(frozen=True)
+class SaveContext:
+    """What ``save_model`` knows besides the model: the signature's inputs and where the data came from."""
+
+    inputs: tuple[ColumnSpec, ...]
+    data_kind: str | None  # "pandas" | "polars" | "arrow" | "python", or None when no data was given
+
+
+class Predictor(ABC):
+    """A model ready to predict on tables already validated against its signature."""
+
+    @abstractmethod
+    def predict(self, table: pa.Table) -> NDArray[Any]: ...
+
+    @property
+    def has_predict_proba(self) -> bool:
+        return False
+
+    def predict_proba(self, table: pa.Table) -> NDArray[Any]:
+        raise NotImplementedError  # LoadedModel checks has_predict_proba first
+
+
+class Flavor(ABC):
+    """One model library's way of saving, loading and predicting."""
+
+    name: ClassVar[str]
+    extra: ClassVar[str]  # the pip extra: pip install 'shipyard[<extra>]'
+    unsafe_format: ClassVar[bool] = False
+    # Libraries recorded in the package's environment and checked on load:
+    # label → (module, how many leading version components must match, e.g. 1 = major).
+    libraries: ClassVar[Mapping[str, tuple[str, int]]] = {}
+
+    @classmethod
+    @abstractmethod
+    def matches(cls, model: object) -> bool:
+        """Whether ``model`` is this flavor's, judged from its type alone (no library import)."""
+
+    def input_names(self, model: object) -> list[str] | None:
+        """The feature names the model was fitted with, in order, if the library records them."""
+        return None
+
+    def n_inputs(self, model: object) -> int | None:
+        """How many features the model takes, if the library says."""
+        return None
+
+    @abstractmethod
+    def save(self, model: object, folder: Path, context: SaveContext) -> dict[str, Any]:
+        """Write the model's files into ``folder``; return the ``flavor_meta`` that ``load`` needs."""
+
+    @abstractmethod
+    def load(self, folder: Path, meta: Mapping[str, Any], *, trust_unsafe: bool) -> object:
+        """Read back the model object that ``save`` wrote."""
+
+    @abstractmethod
+    def wrap(self, model: object, meta: Mapping[str, Any]) -> Predictor:
+        """A predictor over a model object: the one given to ``save``, or the one ``load`` returned."""
+
+    def import_libraries(self) -> None:
+        """Import every library this flavor needs, or raise ``MissingDependency``."""
+        for label, (module, _) in self.libraries.items():
+            if label != "python":
+                require(module, package=label, extra=self.extra, purpose=f"The {self.name} flavor")
+
+
+def model_file(folder: Path, meta: Mapping[str, Any], default: str) -> Path:
+    """The path of the package's model file, which must exist and stay inside ``folder``."""
+    name = str(meta.get("file", default))
+    path = folder / name
+    if Path(name).name != name:  # flavor_meta comes from the store; never let it point outside the package
+        raise CorruptArtifact(f"The model file name {name!r} in flavor_meta is not a plain file name.")
+    if not path.is_file():
+        raise NotFound(f"The model package in {folder} has no file {name!r}; was it saved with save_model there?")
+    return path
+
+
+def mro_modules(model: object) -> list[str]:
+    """The modules of the model's class and its bases, for detection by library."""
+    return [cls.__module__ for cls in type(model).__mro__]

@@ -1,0 +1,60 @@
+"""The sklearn flavor: skops files, trusted only for the types recorded when they were saved."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shipyard.core.errors import PermissionDenied
+from shipyard.models import PackageInfo, load_model, save_model
+
+from ..conftest import FEATURES
+
+
+@pytest.fixture
+def packages(train: pd.DataFrame, tmp_path: Path) -> dict[str, tuple[Path, PackageInfo]]:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    made = {}
+    for name, model in (("linear", LogisticRegression()), ("forest", RandomForestClassifier(n_estimators=3))):
+        model.fit(train[FEATURES], train.label)
+        made[name] = (tmp_path / name, save_model(model, tmp_path / name, train_data=train))
+    return made
+
+
+def test_types_outside_skops_defaults_are_recorded_at_save(packages: dict[str, tuple[Path, PackageInfo]]) -> None:
+    assert packages["linear"][1].flavor_meta["trusted_types"] == []
+    assert packages["forest"][1].flavor_meta["trusted_types"] == ["sklearn.tree._tree.Tree"]
+
+
+def test_a_file_holding_types_its_package_does_not_trust_is_refused(
+    packages: dict[str, tuple[Path, PackageInfo]],
+) -> None:
+    folder, info = packages["linear"]
+    shutil.copy(packages["forest"][0] / "model.skops", folder / "model.skops")  # a forest where a linear model was
+    with pytest.raises(PermissionDenied, match=r"does not trust: sklearn\.tree\._tree\.Tree.*trust_unsafe=True"):
+        load_model(folder, info)
+
+
+def test_trust_unsafe_loads_such_a_file_anyway(
+    packages: dict[str, tuple[Path, PackageInfo]], train: pd.DataFrame
+) -> None:
+    folder, info = packages["linear"]
+    shutil.copy(packages["forest"][0] / "model.skops", folder / "model.skops")
+    assert load_model(folder, info, trust_unsafe=True).predict(train[FEATURES]).shape == (120,)
+
+
+def test_a_model_fitted_on_numpy_is_fed_numpy_in_signature_order(train: pd.DataFrame, tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    model = LinearRegression().fit(train[FEATURES].to_numpy(), train.a)
+    info = save_model(model, tmp_path, input_example=train[FEATURES].head())
+    shuffled = train[["n", "b", "a"]]  # columns are matched by name, then stacked in training order
+    np.testing.assert_array_equal(
+        load_model(tmp_path, info).predict(shuffled), model.predict(train[FEATURES].to_numpy())
+    )
