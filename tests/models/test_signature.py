@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 
 from shipyard.core.errors import InvalidInput
 from shipyard.models import ColumnSpec, Signature, SignatureMismatch, infer_signature, validate_input
+from shipyard.models.signature import pandas_fast_path
 
 SIG = Signature(
     (ColumnSpec("age", "integer"), ColumnSpec("income", "float", nullable=True), ColumnSpec("city", "string")),
@@ -115,3 +117,31 @@ def test_a_typed_null_in_a_nullable_column_is_accepted() -> None:
 
 def test_a_one_row_request_with_a_null_in_a_nullable_column_is_accepted() -> None:
     assert validate_input([{"age": 30, "income": None, "city": "a"}], SIG).num_rows == 1
+
+
+def plain_frame() -> pd.DataFrame:
+    return pd.DataFrame({"age": [30, 41], "income": [1.5, np.nan], "city": ["a", "b"]})
+
+
+def test_a_plain_pandas_frame_takes_the_fast_path_in_any_column_order() -> None:
+    frame = plain_frame()[["city", "age", "income"]]
+    assert pandas_fast_path(frame, SIG) is frame
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.assign(extra=1),  # an unexpected column
+        lambda f: f.drop(columns="city"),  # a missing one
+        lambda f: f.assign(age=f["age"].astype("float64")),  # a type the canonical form would convert
+        lambda f: f.assign(city=[1, 2]),  # numbers where strings belong
+        lambda f: f.iloc[0:0],  # no rows
+    ],
+)
+def test_anything_less_plain_goes_through_full_validation(change: Any) -> None:
+    assert pandas_fast_path(change(plain_frame()), SIG) is None
+
+
+def test_non_frames_never_take_the_fast_path() -> None:
+    assert pandas_fast_path({"age": [1], "income": [1.0], "city": ["a"]}, SIG) is None
+    assert pandas_fast_path(pa.table(plain_frame()), SIG) is None

@@ -47,6 +47,8 @@ def test_predicting_with_wrong_columns_names_each_of_them(client: sy.Client, log
     assert "'calls': is missing" in str(caught.value)
     with pytest.raises(sy.InvalidInput, match="tenure"):
         model.predict(pd.DataFrame({"tenure": ["long"], "calls": [2]}))
+    with pytest.raises(sy.InvalidInput, match="'calls': has 1 null"):
+        model.predict(pd.DataFrame({"tenure": [1, 2], "calls": [2, None]}))
 
 
 def test_lineage_reaches_the_run_its_code_and_the_data(client: sy.Client, logged: sy.ModelVersion) -> None:

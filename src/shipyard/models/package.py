@@ -22,7 +22,14 @@ from shipyard.models._environment import check_environment, record_environment
 from shipyard.models._tables import data_kind, to_arrow
 from shipyard.models.flavors import FLAVORS, detect_flavor, get_flavor
 from shipyard.models.flavors.base import Flavor, Predictor, SaveContext
-from shipyard.models.signature import ColumnSpec, Signature, infer_inputs, infer_output, validate_input
+from shipyard.models.signature import (
+    ColumnSpec,
+    Signature,
+    infer_inputs,
+    infer_output,
+    pandas_fast_path,
+    validate_input,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -110,9 +117,11 @@ class LoadedModel:
         return self._call(self._predictor.predict_proba, data)
 
     def _call(self, method: Any, data: object) -> NDArray[Any]:
-        table = validate_input(data, self.signature)
-        if table.num_rows == 0:
-            raise InvalidInput("The input has no rows; send at least one row to predict on.")
+        table = pandas_fast_path(data, self.signature) if self._predictor.accepts_pandas else None
+        if table is None:
+            table = validate_input(data, self.signature)
+            if table.num_rows == 0:
+                raise InvalidInput("The input has no rows; send at least one row to predict on.")
         try:
             result: NDArray[Any] = method(table)
         except ValueError as exc:

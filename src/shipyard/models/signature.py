@@ -235,3 +235,42 @@ def validate_input(table: object, signature: Signature) -> pa.Table:
     if problems:
         raise SignatureMismatch(problems, signature)
     return pa.Table.from_arrays(columns, names=signature.column_names)
+
+
+_PANDAS_DTYPES = {"float": ("float64",), "integer": ("int64",), "boolean": ("bool",)}
+
+
+def pandas_fast_path(data: object, signature: Signature) -> Any:
+    """``data`` itself when it is a pandas DataFrame that plainly fits ``signature``; otherwise None.
+
+    Plainly fits: exactly the signature's columns, each already of the dtype the canonical Arrow form
+    would give it (float64, int64, bool, or strings), with no nulls where the signature forbids them.
+    Anything less plain returns None, and ``validate_input`` then converts, checks and explains; so the
+    fast path accepts a subset of what ``validate_input`` accepts, and refuses nothing itself.
+    """
+    if type(data).__module__.split(".")[0] != "pandas" or type(data).__name__ != "DataFrame":
+        return None
+    frame: Any = data
+    names = signature.column_names
+    if len(frame.columns) != len(names) or set(frame.columns) != set(names) or not frame.columns.is_unique:
+        return None
+    if len(frame) == 0:
+        return None
+    from pandas.api.types import infer_dtype
+
+    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+    must_be_complete = []
+    for spec in signature.inputs:
+        kind = str(dtypes[spec.name])
+        if spec.type == "string":
+            # A pandas string dtype holds only strings; an object column must be looked at.
+            if kind not in ("str", "string") and not (kind == "object" and infer_dtype(frame[spec.name]) == "string"):
+                return None
+        elif kind not in _PANDAS_DTYPES.get(spec.type, ()):
+            return None
+        if not spec.nullable and spec.type in ("float", "string"):
+            must_be_complete.append(spec.name)
+    # One vectorised pass over all the columns that may hold no nulls, not one per column.
+    if must_be_complete and frame[must_be_complete].isna().to_numpy().any():
+        return None
+    return frame

@@ -32,7 +32,14 @@ class SaveContext:
 
 
 class Predictor(ABC):
-    """A model ready to predict on tables already validated against its signature."""
+    """A model ready to predict on tables already validated against its signature.
+
+    A predictor that sets ``accepts_pandas`` may also be handed a pandas DataFrame that already holds
+    exactly the signature's columns with matching dtypes (see ``signature.pandas_fast_path``), sparing
+    the round trip through Arrow for the commonest input.
+    """
+
+    accepts_pandas: ClassVar[bool] = False
 
     @abstractmethod
     def predict(self, table: pa.Table) -> NDArray[Any]: ...

@@ -34,10 +34,13 @@ class SklearnPredictor(Predictor):
     def __init__(self, model: Any, feature_names: list[str] | None) -> None:
         self._model = model
         self._feature_names = feature_names
+        self.accepts_pandas = feature_names is not None  # type: ignore[misc]
 
-    def _features(self, table: pa.Table) -> Any:
+    def _features(self, table: Any) -> Any:
         # A model fitted on a DataFrame selects columns by name (ColumnTransformer) and checks the names,
         # so it must get a DataFrame again; one fitted on an array gets an array in signature order.
+        if self._feature_names is not None and not hasattr(table, "schema"):
+            return table[self._feature_names]  # a DataFrame the fast path already validated
         if self._feature_names is not None:
             return to_pandas(table.select(self._feature_names), purpose="This scikit-learn model (fitted on pandas)")
         return to_object_matrix(table)
