@@ -1,88 +1,112 @@
-"""Quickstart: train a small logistic regression, track it, sweep a parameter, and search the runs.
+"""Quickstart: version the data, sweep a parameter, track every epoch, register models, and find the best.
 
-Run it with `make demo` (or `python examples/quickstart.py`). Everything lands in ./.shipyard next to
-where it runs; no server is involved. Then try:
+Run it with `make demo` (or `python examples/quickstart.py` with `pip install 'shipyard[sklearn,pandas]'`).
+Everything lands in ./.shipyard next to where it runs; no server is involved. Then try:
 
     shipyard runs list --project churn
-    shipyard runs show RUN_ID
-    shipyard runs compare RUN_A RUN_B
+    shipyard datasets show churn-train --project churn
+    shipyard models show churn@challenger --project churn
+    shipyard models lineage churn@challenger --project churn
 """
 
 from __future__ import annotations
 
-import math
-import random
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import log_loss, roc_auc_score
+
 import shipyard as sy
 
-
-def make_data(rows: int = 600, seed: int = 7) -> list[tuple[list[float], int]]:
-    """A churn-like problem: short tenure and many support calls raise the odds of leaving."""
-    rng = random.Random(seed)
-    data = []
-    for _ in range(rows):
-        tenure, calls, spend = rng.uniform(0, 5), rng.uniform(0, 4), rng.gauss(0, 1)
-        odds = -1.0 - 0.9 * tenure + 1.1 * calls + 0.2 * spend
-        data.append(([tenure, calls, spend], int(rng.random() < 1 / (1 + math.exp(-odds)))))
-    return data
+FEATURES = ["tenure", "calls", "monthly", "pro_plan"]
 
 
-def auc(scores: list[float], labels: list[int]) -> float:
-    """Area under the ROC curve: the chance a random positive outranks a random negative."""
-    ranked = sorted(zip(scores, labels, strict=True))
-    positives = sum(labels)
-    negatives = len(labels) - positives
-    rank_sum = sum(rank for rank, (_, label) in enumerate(ranked, start=1) if label)
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+def make_data(rows: int = 3_000, seed: int = 7) -> pd.DataFrame:
+    """A churn-like problem: short tenure, many support calls and a high bill raise the odds of leaving."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "tenure": rng.uniform(0, 5, rows).round(2),
+            "calls": rng.integers(0, 8, rows),
+            "monthly": rng.normal(0, 1, rows).round(3),
+            "pro_plan": rng.integers(0, 2, rows),
+        }
+    )
+    odds = -1.0 - 0.9 * frame.tenure + 0.5 * frame.calls + 0.4 * frame.monthly
+    frame["churned"] = (rng.random(rows) < 1 / (1 + np.exp(-odds))).astype(int)
+    return frame
 
 
-def train(run: sy.Run, data: list[tuple[list[float], int]], lr: float, epochs: int, l2: float) -> float:
-    train_rows, valid_rows = data[:450], data[450:]
-    weights, bias = [0.0, 0.0, 0.0], 0.0
+def train(run: sy.Run, train_df: pd.DataFrame, valid_df: pd.DataFrame, lr: float, epochs: int) -> SGDClassifier:
+    """Logistic regression by SGD, one pass per epoch, logging loss and AUC after each."""
+    model = SGDClassifier(loss="log_loss", learning_rate="constant", eta0=lr, random_state=0)
+    x, y = train_df[FEATURES], train_df["churned"]
     for epoch in range(epochs):
-        loss = 0.0
-        for features, label in train_rows:
-            z = bias + sum(w * x for w, x in zip(weights, features, strict=True))
-            p = 1 / (1 + math.exp(-z))
-            loss -= label * math.log(p + 1e-12) + (1 - label) * math.log(1 - p + 1e-12)
-            weights = [w - lr * ((p - label) * x + l2 * w) for w, x in zip(weights, features, strict=True)]
-            bias -= lr * (p - label)
-        scores = [bias + sum(w * x for w, x in zip(weights, f, strict=True)) for f, _ in valid_rows]
-        valid_auc = auc(scores, [label for _, label in valid_rows])
-        run.log_metrics({"loss": loss / len(train_rows), "auc": valid_auc}, step=epoch)
-    return valid_auc
+        model.partial_fit(x, y, classes=[0, 1])
+        scores = model.predict_proba(valid_df[FEATURES])[:, 1]
+        run.log_metrics(
+            {"loss": log_loss(y, model.predict_proba(x)[:, 1]), "auc": roc_auc_score(valid_df["churned"], scores)},
+            step=epoch,
+        )
+    return model
 
 
 def main() -> None:
     data = make_data()
+    train_data = sy.datasets.register("churn-train", data.iloc[:2_400], project="churn")
+    valid_data = sy.datasets.register("churn-valid", data.iloc[2_400:], project="churn")
+    print(f"datasets: {train_data.ref} ({train_data.rows} rows), {valid_data.ref} ({valid_data.rows} rows)")
+
     with sy.start_run(project="churn", name="sweep") as sweep:
-        for lr in (0.001, 0.01, 0.05):
+        for lr in (0.0001, 0.001, 0.01):
             with sy.start_run(project="churn", name=f"lr={lr}") as run:  # a child of the sweep
-                run.log_params({"lr": lr, "epochs": 20, "penalty": "l2", "l2": 0.001})
-                final_auc = train(run, data, lr=lr, epochs=20, l2=0.001)
+                run.use_dataset(train_data, role="train")
+                run.use_dataset(valid_data, role="eval")
+                run.log_params({"lr": lr, "epochs": 15, "penalty": "l2"})
+                model = train(run, frame_of(train_data), frame_of(valid_data), lr=lr, epochs=15)
+                version = run.log_model(model, "churn", train_data=train_data, datasets={"eval": valid_data})
                 with tempfile.TemporaryDirectory() as folder:
                     report = Path(folder) / "report.md"
-                    report.write_text(f"# lr={lr}\n\nvalidation AUC: {final_auc:.3f}\n")
+                    report.write_text(f"# lr={lr}\n\nmodel: {version.ref}\n")
                     run.log_artifact(report)
-                print(f"run {run.id}  lr={lr:<6} auc={final_auc:.3f}")
+                print(f"run {run.id}  lr={lr:<7} auc={run.info.metrics['auc']:.3f}  → {version.ref}")
         sweep.set_tag("kind", "sweep")
 
     best = sy.search_runs(
         project="churn",
-        filter="metrics.auc > 0.7 and params.penalty = 'l2'",
+        filter="metrics.auc > 0.6 and params.penalty = 'l2'",
         order_by=["metrics.auc DESC"],
         max_results=1,
     )
     if not best:
-        raise SystemExit("no run reached AUC 0.7; the demo's data or training changed")
-    history = sy.get_metric_history(best[0].id, "loss")
+        raise SystemExit("no run reached AUC 0.6; the demo's data or training changed")
+    [version] = [v for v in sy.models.versions("churn", project="churn") if v.run_id == best[0].id]
+    sy.models.set_alias("churn", version.version, "challenger", project="churn")
+    model = sy.models.load("churn@challenger", project="churn")
+    sample = frame_of(valid_data).head(3)
     print(
-        f"best run {best[0].id} ({best[0].name}): auc={best[0].metrics['auc']:.3f}, "
-        f"loss {history[0].value:.3f} → {history[-1].value:.3f} over {len(history)} epochs"
+        f"best: {best[0].name} → churn@challenger = {version.ref}; churn odds for 3 customers: "
+        f"{np.round(model.predict_proba(sample[FEATURES])[:, 1], 3).tolist()}"
     )
-    print(f"parent sweep run: {sweep.id}; see `shipyard runs list --project churn`")
+    lineage = sy.lineage("churn@challenger", project="churn")
+    code = lineage.code
+    commit = f"{code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}" if code else "not in a git checkout"
+    print(
+        f"lineage: run {lineage.run.name if lineage.run else '?'}, trained on "
+        f"{', '.join(d.ref for _, d in lineage.trained_on)}, code {commit}"
+    )
+    try:
+        sy.models.set_alias("churn", version.version, "champion", project="churn")
+    except sy.GateBlocked as blocked:
+        print(f"champion refused, as it should be: {str(blocked).split(':')[0]}")
+
+
+def frame_of(version: sy.DatasetVersion) -> pd.DataFrame:
+    """A dataset version's table as pandas, read back from the store (digest-verified)."""
+    return sy.datasets.load(version).to_pandas()
 
 
 if __name__ == "__main__":

@@ -120,3 +120,15 @@ def test_models_are_listed_with_their_aliases(client: sy.Client, new_version: Ne
     client.models.set_alias("b", 2, "challenger")
     listed = {m.name: (m.latest_version, dict(m.aliases)) for m in client.models.list()}
     assert listed == {"a": (1, {}), "b": (2, {"challenger": 2})}
+
+
+def test_tags_and_descriptions_can_be_set_later(client: sy.Client, new_version: NewVersion) -> None:
+    new_version()
+    client.models.set_tags("churn", 1, {"reviewed": "yes"})
+    client.models.set_description("churn", "why this version", version=1)
+    client.models.set_description("churn", "the churn model")
+    version = client.models.get("churn@1")
+    assert (version.tags, version.description) == ({"reviewed": "yes"}, "why this version")
+    assert client.models.list()[0].description == "the churn model"
+    with pytest.raises(sy.InvalidInput):
+        client.models.set_tags("churn", 1, {"bad key!": "x"})
