@@ -34,6 +34,7 @@ PUBLIC = {
     "__version__",
     "active_run",
     "datasets",
+    "gate",
     "get_metric_history",
     "get_run",
     "init",

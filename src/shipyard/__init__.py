@@ -78,6 +78,7 @@ __all__ = [
     "__version__",
     "active_run",
     "datasets",
+    "gate",
     "get_metric_history",
     "get_run",
     "init",
@@ -165,6 +166,22 @@ class _DefaultService:
 
 
 datasets = _DefaultService("datasets")
+
+
+class _DefaultGate:
+    """``sy.gate``: the release gate on the default client (``shipyard.gates.Gate(client)`` for another)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from shipyard.gates.service import Gate
+
+        return getattr(Gate(_client()), name)
+
+    def __repr__(self) -> str:
+        return "<shipyard.gate: the default client's release gate>"
+
+
+gate = _DefaultGate()
+"""The default client's release gate: ``sy.gate.evaluate("churn@7", data="churn-eval")``."""
 """Dataset versions of the default client: ``sy.datasets.register("churn-train", df)``, ``get``, ``load``, …"""
 
 # The package of model flavors doubles as ``sy.models``: its module ``__getattr__`` hands names such as

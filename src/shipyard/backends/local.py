@@ -10,6 +10,7 @@ from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.core.config import Settings
 from shipyard.core.errors import InvalidInput
 from shipyard.store import DatasetStore, RegistryStore, SqlStore
+from shipyard.store.verdicts import VerdictStore
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class LocalBackend:
         self.blobs = blobs
         self.datasets = DatasetStore(store.engine)
         self.registry = RegistryStore(store.engine)
+        self.verdicts = VerdictStore(store.engine)
 
     def close(self) -> None:
         self.store.close()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import datasets, maintenance, models, runs
+from shipyard.cli import datasets, gate, maintenance, models, runs
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
@@ -54,6 +54,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 maintenance.register(app)
+gate.register(app)
 
 
 def _print_version(value: bool) -> None:

@@ -23,12 +23,14 @@ Each key's environment variable is ``SHIPYARD_`` and the key in capitals (``SHIP
 | sqlite_synchronous | NORMAL | ``NORMAL`` survives process crashes, ``FULL`` power loss |
 | gc_grace | 3600.0 | seconds an unreferenced blob is kept, so in-flight writes are safe |
 | capture_environment | true | record git, Python, platform and package versions on each run |
+| allow_override | false | this process acts as an admin who may override the gate (with a reason) |
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -44,9 +46,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def find_root(start: Path | None = None) -> Path:
+def find_root(start: str | Path | None = None) -> Path:
     """The nearest folder at or above ``start`` holding ``.shipyard`` or ``shipyard.toml``, else ``start``."""
-    here = (start or Path.cwd()).resolve()
+    here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / HOME_DIR).is_dir() or (folder / CONFIG_FILE).is_file():
             return folder
@@ -67,9 +69,12 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     gc_grace: float = 3600.0
     capture_environment: bool = True
+    allow_override: bool = False
 
     @classmethod
-    def load(cls, *, cwd: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def load(
+        cls, *, cwd: str | Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
         environ = os.environ if environ is None else environ
         root = find_root(cwd)
         values: dict[str, Any] = {}
@@ -115,6 +120,13 @@ def project_table(root: Path, name: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise InvalidInput(f"{path}: [{name}] must be a table; got {table!r}.")
     return table
+
+
+def table_digest(table: Mapping[str, Any]) -> str:
+    """A digest of a parsed TOML table's content: reformatting or reordering the file keeps it the same."""
+    from shipyard.core.digests import digest_bytes
+
+    return digest_bytes(json.dumps(table, sort_keys=True, separators=(",", ":"), default=str).encode())
 
 
 def _field_names() -> tuple[str, ...]:

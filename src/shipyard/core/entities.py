@@ -180,6 +180,8 @@ class ModelVersion:
     """(role, "dataset@version") pairs: the data the version was trained on."""
     parents: tuple[str, ...] = ()
     """"model@version" references of the versions this one was derived from."""
+    gate_override: str | None = None
+    """The reason an admin gave for overriding the gate on this version, if one ever did; kept for good."""
     id: int = field(default=0, repr=False, compare=False)
 
     @property
@@ -205,6 +207,7 @@ class ModelVersion:
             "datasets": [{"role": role, "dataset": ref} for role, ref in self.datasets],
             "parents": list(self.parents),
             "environment": dict(self.package.get("environment", {})),
+            "gate_override": self.gate_override,
         }
 
 

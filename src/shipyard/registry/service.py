@@ -20,7 +20,7 @@ from shipyard.core.config import Settings
 from shipyard.core.entities import AuditEvent, DatasetVersion, ModelVersion, RegisteredModel
 from shipyard.core.errors import CorruptArtifact, InvalidInput
 from shipyard.core.refs import check_alias, check_version, parse_ref
-from shipyard.registry.policy import protected_aliases
+from shipyard.registry.policy import current_policy
 
 if TYPE_CHECKING:
     from shipyard.backends.local import LocalBackend
@@ -150,16 +150,46 @@ class Models:
 
     # aliases and lifecycle --------------------------------------------------------------------------
 
-    def set_alias(self, name: str, version: int, alias: str, *, project: str | None = None) -> ModelVersion:
-        """Point ``alias`` at ``version`` (atomically; the move is audited). Protected aliases need the gate."""
+    def set_alias(
+        self,
+        name: str,
+        version: int,
+        alias: str,
+        *,
+        project: str | None = None,
+        override_reason: str | None = None,
+    ) -> ModelVersion:
+        """Point ``alias`` at ``version`` (atomically; the move is audited).
+
+        A protected alias (``[gate] protected_aliases``, default ``champion``) needs a passing verdict for
+        this exact version under the current policy, else ``GateBlocked``. An admin
+        (``SHIPYARD_ALLOW_OVERRIDE=1``) may pass ``override_reason``: audited and marked on the version.
+        """
+        policy = current_policy(self._settings.root)
         return self._backend.registry.set_alias(
             self._project(project),
             _check_model_name(name),
             check_version(version),
             check_alias(alias),
             actor=current_actor(),
-            protected=protected_aliases(self._settings.root),
+            protected=policy.protected_aliases,
+            policy_digest=policy.digest,
+            override_reason=override_reason,
+            allow_override=self._settings.allow_override,
         )
+
+    def promote(
+        self, ref: str, alias: str = "champion", *, project: str | None = None, override_reason: str | None = None
+    ) -> ModelVersion:
+        """``promote("churn@7")``: give a version an alias, champion by default (see ``set_alias``)."""
+        version = self.get(ref, project=project)
+        return self.set_alias(
+            version.name, version.version, alias, project=version.project, override_reason=override_reason
+        )
+
+    def rollback(self, name: str, *, project: str | None = None) -> tuple[int, int]:
+        """Swap ``champion`` and ``previous-champion``: (version left, version restored). Audited."""
+        return self._backend.registry.rollback(self._project(project), _check_model_name(name), actor=current_actor())
 
     def delete_alias(self, name: str, alias: str, *, project: str | None = None) -> int:
         return self._backend.registry.delete_alias(

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import AuditEvent, ModelVersion, RegisteredModel
-from shipyard.core.errors import Conflict, GateBlocked, NotFound
+from shipyard.core.errors import Conflict, GateBlocked, InvalidInput, NotFound, PermissionDenied
 from shipyard.core.refs import Ref
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import (
@@ -31,6 +31,7 @@ from shipyard.store.schema import (
     projects,
     registered_models,
 )
+from shipyard.store.verdicts import gate_decision
 
 _VERSION_COLUMNS = sa.select(
     model_versions,
@@ -42,6 +43,8 @@ _VERSION_COLUMNS = sa.select(
     )
 )
 FileRow = tuple[str, str, int]  # path, digest, size
+CHAMPION = "champion"
+PREVIOUS_CHAMPION = "previous-champion"
 
 # What a version record gathers besides its row; built once, since building them costs more than running them.
 _VERSION_ID: sa.BindParameter[int] = sa.bindparam("version_id", type_=sa.Integer)
@@ -229,6 +232,7 @@ class RegistryStore(StoreBase):
             run_id=row.run_id,
             description=row.description,
             status="deleted" if row.deleted_at is not None else row.status,
+            gate_override=row.gate_override,
             created_at=row.created_at,
             created_by=row.created_by,
             aliases=tuple(aliases),
@@ -304,41 +308,140 @@ class RegistryStore(StoreBase):
     # aliases ----------------------------------------------------------------------------------------
 
     def set_alias(
-        self, project: str, name: str, version: int, alias: str, *, actor: str, protected: Collection[str]
+        self,
+        project: str,
+        name: str,
+        version: int,
+        alias: str,
+        *,
+        actor: str,
+        protected: Collection[str],
+        policy_digest: str | None = None,
+        override_reason: str | None = None,
+        allow_override: bool = False,
     ) -> ModelVersion:
-        """Point ``alias`` at ``version`` atomically. A protected alias needs the gate (not yet available)."""
-        if alias in protected:
-            raise GateBlocked(
-                f"{alias!r} is a protected alias: it may only point at a version that holds a passing gate "
-                f"verdict, and {name}@{version} has no verdict. Run the gate on it first (`shipyard gate run "
-                f"{name}@{version} --data DATASET`), then promote it. Protected aliases come from [gate] "
-                "protected_aliases in shipyard.toml."
-            )
+        """Point ``alias`` at ``version`` atomically, and audit the move.
+
+        A protected alias needs a passing verdict for this exact version (its package digest) under the
+        current policy (``policy_digest``); the check runs inside the same transaction as the move. An
+        admin (``allow_override``) may override with a reason: audited, and marked on the version for good.
+        Moving ``champion`` keeps the version it leaves reachable as ``previous-champion``.
+        """
         with self._write() as conn:
             project_id = self._project_id(conn, project, create=False)
             model_id = self._lock_model(conn, project_id, name)
             target = self._resolve(conn, project, Ref(name, version=version))
             if target.status != "active":
                 raise Conflict(f"{target.ref} is {target.status}; restore it before giving it an alias.")
-            old = self._alias_target(conn, model_id, alias)
-            upsert = self._insert(model_aliases).values(
-                model_id=model_id, alias=alias, model_version_id=target.id, updated_at=now_ms(), updated_by=actor
-            )
-            conn.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["model_id", "alias"],
-                    set_={"model_version_id": target.id, "updated_at": upsert.excluded.updated_at, "updated_by": actor},
+            if alias in protected:
+                self._require_gate(
+                    conn, project_id, target, alias, actor, policy_digest, override_reason, allow_override
                 )
+            old = self._alias_target(conn, model_id, alias)
+            self._point(conn, project_id, model_id, name, alias, target.id, old, version, actor)
+            if alias == CHAMPION and old is not None and old != version:
+                previous_id = self._resolve(conn, project, Ref(name, version=old)).id
+                before = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
+                self._point(conn, project_id, model_id, name, PREVIOUS_CHAMPION, previous_id, before, old, actor)
+            return self._version(conn, model_versions.c.id == target.id)
+
+    def _require_gate(
+        self,
+        conn: sa.Connection,
+        project_id: int,
+        target: ModelVersion,
+        alias: str,
+        actor: str,
+        policy_digest: str | None,
+        override_reason: str | None,
+        allow_override: bool,
+    ) -> None:
+        allowed, why = (
+            (False, "the gate policy could not be read")
+            if policy_digest is None
+            else gate_decision(conn, target.id, target.artifact_digest, policy_digest)
+        )
+        if allowed:
+            return
+        if override_reason is not None:
+            if not allow_override:
+                raise PermissionDenied(
+                    f"Only an admin may override the gate; this process is not allowed to (set "
+                    f"SHIPYARD_ALLOW_OVERRIDE=1 where an admin runs it). {target.ref} was not promoted."
+                )
+            if not override_reason.strip():
+                raise InvalidInput("An override needs a reason that says why the gate is set aside.")
+            conn.execute(
+                model_versions.update().where(model_versions.c.id == target.id).values(gate_override=override_reason)
             )
             self._audit(
                 conn,
                 actor,
-                "alias.set",
+                "gate.override",
                 project_id,
-                f"model:{name}",
-                {"alias": alias, "old_version": old, "new_version": version},
+                f"model:{target.ref}",
+                {"alias": alias, "reason": override_reason, "policy_digest": policy_digest, "refused_because": why},
             )
-            return self._version(conn, model_versions.c.id == target.id)
+            return
+        raise GateBlocked(
+            f"{target.ref} may not become {alias!r}: {why}. {alias!r} is a protected alias ([gate] "
+            f"protected_aliases in shipyard.toml) and needs a passing verdict for this exact version under the "
+            f"current policy. Run `shipyard gate run {target.ref} --data DATASET`; see the last report with "
+            f"`shipyard gate report {target.ref}`."
+        )
+
+    def _point(
+        self,
+        conn: sa.Connection,
+        project_id: int,
+        model_id: int,
+        name: str,
+        alias: str,
+        version_id: int,
+        old: int | None,
+        new: int,
+        actor: str,
+    ) -> None:
+        upsert = self._insert(model_aliases).values(
+            model_id=model_id, alias=alias, model_version_id=version_id, updated_at=now_ms(), updated_by=actor
+        )
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["model_id", "alias"],
+                set_={"model_version_id": version_id, "updated_at": upsert.excluded.updated_at, "updated_by": actor},
+            )
+        )
+        self._audit(
+            conn,
+            actor,
+            "alias.set",
+            project_id,
+            f"model:{name}",
+            {"alias": alias, "old_version": old, "new_version": new},
+        )
+
+    def rollback(self, project: str, name: str, *, actor: str) -> tuple[int, int]:
+        """Swap ``champion`` and ``previous-champion``; returns (version left, version restored).
+
+        The restored version held the champion alias before, so it passed the gate (or was overridden)
+        then; the rollback is audited as such.
+        """
+        with self._write() as conn:
+            project_id = self._project_id(conn, project, create=False)
+            model_id = self._lock_model(conn, project_id, name)
+            current = self._alias_target(conn, model_id, CHAMPION)
+            previous = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
+            if current is None or previous is None:
+                raise NotFound(
+                    f"Model {name!r} has no {PREVIOUS_CHAMPION!r} to roll back to (champion: {current or 'none'}); "
+                    "one is kept each time a new champion is promoted."
+                )
+            current_id = self._resolve(conn, project, Ref(name, version=current)).id
+            previous_id = self._resolve(conn, project, Ref(name, version=previous)).id
+            self._point(conn, project_id, model_id, name, CHAMPION, previous_id, current, previous, actor)
+            self._point(conn, project_id, model_id, name, PREVIOUS_CHAMPION, current_id, previous, current, actor)
+            self._audit(conn, actor, "gate.rollback", project_id, f"model:{name}", {"from": current, "to": previous})
+            return current, previous
 
     def delete_alias(self, project: str, name: str, alias: str, *, actor: str) -> int:
         """Remove an alias; returns the version it pointed at."""

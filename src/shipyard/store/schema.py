@@ -245,3 +245,26 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_project_at", "project_id", "at"),
     sa.Index("ix_audit_events_subject", "subject"),
 )
+
+# The release gate (revision 0003) ---------------------------------------------------------------------
+
+verdicts = sa.Table(
+    "verdicts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model_version_id", sa.Integer, sa.ForeignKey("model_versions.id"), nullable=False),
+    sa.Column("model_digest", sa.String(71), nullable=False),
+    sa.Column("policy_digest", sa.String(71), nullable=False),
+    sa.Column("data_digest", sa.String(71), nullable=False),
+    sa.Column("dataset_version_id", sa.Integer, sa.ForeignKey("dataset_versions.id"), nullable=False),
+    sa.Column("shipyard_version", sa.String(32), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("report_digest", sa.String(71), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Index("ix_verdicts_version_policy", "model_version_id", "policy_digest"),
+)
+
+# An admin's override of the gate is marked on the version for good (revision 0003).
+model_versions.append_column(sa.Column("gate_override", sa.Text, nullable=True))

@@ -30,6 +30,7 @@ from shipyard.store.schema import (
     run_inputs,
     runs,
     tags,
+    verdicts,
 )
 
 MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp (ms)
@@ -325,6 +326,7 @@ class SqlStore(StoreBase):
             sa.select(dataset_versions.c.blob_digest),
             sa.select(model_versions.c.artifact_digest),
             sa.select(model_version_files.c.digest),
+            sa.select(verdicts.c.report_digest).where(verdicts.c.report_digest.is_not(None)),
         )
         with self._read() as conn:
             return set(conn.execute(query).scalars())

@@ -1,0 +1,112 @@
+"""Against the current champion, on the same eval rows: ``no_regression`` and ``mcnemar``.
+
+With no champion yet, a comparison passes only if the policy allows a first champion
+(``[gate] allow_first``, true by default), and says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shipyard.gates.check import Check, Outcome, Param
+
+if TYPE_CHECKING:
+    from shipyard.gates.context import GateContext
+
+
+def no_champion(ctx: GateContext) -> Outcome:
+    allowed = ctx.policy.allow_first
+    return Outcome(
+        allowed,
+        f"no {ctx.champion_alias} to compare with; "
+        + (
+            "a first one is allowed ([gate] allow_first)"
+            if allowed
+            else "[gate] allow_first = false forbids a first one"
+        ),
+        measured={"champion": None},
+    )
+
+
+class NoRegression(Check):
+    kind = "no_regression"
+    doc = "the candidate is not worse than the champion by more than max_drop (paired bootstrap CI)"
+    params = (
+        Param("metric", str, doc="the metric to compare"),
+        Param("max_drop", float, required=False, default=0.0, minimum=0.0),
+        Param("confidence", float, required=False, default=0.95, minimum=0.5, maximum=0.999),
+        Param("resamples", int, required=False, default=1000, minimum=100, maximum=100_000),
+        Param("seed", int, required=False, default=0),
+    )
+
+    def run(self, ctx: GateContext) -> Outcome:
+        from shipyard.gates.metrics import METRICS, check_metric
+        from shipyard.gates.stats import paired_bootstrap
+
+        if ctx.champion is None:
+            return no_champion(ctx)
+        metric = self["metric"]
+        check_metric(metric, ctx.task)
+        key = "scores" if METRICS[metric].needs == "scores" else "labels"
+        champion_values = ctx.metric_inputs(metric, champion=True)[key]
+        candidate_values = ctx.metric_inputs(metric)[key]
+        result = paired_bootstrap(
+            metric,
+            ctx.y_true,
+            champion_values,
+            candidate_values,
+            resamples=self["resamples"],
+            confidence=self["confidence"],
+            seed=self["seed"],
+        )
+        # "Worse" depends on the metric's direction; the interval is of candidate − champion.
+        better_is_higher = METRICS[metric].greater_is_better
+        worst_case = result.low if better_is_higher else -result.high
+        passed = worst_case >= -self["max_drop"]
+        change = result.difference if better_is_higher else -result.difference
+        return Outcome(
+            passed,
+            f"{metric} change vs {ctx.champion.ref}: {change:+.4g} (worst case at {self['confidence']:.0%}: "
+            f"{worst_case:+.4g}); allowed drop {self['max_drop']:.4g}",
+            measured={"difference": result.difference, "low": result.low, "high": result.high},
+            threshold={"max_drop": self["max_drop"], "confidence": self["confidence"]},
+            evidence={
+                "interval": {
+                    "low": result.low,
+                    "high": result.high,
+                    "difference": result.difference,
+                    "confidence": self["confidence"],
+                    "threshold": -self["max_drop"] if better_is_higher else self["max_drop"],
+                },
+                "champion": ctx.champion.ref,
+                "resamples": self["resamples"],
+            },
+        )
+
+
+class McNemar(Check):
+    kind = "mcnemar"
+    doc = "the candidate's errors are not significantly more than the champion's (classifiers)"
+    params = (Param("alpha", float, required=False, default=0.05, minimum=0.0001, maximum=0.5),)
+
+    def run(self, ctx: GateContext) -> Outcome:
+        from shipyard.gates.check import CheckFailedToRun
+        from shipyard.gates.stats import mcnemar
+
+        if ctx.task != "classification":
+            raise CheckFailedToRun("mcnemar compares classifiers; this task is regression")
+        if ctx.champion is None:
+            return no_champion(ctx)
+        champion_right = ctx.champion_predictions == ctx.y_true
+        candidate_right = ctx.predictions == ctx.y_true
+        result = mcnemar(champion_right, candidate_right)
+        worse = result.b10 > result.b01  # champion right where the candidate is wrong, more often than not
+        passed = not (worse and result.p_value < self["alpha"])
+        return Outcome(
+            passed,
+            f"champion-only correct {result.b10}, candidate-only correct {result.b01}, p = {result.p_value:.3g} "
+            f"({result.method}); "
+            + ("not significantly worse" if passed else f"significantly worse at α={self['alpha']}"),
+            measured={"champion_only": result.b10, "candidate_only": result.b01, "p_value": result.p_value},
+            threshold={"alpha": self["alpha"]},
+        )

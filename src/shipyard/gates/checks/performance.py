@@ -1,0 +1,58 @@
+"""Performance floors and ceilings: ``min_metric`` and ``max_metric`` on the eval data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shipyard.gates.check import Check, Outcome, Param
+
+if TYPE_CHECKING:
+    from shipyard.gates.context import GateContext
+
+
+def measure(ctx: GateContext, metric: str, *, champion: bool = False) -> float:
+    """The metric of the candidate (or the champion) on the eval data, checked against the task."""
+    from shipyard.gates.metrics import check_metric, compute
+
+    check_metric(metric, ctx.task)
+    return float(compute(metric, ctx.y_true, **ctx.metric_inputs(metric, champion=champion)))
+
+
+class MinMetric(Check):
+    kind = "min_metric"
+    doc = "the metric on the eval data is at least the threshold"
+    params = (
+        Param("metric", str, doc="a metric name such as roc_auc, f1 or r2"),
+        Param("threshold", float, doc="the lowest acceptable value"),
+    )
+
+    def run(self, ctx: GateContext) -> Outcome:
+        value = measure(ctx, self["metric"])
+        passed = value >= self["threshold"]
+        relation = "≥" if passed else "<"
+        return Outcome(
+            passed,
+            f"{self['metric']} {value:.4g} {relation} {self['threshold']:.4g}",
+            measured={self["metric"]: value},
+            threshold={"min": self["threshold"]},
+        )
+
+
+class MaxMetric(Check):
+    kind = "max_metric"
+    doc = "the metric on the eval data is at most the threshold (for errors and losses)"
+    params = (
+        Param("metric", str, doc="a metric name such as log_loss, rmse or mae"),
+        Param("threshold", float, doc="the highest acceptable value"),
+    )
+
+    def run(self, ctx: GateContext) -> Outcome:
+        value = measure(ctx, self["metric"])
+        passed = value <= self["threshold"]
+        relation = "≤" if passed else ">"
+        return Outcome(
+            passed,
+            f"{self['metric']} {value:.4g} {relation} {self['threshold']:.4g}",
+            measured={self["metric"]: value},
+            threshold={"max": self["threshold"]},
+        )

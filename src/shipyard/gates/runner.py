@@ -1,0 +1,116 @@
+"""Run a policy on one model version and one eval dataset version, and record the verdict.
+
+Fails closed: a check that cannot run is an ``error`` and blocks; a policy with no checks does not pass;
+a model that cannot be loaded or that refuses the eval data fails every check that needs it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from shipyard.core.actor import current_actor
+from shipyard.core.entities import DatasetVersion, ModelVersion
+from shipyard.core.errors import ShipyardError
+from shipyard.gates.check import Check, CheckFailedToRun, CheckResult, Status
+from shipyard.gates.context import GateContext
+from shipyard.gates.policy import Policy
+from shipyard.gates.verdict import Verdict
+
+if TYPE_CHECKING:
+    from shipyard.tracking.client import Client
+
+
+def run_checks(ctx: GateContext, checks: list[Check]) -> list[CheckResult]:
+    return [_run_one(ctx, check) for check in checks]
+
+
+def _run_one(ctx: GateContext, check: Check) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        outcome = check.run(ctx)
+    except (CheckFailedToRun, ShipyardError) as exc:
+        status = Status.WARN if check.severity == "warn" else Status.ERROR
+        return _result(check, status, f"could not run: {exc}", started)
+    except Exception as exc:  # a bug in a check (maybe a user's plug-in) must not pass, nor crash the gate
+        status = Status.WARN if check.severity == "warn" else Status.ERROR
+        return _result(check, status, f"could not run: {type(exc).__name__}: {exc}", started)
+    failed = Status.WARN if check.severity == "warn" else Status.FAIL
+    status = Status.PASS if outcome.passed else failed
+    return CheckResult(
+        name=check.name,
+        kind=check.kind,
+        severity=check.severity,
+        status=status,
+        measured=outcome.measured,
+        threshold=outcome.threshold,
+        message=outcome.message,
+        evidence=outcome.evidence,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _result(check: Check, status: Status, message: str, started: float) -> CheckResult:
+    return CheckResult(
+        name=check.name,
+        kind=check.kind,
+        severity=check.severity,
+        status=status,
+        message=message,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def evaluate(client: Client, version: ModelVersion, dataset: DatasetVersion, policy: Policy) -> Verdict:
+    """Run every check of ``policy``, store the verdict and its HTML report, and return the verdict."""
+    from shipyard import __version__
+
+    ctx = GateContext(client, version, dataset, policy)
+    results = run_checks(ctx, policy.build())
+    passed = bool(results) and not any(r.blocks for r in results)
+    champion = ctx.champion if any(c.kind in ("no_regression", "mcnemar") for c in policy.checks) else None
+    verdict = Verdict(
+        id=uuid.uuid4().hex,
+        passed=passed,
+        model={
+            "name": version.name,
+            "version": version.version,
+            "digest": version.artifact_digest,
+            "flavor": version.flavor,
+            "run_id": version.run_id,
+            "project": version.project,
+        },
+        data={"name": dataset.name, "version": dataset.version, "digest": dataset.digest, "rows": dataset.rows},
+        policy={"digest": policy.digest, "source": policy.source},
+        shipyard_version=__version__,
+        created_at=int(time.time() * 1000),
+        checks=results,
+        champion=None if champion is None else {"name": champion.name, "version": champion.version},
+        extra={} if results else {"note": "the policy has no checks, so nothing was verified and the gate fails"},
+    )
+    report = _report(verdict)
+    report_digest = client.backend.blobs.put_bytes(report.encode())[0] if report is not None else None
+    verdict = Verdict(**{**verdict.__dict__, "report_digest": report_digest})
+    client.backend.verdicts.add(
+        verdict.id,
+        model_version_id=version.id,
+        model_digest=version.artifact_digest,
+        policy_digest=policy.digest,
+        data_digest=dataset.digest,
+        dataset_version_id=dataset.id,
+        shipyard_version=__version__,
+        passed=passed,
+        result=verdict.to_dict(),
+        report_digest=report_digest,
+        actor=current_actor(),
+    )
+    return verdict
+
+
+def _report(verdict: Verdict) -> str | None:
+    try:
+        from shipyard.gates.report import render_html
+    except ImportError:  # the report module is optional while it is being built; the verdict stands alone
+        return None
+    return render_html(verdict.to_dict())

@@ -1,0 +1,58 @@
+"""A verdict: the outcome of a policy on one model version and one evaluation dataset version.
+
+It binds the model's package digest, the policy digest, the eval data's digest and Shipyard's version;
+changing any of them needs a new verdict. It keeps every check's measured values, thresholds and
+evidence, and the HTML report lives in the artifact store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.gates.check import CheckResult, Status
+
+
+@dataclass(frozen=True)
+class Verdict:
+    id: str
+    passed: bool
+    model: Mapping[str, Any]
+    data: Mapping[str, Any]
+    policy: Mapping[str, Any]
+    shipyard_version: str
+    created_at: int
+    checks: Sequence[CheckResult]
+    champion: Mapping[str, Any] | None = None
+    report_digest: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.blocks]
+
+    def summary(self) -> dict[str, int]:
+        count = {status: sum(1 for c in self.checks if c.status is status) for status in Status}
+        return {
+            "passed": count[Status.PASS],
+            "failed": count[Status.FAIL],
+            "warned": count[Status.WARN],
+            "errors": count[Status.ERROR],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "passed": self.passed,
+            "created_at": self.created_at,
+            "model": dict(self.model),
+            "data": dict(self.data),
+            "policy": dict(self.policy),
+            "shipyard_version": self.shipyard_version,
+            "champion": None if self.champion is None else dict(self.champion),
+            "checks": [c.to_dict() for c in self.checks],
+            "summary": self.summary(),
+            "report_digest": self.report_digest,
+            **dict(self.extra),
+        }

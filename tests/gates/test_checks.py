@@ -1,0 +1,92 @@
+"""Every built-in check kind with a passing and a failing case, on real models and data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from shipyard.gates import Gate
+from shipyard.gates.check import CheckResult
+from tests.gates.conftest import World, frame
+
+
+def run_check(world: World, check: str, model: str = "churn@1", data: str = "churn-eval") -> CheckResult:
+    world.policy(f'[gate]\nlabel = "churned"\n[[gate.checks]]\n{check}\n')
+    [result] = Gate(world.client).evaluate(model, data=data).checks
+    return result
+
+
+@pytest.mark.parametrize(
+    ("check", "passing"),
+    [
+        ('kind = "min_metric"\nmetric = "roc_auc"\nthreshold = 0.75', True),
+        ('kind = "min_metric"\nmetric = "roc_auc"\nthreshold = 0.99', False),
+        ('kind = "max_metric"\nmetric = "log_loss"\nthreshold = 0.7', True),
+        ('kind = "max_metric"\nmetric = "log_loss"\nthreshold = 0.1', False),
+        ('kind = "min_rows"\nmin = 100', True),
+        ('kind = "min_rows"\nmin = 100000', False),
+        ('kind = "class_balance"\nmin_share = 0.05', True),
+        ('kind = "class_balance"\nmin_share = 0.49', False),
+        ('kind = "slice_metric"\nby = ["region"]\nmetric = "recall"\nmin = 0.3', True),
+        ('kind = "slice_metric"\nby = ["region"]\nmetric = "recall"\nmin = 0.99', False),
+        ('kind = "schema"', True),
+        ('kind = "completeness"', True),
+        ('kind = "no_nan_inf"', True),
+        ('kind = "split_overlap"', True),
+        ('kind = "safe_format"', True),
+        ('kind = "lineage_complete"', False),  # tests run outside a git checkout: no commit recorded
+    ],
+)
+def test_check_outcomes(world: World, check: str, passing: bool) -> None:
+    result = run_check(world, check)
+    assert result.status.value == ("pass" if passing else "fail"), result.message
+    assert result.message
+
+
+def test_schema_fails_on_a_changed_type(world: World) -> None:
+    df = frame(300, 5).assign(calls=lambda d: d["calls"] + 0.5)
+    world.client.datasets.register("float-calls", df)
+    result = run_check(world, 'kind = "schema"', data="float-calls")
+    assert result.status.value == "fail" and "calls" in result.message
+
+
+def test_completeness_fails_when_inputs_go_missing(world: World) -> None:
+    df = frame(300, 6)
+    df.loc[: len(df) // 2, "tenure"] = np.nan
+    world.client.datasets.register("holey", df)
+    result = run_check(world, 'kind = "completeness"', data="holey")
+    assert result.status.value == "fail" and "tenure" in result.message
+
+
+def test_no_nan_inf_fails_on_infinite_inputs(world: World) -> None:
+    df = frame(300, 7)
+    df.loc[3, "tenure"] = math.inf
+    world.client.datasets.register("infinite", df)
+    result = run_check(world, 'kind = "no_nan_inf"', data="infinite")
+    assert result.status.value == "fail" and "tenure: 1 non-finite" in result.message
+
+
+def test_split_overlap_fails_when_eval_rows_were_trained_on(world: World) -> None:
+    world.client.datasets.register("leaky", frame(1500, 1).head(400))
+    result = run_check(world, 'kind = "split_overlap"', data="leaky")
+    assert result.status.value == "fail" and result.measured["overlap_share"] == 1.0
+
+
+def test_safe_format_fails_for_a_pickled_model_unless_allowed(world: World) -> None:
+    class Rule:
+        def predict(self, table):
+            return (np.asarray(table["calls"]) > 3).astype(int)
+
+    with world.client.start_run() as run:
+        run.log_model(Rule(), "rule", flavor="python_function", input_example=frame(5, 1)[["calls"]])
+    assert run_check(world, 'kind = "safe_format"', model="rule@1").status.value == "fail"
+
+
+def test_mcnemar_passes_a_first_champion_and_fails_a_worse_challenger(world: World) -> None:
+    assert run_check(world, 'kind = "mcnemar"').status.value == "pass"
+    world.client.models.promote("churn@1")
+    assert run_check(world, 'kind = "mcnemar"', model="churn@2").status.value in ("fail", "pass")
+    worse = run_check(world, 'kind = "mcnemar"\nalpha = 0.5', model="churn@2")
+    assert worse.measured["champion_only"] > worse.measured["candidate_only"]

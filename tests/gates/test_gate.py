@@ -1,0 +1,110 @@
+import pytest
+
+import shipyard as sy
+from shipyard.gates import Gate
+from tests.gates.conftest import World
+
+
+def gate(world: World) -> Gate:
+    return Gate(world.client)
+
+
+def test_a_good_model_passes_and_may_then_become_champion(world: World) -> None:
+    verdict = gate(world).evaluate("churn@1", data="churn-eval")
+    assert verdict.passed
+    assert [c.status.value for c in verdict.checks] == ["pass", "pass"]
+    assert verdict.checks[0].measured["roc_auc"] > 0.75
+    assert world.client.models.promote("churn@1").aliases == ("champion",)
+
+
+def test_a_version_without_a_verdict_is_blocked(world: World) -> None:
+    with pytest.raises(sy.GateBlocked, match="it has no verdict"):
+        world.client.models.promote("churn@1")
+    assert world.client.models.get("churn@1").aliases == ()
+
+
+def test_a_failing_verdict_blocks_and_names_the_failed_checks(world: World) -> None:
+    verdict = gate(world).evaluate("churn@2", data="churn-eval")
+    assert not verdict.passed
+    assert [c.name for c in verdict.failed] == ["min_metric:roc_auc"]
+    with pytest.raises(sy.GateBlocked, match=r"min_metric:roc_auc: roc_auc 0\.5 < 0\.75"):
+        world.client.models.promote("churn@2")
+
+
+def test_changing_the_policy_after_a_verdict_needs_a_new_one(world: World) -> None:
+    gate(world).evaluate("churn@1", data="churn-eval")
+    world.policy(world.root.joinpath("shipyard.toml").read_text().replace("0.75", "0.7"))
+    with pytest.raises(sy.GateBlocked, match="policy changed since verdict"):
+        world.client.models.promote("churn@1")
+
+
+def test_eval_data_missing_a_column_fails_with_the_reason(world: World) -> None:
+    world.client.datasets.register("thin", {"tenure": [1.0] * 200, "churned": [0, 1] * 100})
+    verdict = gate(world).evaluate("churn@1", data="thin")
+    assert not verdict.passed
+    assert verdict.checks[0].status.value == "error"
+    assert "calls" in verdict.checks[0].message
+
+
+def test_a_policy_without_checks_never_passes(world: World) -> None:
+    world.policy('[gate]\nlabel = "churned"\n')
+    assert not gate(world).evaluate("churn@1", data="churn-eval").passed
+
+
+def test_a_corrupted_model_blob_fails_the_gate(world: World) -> None:
+    from pathlib import Path
+
+    [(_, digest, _)] = world.client.backend.registry.version_files(world.good.id)
+    blob = Path(world.client.settings.artifacts) / "blobs" / digest[7:9] / digest[7:]
+    blob.write_bytes(blob.read_bytes()[:-5])
+    verdict = gate(world).evaluate("churn@1", data="churn-eval")
+    assert not verdict.passed
+    assert "could not be loaded" in verdict.checks[0].message
+
+
+def test_an_override_needs_an_admin_and_is_marked_and_audited(world: World, store_settings: dict[str, str]) -> None:
+    with pytest.raises(sy.PermissionDenied, match="Only an admin"):
+        world.client.models.promote("churn@2", override_reason="hotfix")
+    admin = sy.Client(
+        store_settings["uri"],
+        artifacts=store_settings["artifacts"],
+        cwd=world.root,
+        allow_override=True,
+        capture_environment=False,
+    )
+    promoted = admin.models.promote("churn@2", override_reason="hotfix for incident 42")
+    assert promoted.gate_override == "hotfix for incident 42"
+    assert any(
+        e.action == "gate.override" and e.details["reason"] == "hotfix for incident 42"
+        for e in admin.models.audit_log()
+    )
+    admin.close()
+
+
+def test_promoting_keeps_the_previous_champion_and_rollback_swaps_back(world: World) -> None:
+    world.policy('[gate]\nlabel = "churned"\n[[gate.checks]]\nkind = "min_rows"\nmin = 100\n')
+    for ref in ("churn@1", "churn@2"):
+        assert gate(world).evaluate(ref, data="churn-eval").passed
+        world.client.models.promote(ref)
+    assert world.client.models.get("churn@previous-champion").version == 1
+    assert world.client.models.rollback("churn") == (2, 1)
+    assert world.client.models.get("churn@champion").version == 1
+    assert world.client.models.get("churn@previous-champion").version == 2
+
+
+def test_no_regression_compares_with_the_champion(world: World) -> None:
+    world.policy(
+        '[gate]\nlabel = "churned"\n[[gate.checks]]\nkind = "no_regression"\nmetric = "roc_auc"\nmax_drop = 0.01\n'
+    )
+    first = gate(world).evaluate("churn@1", data="churn-eval")
+    assert first.passed and "no champion" in first.checks[0].message
+    world.client.models.promote("churn@1")
+    worse = gate(world).evaluate("churn@2", data="churn-eval")
+    assert not worse.passed
+    assert worse.checks[0].evidence["interval"]["high"] < 0
+
+
+def test_the_report_is_stored_and_readable(world: World) -> None:
+    gate(world).evaluate("churn@2", data="churn-eval")
+    html = gate(world).report("churn@2")
+    assert "<html" in html.lower() and "min_metric:roc_auc" in html
