@@ -90,3 +90,32 @@ def test_mcnemar_passes_a_first_champion_and_fails_a_worse_challenger(world: Wor
     assert run_check(world, 'kind = "mcnemar"', model="churn@2").status.value in ("fail", "pass")
     worse = run_check(world, 'kind = "mcnemar"\nalpha = 0.5', model="churn@2")
     assert worse.measured["champion_only"] > worse.measured["candidate_only"]
+
+
+def test_group_split_fails_on_shared_groups_and_passes_on_new_ones(world: World) -> None:
+    assert run_check(world, 'kind = "group_split"\nkey = "region"').status.value == "fail"
+    world.client.datasets.register("new-regions", frame(300, 8).assign(region="mars"))
+    assert run_check(world, 'kind = "group_split"\nkey = "region"', data="new-regions").status.value == "pass"
+
+
+def test_time_split_needs_every_training_row_older(world: World) -> None:
+    assert run_check(world, 'kind = "time_split"\ncolumn = "tenure"').status.value == "fail"
+    world.client.datasets.register("later", frame(300, 9).assign(tenure=lambda d: d["tenure"] + 10))
+    assert run_check(world, 'kind = "time_split"\ncolumn = "tenure"', data="later").status.value == "pass"
+
+
+def test_metric_policy_refuses_accuracy_on_imbalanced_data(world: World) -> None:
+    world.policy(
+        '[gate]\nlabel = "churned"\nprimary_metric = "accuracy"\n[[gate.checks]]\nkind = "metric_policy"\n'
+        "min_share = 0.49\n"
+    )
+    [result] = Gate(world.client).evaluate("churn@1", data="churn-eval").checks
+    assert result.status.value == "fail" and "balanced_accuracy" in result.message
+    assert run_check(world, 'kind = "metric_policy"').status.value == "pass"
+
+
+def test_a_well_behaved_model_is_deterministic_and_refuses_bad_input_cleanly(world: World) -> None:
+    assert run_check(world, 'kind = "determinism"').status.value == "pass"
+    result = run_check(world, 'kind = "bad_input"')
+    assert result.status.value == "pass", result.message
+    assert {row["outcome"] for row in result.evidence["table"]} <= {"refused cleanly", "accepted"}

@@ -25,14 +25,20 @@ BUILTIN: dict[str, str] = {
     "min_rows": "shipyard.gates.checks.data:MinRows",
     "class_balance": "shipyard.gates.checks.data:ClassBalance",
     "split_overlap": "shipyard.gates.checks.data:SplitOverlap",
+    "group_split": "shipyard.gates.checks.splits:GroupSplit",
+    "time_split": "shipyard.gates.checks.splits:TimeSplit",
     # performance
     "min_metric": "shipyard.gates.checks.performance:MinMetric",
     "max_metric": "shipyard.gates.checks.performance:MaxMetric",
+    "metric_policy": "shipyard.gates.checks.performance:MetricPolicy",
     # comparison
     "no_regression": "shipyard.gates.checks.comparison:NoRegression",
     "mcnemar": "shipyard.gates.checks.comparison:McNemar",
     # slices
     "slice_metric": "shipyard.gates.checks.slices:SliceMetric",
+    # robustness
+    "determinism": "shipyard.gates.checks.robustness:Determinism",
+    "bad_input": "shipyard.gates.checks.robustness:BadInput",
     # infra and lineage
     "safe_format": "shipyard.gates.checks.infra:SafeFormat",
     "lineage_complete": "shipyard.gates.checks.lineage:LineageComplete",

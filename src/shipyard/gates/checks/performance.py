@@ -56,3 +56,35 @@ class MaxMetric(Check):
             measured={self["metric"]: value},
             threshold={"max": self["threshold"]},
         )
+
+
+class MetricPolicy(Check):
+    kind = "metric_policy"
+    doc = "accuracy is not the primary metric when the minority class is rarer than min_share"
+    params = (Param("min_share", float, required=False, default=0.2, minimum=0.0, maximum=0.5),)
+
+    def run(self, ctx: GateContext) -> Outcome:
+        import numpy as np
+
+        primary = ctx.policy.primary_metric
+        if ctx.task != "classification" or primary != "accuracy":
+            return Outcome(
+                True,
+                f"primary metric {primary or 'not set'}: no accuracy paradox to guard against",
+                measured={"primary_metric": primary or "—"},
+            )
+        _, counts = np.unique(ctx.y_true, return_counts=True)
+        share = float(counts.min() / counts.sum())
+        passed = share >= self["min_share"]
+        return Outcome(
+            passed,
+            f"minority class is {share:.1%} of the eval rows; "
+            + (
+                "accuracy is a fair primary metric"
+                if passed
+                else "accuracy rewards always predicting the majority: "
+                "make balanced_accuracy, f1, roc_auc or pr_auc the primary metric"
+            ),
+            measured={"minority_share": share},
+            threshold={"min_share": self["min_share"]},
+        )
