@@ -7,6 +7,9 @@ Everything lands in ./.shipyard next to where it runs; no server is involved. Th
     shipyard datasets show churn-train --project churn
     shipyard models show churn@challenger --project churn
     shipyard models lineage churn@challenger --project churn
+    shipyard gate report churn@champion --project churn --out report.html
+
+The release gate's policy is ./shipyard.toml beside this file.
 """
 
 from __future__ import annotations
@@ -99,9 +102,18 @@ def main() -> None:
         f"{', '.join(d.ref for _, d in lineage.trained_on)}, code {commit}"
     )
     try:
-        sy.models.set_alias("churn", version.version, "champion", project="churn")
+        sy.models.promote("churn@challenger", project="churn")
     except sy.GateBlocked as blocked:
-        print(f"champion refused, as it should be: {str(blocked).split(':')[0]}")
+        print(f"champion refused before the gate ran, as it should be: {str(blocked).split(':')[0]}")
+    # The gate: the checks of ./shipyard.toml on the challenger, with the held-out data.
+    verdict = sy.gate.evaluate("churn@challenger", data=valid_data, project="churn")
+    for check in verdict.checks:
+        print(f"  {check.status.value.upper():5} {check.name:<24} {check.message}")
+    if verdict.passed:
+        champion = sy.models.promote("churn@challenger", project="churn")
+        print(f"gate passed: {champion.ref} is now champion")
+    else:
+        print(f"gate failed: {', '.join(c.name for c in verdict.failed)}; see `shipyard gate report churn@challenger`")
 
 
 def frame_of(version: sy.DatasetVersion) -> pd.DataFrame:

@@ -15,6 +15,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 @pytest.mark.slow
 def test_quickstart_runs_and_leaves_runs_datasets_and_models(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "quickstart.py", tmp_path)
+    shutil.copy(EXAMPLES / "shipyard.toml", tmp_path)
     done = subprocess.run(
         [sys.executable, "quickstart.py"],
         cwd=tmp_path,
@@ -24,13 +25,15 @@ def test_quickstart_runs_and_leaves_runs_datasets_and_models(tmp_path: Path) -> 
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
-    assert "champion refused" in done.stdout
+    assert "champion refused before the gate ran" in done.stdout
+    assert "is now champion" in done.stdout
     client = sy.Client(str(tmp_path / ".shipyard"))
     runs = client.search_runs(project="churn", filter="attributes.status = 'finished'")
     assert len(runs) == 4
     children = [r for r in runs if r.parent_id is not None]
     assert len(children) == 3 and all(len(client.list_artifacts(r.id)) == 1 for r in children)
     challenger = client.models.get("churn@challenger", project="churn")
+    assert challenger.aliases == ("challenger", "champion")
     assert challenger.run_id in {r.id for r in children}
     assert [v.version for v in client.models.versions("churn", project="churn")] == [3, 2, 1]
     assert dict(challenger.datasets) == {"train": "churn-train@1", "eval": "churn-valid@1"}
