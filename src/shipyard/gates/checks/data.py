@@ -141,7 +141,7 @@ class ClassBalance(Check):
         passed = len(classes) >= 2 and shares[smallest] >= self["min_share"]
         return Outcome(
             passed,
-            f"{len(classes)} class(es); the rarest, {classes[smallest].item()!r}, is {shares[smallest]:.2%} of the rows",
+            f"{len(classes)} class(es); the rarest, {classes[smallest].item()!r}, is {shares[smallest]:.2%} of rows",
             measured={"classes": len(classes), "min_share": float(shares[smallest])},
             threshold={"min_share": self["min_share"]},
             evidence={
