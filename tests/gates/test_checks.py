@@ -37,6 +37,8 @@ def run_check(world: World, check: str, model: str = "churn@1", data: str = "chu
         ('kind = "split_overlap"', True),
         ('kind = "safe_format"', True),
         ('kind = "lineage_complete"', False),  # tests run outside a git checkout: no commit recorded
+        ('kind = "beats_baseline"\nmetric = "roc_auc"', True),
+        ('kind = "loads_clean"', True),
     ],
 )
 def test_check_outcomes(world: World, check: str, passing: bool) -> None:
@@ -119,3 +121,13 @@ def test_a_well_behaved_model_is_deterministic_and_refuses_bad_input_cleanly(wor
     result = run_check(world, 'kind = "bad_input"')
     assert result.status.value == "pass", result.message
     assert {row["outcome"] for row in result.evidence["table"]} <= {"refused cleanly", "accepted"}
+
+
+def test_a_constant_model_does_not_beat_the_baseline(world: World) -> None:
+    result = run_check(world, 'kind = "beats_baseline"\nmetric = "accuracy"', model="churn@2")
+    assert result.status.value == "fail", result.message
+
+
+def test_loads_clean_fails_past_its_time_budget(world: World) -> None:
+    result = run_check(world, 'kind = "loads_clean"\nmax_seconds = 0.1')
+    assert result.status.value == "fail" and result.measured["load_seconds"] > 0.1

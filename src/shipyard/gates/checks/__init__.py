@@ -34,6 +34,7 @@ BUILTIN: dict[str, str] = {
     # comparison
     "no_regression": "shipyard.gates.checks.comparison:NoRegression",
     "mcnemar": "shipyard.gates.checks.comparison:McNemar",
+    "beats_baseline": "shipyard.gates.checks.comparison:BeatsBaseline",
     # slices
     "slice_metric": "shipyard.gates.checks.slices:SliceMetric",
     # robustness
@@ -41,6 +42,7 @@ BUILTIN: dict[str, str] = {
     "bad_input": "shipyard.gates.checks.robustness:BadInput",
     # infra and lineage
     "safe_format": "shipyard.gates.checks.infra:SafeFormat",
+    "loads_clean": "shipyard.gates.checks.infra:LoadsClean",
     "lineage_complete": "shipyard.gates.checks.lineage:LineageComplete",
 }
 ENTRY_POINT_GROUP = "shipyard.checks"

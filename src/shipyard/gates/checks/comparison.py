@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shipyard.gates.check import Check, Outcome, Param
+from shipyard.gates.check import Check, CheckFailedToRun, Outcome, Param
 
 if TYPE_CHECKING:
     from shipyard.gates.context import GateContext
@@ -109,4 +109,66 @@ class McNemar(Check):
             + ("not significantly worse" if passed else f"significantly worse at α={self['alpha']}"),
             measured={"champion_only": result.b10, "candidate_only": result.b01, "p_value": result.p_value},
             threshold={"alpha": self["alpha"]},
+        )
+
+
+class BeatsBaseline(Check):
+    kind = "beats_baseline"
+    doc = "the model beats a constant baseline (the training data's majority class or mean) on the same rows"
+    params = (
+        Param("metric", str),
+        Param("confidence", float, required=False, default=0.95, minimum=0.5, maximum=0.999),
+        Param("resamples", int, required=False, default=1000, minimum=100, maximum=100_000),
+        Param("seed", int, required=False, default=0),
+    )
+
+    def run(self, ctx: GateContext) -> Outcome:
+        import numpy as np
+
+        from shipyard.gates.checks.data import training
+        from shipyard.gates.metrics import METRICS, check_metric
+        from shipyard.gates.stats import paired_bootstrap
+
+        metric = self["metric"]
+        spec = check_metric(metric, ctx.task)
+        train = ctx.client.datasets.load(training(ctx), project=ctx.version.project)
+        if ctx.label not in train.column_names:
+            raise CheckFailedToRun(f"the training data has no label column {ctx.label!r}")
+        labels = np.asarray(train.column(ctx.label).to_numpy(zero_copy_only=False))
+        n = len(ctx.y_true)
+        if spec.needs == "scores":
+            positive = np.max(np.unique(ctx.y_true))
+            baseline = np.full(n, float(np.mean(labels == positive)))  # the prior: a constant score
+        elif ctx.task == "classification":
+            classes, counts = np.unique(labels, return_counts=True)
+            baseline = np.full(n, classes[np.argmax(counts)])
+        else:
+            baseline = np.full(n, float(np.mean(labels)))
+        key = "scores" if spec.needs == "scores" else "labels"
+        result = paired_bootstrap(
+            metric,
+            ctx.y_true,
+            baseline,
+            ctx.metric_inputs(metric)[key],
+            resamples=self["resamples"],
+            confidence=self["confidence"],
+            seed=self["seed"],
+        )
+        better_is_higher = METRICS[metric].greater_is_better
+        worst_case = result.low if better_is_higher else -result.high
+        return Outcome(
+            worst_case > 0,
+            f"{metric} vs the constant baseline: {result.difference:+.4g} "
+            f"(worst case at {self['confidence']:.0%}: {worst_case:+.4g}; must be above 0)",
+            measured={"difference": result.difference, "low": result.low, "high": result.high},
+            threshold={"confidence": self["confidence"]},
+            evidence={
+                "interval": {
+                    "low": result.low,
+                    "high": result.high,
+                    "difference": result.difference,
+                    "confidence": self["confidence"],
+                    "threshold": 0.0,
+                }
+            },
         )
