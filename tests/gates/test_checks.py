@@ -131,3 +131,30 @@ def test_a_constant_model_does_not_beat_the_baseline(world: World) -> None:
 def test_loads_clean_fails_past_its_time_budget(world: World) -> None:
     result = run_check(world, 'kind = "loads_clean"\nmax_seconds = 0.1')
     assert result.status.value == "fail" and result.measured["load_seconds"] > 0.1
+
+
+def test_fairness_gap_measures_the_largest_rate_gap_between_groups(world: World) -> None:
+    assert run_check(world, 'kind = "fairness_gap"\nattribute = "region"\nmax_gap = 0.5').status.value == "pass"
+    biased = frame(900, 11)
+    biased.loc[biased.region == "eu", "churned"] = 1 - biased.loc[biased.region == "eu", "churned"]
+    world.client.datasets.register("biased", biased)
+    result = run_check(world, 'kind = "fairness_gap"\nattribute = "region"\nmax_gap = 0.2', data="biased")
+    assert result.status.value == "fail" and result.measured["gap"] > 0.2
+
+
+def test_leakage_probe_flags_an_input_that_is_the_label(world: World) -> None:
+    assert run_check(world, 'kind = "leakage_probe"').status.value == "pass"
+    leaky = frame(400, 12)
+    leaky["calls"] = leaky["churned"] * 7  # an input that is a copy of the label
+    world.client.datasets.register("leaky-label", leaky)
+    result = run_check(world, 'kind = "leakage_probe"', data="leaky-label")
+    assert result.status.value == "fail" and "calls" in result.message
+
+
+def test_a_slice_may_not_fall_further_below_the_champion_than_max_drop(world: World) -> None:
+    assert Gate(world.client).evaluate("churn@1", data="churn-eval").passed
+    world.client.models.promote("churn@1")
+    check = 'kind = "slice_metric"\nby = ["region"]\nmetric = "accuracy"\nmin = 0.1\nmax_drop = 0.01'
+    result = run_check(world, check, model="churn@2")
+    assert result.status.value == "fail"
+    assert all("champion" in s for s in result.evidence["slices"])

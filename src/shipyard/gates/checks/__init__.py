@@ -37,6 +37,9 @@ BUILTIN: dict[str, str] = {
     "beats_baseline": "shipyard.gates.checks.comparison:BeatsBaseline",
     # slices
     "slice_metric": "shipyard.gates.checks.slices:SliceMetric",
+    # fairness and leakage
+    "fairness_gap": "shipyard.gates.checks.fairness:FairnessGap",
+    "leakage_probe": "shipyard.gates.checks.fairness:LeakageProbe",
     # robustness
     "determinism": "shipyard.gates.checks.robustness:Determinism",
     "bad_input": "shipyard.gates.checks.robustness:BadInput",

@@ -18,6 +18,7 @@ class SliceMetric(Check):
         Param("metric", str),
         Param("min", float, doc="the floor every slice must reach"),
         Param("min_rows", int, required=False, default=30, minimum=1),
+        Param("max_drop", float, required=False, minimum=0.0, doc="how far a slice may fall below the champion's"),
     )
 
     def default_name(self) -> str:
@@ -40,6 +41,8 @@ class SliceMetric(Check):
             ]
         )
         inputs = ctx.metric_inputs(metric)
+        compare = self["max_drop"] is not None and ctx.champion is not None
+        champion_inputs = ctx.metric_inputs(metric, champion=True) if compare else {}
         slices: list[dict[str, Any]] = []
         for key in sorted(set(keys.tolist())):
             mask = keys == key
@@ -70,9 +73,26 @@ class SliceMetric(Check):
                     }
                 )
                 continue
-            slices.append(
-                {"slice": key, "rows": rows, "value": value, "threshold": self["min"], "passed": value >= self["min"]}
-            )
+            entry = {
+                "slice": key,
+                "rows": rows,
+                "value": value,
+                "threshold": self["min"],
+                "passed": value >= self["min"],
+            }
+            if compare:
+                # A slice may also not fall further below the champion's value on the same rows than max_drop.
+                try:
+                    before = float(
+                        compute(metric, ctx.y_true[mask], **{k: v[mask] for k, v in champion_inputs.items()})
+                    )
+                except Exception:  # undefined for the champion on this slice: nothing to compare with
+                    before = None
+                if before is not None:
+                    entry["champion"] = before
+                    entry["threshold"] = max(self["min"], before - self["max_drop"])
+                    entry["passed"] = value >= entry["threshold"]
+            slices.append(entry)
         failing = [s for s in slices if not s["passed"]]
         judged = [s for s in slices if s["value"] is not None]
         worst = min(judged, key=lambda s: s["value"]) if judged else None
