@@ -108,3 +108,15 @@ def test_the_report_is_stored_and_readable(world: World) -> None:
     gate(world).evaluate("churn@2", data="churn-eval")
     html = gate(world).report("churn@2")
     assert "<html" in html.lower() and "min_metric:roc_auc" in html
+
+
+def test_judging_several_challengers_together_widens_each_comparison(world: World) -> None:
+    world.policy(
+        '[gate]\nlabel = "churned"\n[[gate.checks]]\nkind = "no_regression"\nmetric = "roc_auc"\nmax_drop = 0.5\n'
+    )
+    assert gate(world).evaluate("churn@1", data="churn-eval").passed
+    world.client.models.promote("churn@1")
+    alone = gate(world).evaluate("churn@2", data="churn-eval").checks[0]
+    together = [v.checks[0] for v in gate(world).evaluate_many(["churn@2", "churn@1"], data="churn-eval")]
+    assert together[0].threshold["confidence"] == pytest.approx(1 - 0.05 / 2)
+    assert together[0].measured["low"] < alone.measured["low"]  # a wider interval: Bonferroni at 97.5 %

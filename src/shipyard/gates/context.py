@@ -26,11 +26,16 @@ CLASSIFICATION_MAX_CLASSES = 50
 
 
 class GateContext:
-    def __init__(self, client: Client, version: ModelVersion, dataset: DatasetVersion, policy: Policy) -> None:
+    def __init__(
+        self, client: Client, version: ModelVersion, dataset: DatasetVersion, policy: Policy, *, family_size: int = 1
+    ) -> None:
         self.client = client
         self.version = version
         self.dataset = dataset
         self.policy = policy
+        # How many challengers are compared with the champion at once: comparisons correct for it
+        # (Bonferroni), so that testing many candidates does not let a worse one through by chance.
+        self.family_size = max(1, family_size)
 
     # data -------------------------------------------------------------------------------------------
 

@@ -62,11 +62,17 @@ def _result(check: Check, status: Status, message: str, started: float) -> Check
     )
 
 
-def evaluate(client: Client, version: ModelVersion, dataset: DatasetVersion, policy: Policy) -> Verdict:
-    """Run every check of ``policy``, store the verdict and its HTML report, and return the verdict."""
+def evaluate(
+    client: Client, version: ModelVersion, dataset: DatasetVersion, policy: Policy, *, family_size: int = 1
+) -> Verdict:
+    """Run every check of ``policy``, store the verdict and its HTML report, and return the verdict.
+
+    ``family_size`` is how many challengers are judged together against the champion; the comparison
+    checks correct their confidence and significance for it.
+    """
     from shipyard import __version__
 
-    ctx = GateContext(client, version, dataset, policy)
+    ctx = GateContext(client, version, dataset, policy, family_size=family_size)
     results = run_checks(ctx, policy.build())
     passed = bool(results) and not any(r.blocks for r in results)
     champion = ctx.champion if any(c.kind in ("no_regression", "mcnemar") for c in policy.checks) else None
@@ -87,7 +93,9 @@ def evaluate(client: Client, version: ModelVersion, dataset: DatasetVersion, pol
         created_at=int(time.time() * 1000),
         checks=results,
         champion=None if champion is None else {"name": champion.name, "version": champion.version},
-        extra={} if results else {"note": "the policy has no checks, so nothing was verified and the gate fails"},
+        extra={"family_size": family_size}
+        if results
+        else {"note": "the policy has no checks, so nothing was verified and the gate fails"},
     )
     report = _report(verdict)
     report_digest = client.backend.blobs.put_bytes(report.encode())[0] if report is not None else None

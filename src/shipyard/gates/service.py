@@ -45,6 +45,26 @@ class Gate:
         dataset = self._client.datasets.get(data, project=project or version.project)
         return evaluate(self._client, version, dataset, self.policy(policy))
 
+    def evaluate_many(
+        self,
+        models: list[str | ModelVersion],
+        *,
+        data: str | DatasetVersion,
+        policy: str | Path | None = None,
+        project: str | None = None,
+    ) -> list[Verdict]:
+        """Judge several challengers together: each gets its own verdict, and every comparison with the
+        champion is Bonferroni-corrected for their number, so trying many does not let a worse one through."""
+        from shipyard.gates.runner import evaluate
+
+        versions = [m if isinstance(m, ModelVersion) else self._client.models.get(m, project=project) for m in models]
+        loaded = self.policy(policy)
+        verdicts = []
+        for version in versions:
+            dataset = self._client.datasets.get(data, project=project or version.project)
+            verdicts.append(evaluate(self._client, version, dataset, loaded, family_size=len(versions)))
+        return verdicts
+
     def latest(self, model: str | ModelVersion, *, project: str | None = None) -> dict[str, Any]:
         """The newest verdict of a version, as stored (a dict, see ``Verdict.to_dict``)."""
         version = model if isinstance(model, ModelVersion) else self._client.models.get(model, project=project)

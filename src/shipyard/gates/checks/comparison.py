@@ -50,13 +50,14 @@ class NoRegression(Check):
         key = "scores" if METRICS[metric].needs == "scores" else "labels"
         champion_values = ctx.metric_inputs(metric, champion=True)[key]
         candidate_values = ctx.metric_inputs(metric)[key]
+        confidence = 1 - (1 - self["confidence"]) / ctx.family_size  # Bonferroni over the challengers
         result = paired_bootstrap(
             metric,
             ctx.y_true,
             champion_values,
             candidate_values,
             resamples=self["resamples"],
-            confidence=self["confidence"],
+            confidence=confidence,
             seed=self["seed"],
         )
         # "Worse" depends on the metric's direction; the interval is of candidate − champion.
@@ -66,10 +67,11 @@ class NoRegression(Check):
         change = result.difference if better_is_higher else -result.difference
         return Outcome(
             passed,
-            f"{metric} change vs {ctx.champion.ref}: {change:+.4g} (worst case at {self['confidence']:.0%}: "
-            f"{worst_case:+.4g}); allowed drop {self['max_drop']:.4g}",
+            f"{metric} change vs {ctx.champion.ref}: {change:+.4g} (worst case at {confidence:.2%}"
+            + (f", Bonferroni over {ctx.family_size} challengers" if ctx.family_size > 1 else "")
+            + f": {worst_case:+.4g}); allowed drop {self['max_drop']:.4g}",
             measured={"difference": result.difference, "low": result.low, "high": result.high},
-            threshold={"max_drop": self["max_drop"], "confidence": self["confidence"]},
+            threshold={"max_drop": self["max_drop"], "confidence": confidence},
             evidence={
                 "interval": {
                     "low": result.low,
@@ -101,12 +103,12 @@ class McNemar(Check):
         candidate_right = ctx.predictions == ctx.y_true
         result = mcnemar(champion_right, candidate_right)
         worse = result.b10 > result.b01  # champion right where the candidate is wrong, more often than not
-        passed = not (worse and result.p_value < self["alpha"])
+        alpha = self["alpha"] / ctx.family_size  # Bonferroni over the challengers compared at once
+        passed = not (worse and result.p_value < alpha)
         return Outcome(
             passed,
             f"champion-only correct {result.b10}, candidate-only correct {result.b01}, p = {result.p_value:.3g} "
-            f"({result.method}); "
-            + ("not significantly worse" if passed else f"significantly worse at α={self['alpha']}"),
+            f"({result.method}); " + ("not significantly worse" if passed else f"significantly worse at α={alpha:.3g}"),
             measured={"champion_only": result.b10, "candidate_only": result.b01, "p_value": result.p_value},
             threshold={"alpha": self["alpha"]},
         )
