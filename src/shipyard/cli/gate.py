@@ -141,3 +141,55 @@ def register(root: typer.Typer) -> None:
             print_json({"name": name, "from": left, "to": restored})
         else:
             typer.echo(f"champion: {name}@{left} → {name}@{restored}; previous-champion is now {name}@{left}")
+
+
+@app.command("score")
+def score(ctx: typer.Context, policy: PolicyOption = None, as_json: JsonOption = False) -> None:
+    """The ML Test Score (Breck et al., 2017) of the policy plus Shipyard's own automation; informational, exit 0."""
+    from rich.text import Text
+
+    from shipyard.cli._output import key_values, table, text
+    from shipyard.cli._state import load_settings
+    from shipyard.gates.policy import load_policy
+    from shipyard.gates.score import PLATFORM, SECTIONS, ItemScore
+    from shipyard.gates.score import score as rubric_score
+
+    found = rubric_score(load_policy(load_settings(ctx).root, policy))  # needs no store: it only reads the policy
+    if as_json:
+        print_json(found.to_dict())
+        return
+
+    def covered_by(entry: ItemScore) -> Text:
+        parts = [", ".join(entry.checks)] if entry.checks else []
+        parts += ["platform: " + ", ".join(entry.platform)] if entry.platform else []
+        if parts:
+            label = text("; ".join(parts), "green")
+            if entry.item.planned:
+                label.append(f"  (planned: {entry.item.planned})", style="dim")
+            return label
+        if entry.item.planned:
+            return text(f"planned: {entry.item.planned}", "yellow")
+        if entry.item.kinds:
+            return text("add a check: " + ", ".join(str(by) for by in entry.item.kinds), "red")
+        return text(entry.item.hint or "-", "dim")
+
+    out = console()
+    sections = found.sections
+    for section, title in SECTIONS.items():
+        grid = table("test", "covered by", "points", title=f"{title}: {sections[section]:g} / 7")
+        for entry in found.items:
+            if entry.item.section == section:
+                grid.add_row(text(f"{entry.item.id}  {entry.item.title}"), covered_by(entry), f"{entry.points:g}")
+        out.print(grid)
+        out.print()
+    used = sorted({name for entry in found.items for name in entry.platform})
+    out.print(key_values({name: PLATFORM[name] for name in used}, title="platform: what Shipyard does on its own"))
+    if found.unscored:
+        out.print(key_values({u.name: u.reason for u in found.unscored}, title="checks the rubric does not score"))
+    out.print()
+    out.print(
+        key_values({title: f"{sections[section]:g} / 7" for section, title in SECTIONS.items()}, title="sections")
+    )
+    out.print(
+        text(f"ML Test Score {found.final:g} (the lowest section): {found.interpretation}", "bold"),
+    )

@@ -43,6 +43,11 @@ BUILTIN: dict[str, str] = {
     # robustness
     "determinism": "shipyard.gates.checks.robustness:Determinism",
     "bad_input": "shipyard.gates.checks.robustness:BadInput",
+    # operations
+    "latency": "shipyard.gates.checks.operations:Latency",
+    "memory": "shipyard.gates.checks.operations:Memory",
+    "invariance": "shipyard.gates.checks.operations:Invariance",
+    "determinism_process": "shipyard.gates.checks.operations:DeterminismProcess",
     # infra and lineage
     "safe_format": "shipyard.gates.checks.infra:SafeFormat",
     "loads_clean": "shipyard.gates.checks.infra:LoadsClean",
