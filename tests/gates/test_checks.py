@@ -158,3 +158,73 @@ def test_a_slice_may_not_fall_further_below_the_champion_than_max_drop(world: Wo
     result = run_check(world, check, model="churn@2")
     assert result.status.value == "fail"
     assert all("champion" in s for s in result.evidence["slices"])
+
+
+class Dice:
+    """A model that answers at random: it must fail determinism."""
+
+    def predict(self, table):
+        return np.random.default_rng().integers(0, 2, len(table))
+
+
+class Brittle:
+    """A model that crashes on a missing value its signature allows: it must fail bad_input."""
+
+    def predict(self, table):
+        calls = np.asarray(table["calls"], dtype=float)
+        if np.isnan(calls).any():
+            raise TypeError("unsupported operand type(s) for +: 'NoneType' and 'int'")  # a typical crash
+        return (calls > 3).astype(int)
+
+
+def log_unsafe(world: World, model: object, name: str, example: object) -> None:
+    with world.client.start_run() as run:
+        run.log_model(model, name, flavor="python_function", input_example=example)
+
+
+def test_determinism_fails_for_a_model_that_answers_at_random(world: World) -> None:
+    log_unsafe(world, Dice(), "dice", frame(20, 1)[["calls"]])
+    world.policy('[gate]\nlabel = "churned"\nallow_unsafe = true\n[[gate.checks]]\nkind = "determinism"\n')
+    [result] = Gate(world.client).evaluate("dice@1", data="churn-eval").checks
+    assert result.status.value == "fail" and result.measured["differing"] > 0
+
+
+def test_bad_input_fails_for_a_model_that_crashes_on_a_null(world: World) -> None:
+    example = frame(20, 1)[["calls"]].astype("float64")
+    example.loc[10, "calls"] = np.nan  # the signature then allows nulls (save only tries the first 5 rows)
+    log_unsafe(world, Brittle(), "brittle", example)
+    world.policy('[gate]\nlabel = "churned"\nallow_unsafe = true\n[[gate.checks]]\nkind = "bad_input"\n')
+    [result] = Gate(world.client).evaluate("brittle@1", data="churn-eval").checks
+    assert result.status.value == "fail" and "null: crashed" in result.message
+
+
+def test_lineage_complete_passes_for_a_model_trained_from_a_clean_commit(
+    world: World,
+    store_settings: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import subprocess
+
+    import shipyard as sy
+    from shipyard.tracking import environment
+
+    repo = tmp_path_factory.mktemp("repo")
+    for args in (
+        ["init", "-q"],
+        ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    environment._capture.cache_clear()  # captured once per process and folder; this test trains from a new one
+    client = sy.Client(store_settings["uri"], artifacts=store_settings["artifacts"], cwd=world.root)
+    train = frame(300, 1)
+    with client.start_run() as run:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression().fit(train[["tenure", "calls"]], train["churned"])
+        run.log_model(model, "clean", train_data="churn-train")
+    world.policy('[gate]\nlabel = "churned"\n[[gate.checks]]\nkind = "lineage_complete"\n')
+    [result] = Gate(client).evaluate("clean@1", data="churn-eval").checks
+    assert result.status.value == "pass", result.message
+    client.close()
