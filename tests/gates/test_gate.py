@@ -120,3 +120,9 @@ def test_judging_several_challengers_together_widens_each_comparison(world: Worl
     together = [v.checks[0] for v in gate(world).evaluate_many(["churn@2", "churn@1"], data="churn-eval")]
     assert together[0].threshold["confidence"] == pytest.approx(1 - 0.05 / 2)
     assert together[0].measured["low"] < alone.measured["low"]  # a wider interval: Bonferroni at 97.5 %
+
+
+def test_a_metric_that_does_not_fit_the_task_is_a_policy_error(world: World) -> None:
+    world.policy('[gate]\nlabel = "churned"\n[[gate.checks]]\nkind = "max_metric"\nmetric = "rmse"\nthreshold = 1.0\n')
+    with pytest.raises(sy.InvalidInput, match=r"#1 \(kind = 'max_metric'\).*rmse.*classification task"):
+        gate(world).evaluate("churn@1", data="churn-eval")

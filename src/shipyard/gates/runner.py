@@ -73,6 +73,7 @@ def evaluate(
     from shipyard import __version__
 
     ctx = GateContext(client, version, dataset, policy, family_size=family_size)
+    _check_metrics_fit_the_task(ctx, policy)
     results = run_checks(ctx, policy.build())
     passed = bool(results) and not any(r.blocks for r in results)
     champion = ctx.champion if any(c.kind in ("no_regression", "mcnemar") for c in policy.checks) else None
@@ -114,6 +115,30 @@ def evaluate(
         actor=current_actor(),
     )
     return verdict
+
+
+def _check_metrics_fit_the_task(ctx: GateContext, policy: Policy) -> None:
+    """A metric that cannot apply to this task is a mistake in the policy (exit 2), not a failing model.
+
+    When the policy declares ``task`` this was checked on load; otherwise the task is known only now.
+    """
+    from shipyard.core.errors import InvalidInput
+    from shipyard.gates.metrics import check_metric
+
+    try:
+        task = ctx.task
+    except CheckFailedToRun:
+        return  # the label cannot be found: every check that needs it reports that itself
+    for index, spec in enumerate(policy.checks, start=1):
+        metric = spec.values.get("metric")
+        if isinstance(metric, str):
+            try:
+                check_metric(metric, task)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"{policy.source}: [[gate.checks]] #{index} (kind = {spec.kind!r}): {exc} The eval data's label "
+                    f"{ctx.label!r} makes this a {task} task; set [gate] task if that is wrong."
+                ) from None
 
 
 def _report(verdict: Verdict) -> str | None:
