@@ -132,3 +132,16 @@ def test_a_running_run_keeps_sending_heartbeats(store_settings: dict[str, str]) 
         threading.Event().wait(0.01)
     run.end()
     lively.close()
+
+
+def test_deleting_restoring_and_purging_a_run_are_audited(client: sy.Client) -> None:
+    with client.start_run(project="churn") as run:
+        pass
+    client.delete_run(run.id)
+    client.delete_run(run.id)  # already deleted: no second event
+    client.restore_run(run.id)
+    client.delete_run(run.id)
+    client.gc(grace=0)
+    events = client.backend.registry.audit_events("churn", subject=f"run:{run.id}")
+    assert [e.action for e in reversed(events)] == ["run.delete", "run.restore", "run.delete", "run.purge"]
+    assert all(e.actor for e in events)

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from shipyard.core.entities import AuditEvent, ModelVersion, RegisteredModel
 from shipyard.core.errors import Conflict, GateBlocked, InvalidInput, NotFound, PermissionDenied
 from shipyard.core.refs import Ref
+from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import (
-    audit_events,
     dataset_versions,
     datasets,
     model_aliases,
@@ -589,41 +589,11 @@ class RegistryStore(StoreBase):
         subject: str,
         details: Mapping[str, Any],
     ) -> None:
-        conn.execute(
-            audit_events.insert().values(
-                at=now_ms(),
-                actor=actor,
-                action=action,
-                project_id=project_id,
-                subject=subject,
-                details=json.dumps(details, sort_keys=True, default=str),
-            )
-        )
+        audit.record(conn, actor, action, project_id, subject, details)
 
     def audit_events(
         self, project: str | None = None, *, subject: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:
         """Newest first."""
-        query = sa.select(audit_events, projects.c.name.label("project")).outerjoin(
-            projects, projects.c.id == audit_events.c.project_id
-        )
-        if project is not None:
-            query = query.where(projects.c.name == project)
-        if subject is not None:
-            query = query.where(
-                sa.or_(audit_events.c.subject == subject, audit_events.c.subject.startswith(subject + "@"))
-            )
         with self._read() as conn:
-            rows = conn.execute(query.order_by(audit_events.c.id.desc()).limit(limit)).all()
-        return [
-            AuditEvent(
-                id=r.id,
-                at=r.at,
-                actor=r.actor,
-                action=r.action,
-                project=r.project,
-                subject=r.subject,
-                details=json.loads(r.details),
-            )
-            for r in rows
-        ]
+            return audit.read(conn, project, subject, limit)

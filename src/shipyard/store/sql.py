@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
-from shipyard.store import _search
+from shipyard.store import _search, audit
 from shipyard.store._base import StoreBase, chunks, now_ms
 from shipyard.store._liveness import hostname, process_alive
 from shipyard.store.schema import (
@@ -141,18 +141,25 @@ class SqlStore(StoreBase):
                 runs.update().where(runs.c.id.in_(run_ids), runs.c.status == "running").values(heartbeat_at=now_ms())
             )
 
-    def delete_run(self, run_id: str) -> None:
-        """Hide a run. Deleting it again keeps the first time, so the grace period is not restarted."""
+    def delete_run(self, run_id: str, *, actor: str = "unknown") -> None:
+        """Hide a run (audited). Deleting it again keeps the first time, so the grace period is not restarted."""
         with self._write() as conn:
             self._require_run(conn, run_id)
-            conn.execute(
+            changed = conn.execute(
                 runs.update().where(runs.c.id == run_id, runs.c.deleted_at.is_(None)).values(deleted_at=now_ms())
-            )
+            ).rowcount
+            if changed:
+                audit.record(conn, actor, "run.delete", self._run_project(conn, run_id), f"run:{run_id}", {})
 
-    def restore_run(self, run_id: str) -> None:
+    def restore_run(self, run_id: str, *, actor: str = "unknown") -> None:
         with self._write() as conn:
             self._require_run(conn, run_id)
             conn.execute(runs.update().where(runs.c.id == run_id).values(deleted_at=None))
+            audit.record(conn, actor, "run.restore", self._run_project(conn, run_id), f"run:{run_id}", {})
+
+    @staticmethod
+    def _run_project(conn: sa.Connection, run_id: str) -> int | None:
+        return conn.execute(sa.select(runs.c.project_id).where(runs.c.id == run_id)).scalar()
 
     def purgeable_runs(self, deleted_before: int) -> list[str]:
         """Runs deleted before ``deleted_before`` (ms), which ``purge_deleted_runs`` would remove."""
@@ -164,10 +171,12 @@ class SqlStore(StoreBase):
         query = sa.select(runs.c.id).where(runs.c.deleted_at.is_not(None), runs.c.deleted_at <= deleted_before)
         return list(conn.execute(query.order_by(runs.c.id)).scalars())
 
-    def purge_deleted_runs(self, deleted_before: int) -> list[str]:
+    def purge_deleted_runs(self, deleted_before: int, *, actor: str = "unknown") -> list[str]:
         """Remove for good the runs deleted before ``deleted_before`` (ms), with everything they hold."""
         with self._write() as conn:
             ids = self._purgeable(conn, deleted_before)
+            for run_id in ids:
+                audit.record(conn, actor, "run.purge", self._run_project(conn, run_id), f"run:{run_id}", {})
             for chunk in chunks(ids):
                 for table in (metrics, latest_metrics, params, tags, run_artifacts, run_inputs):
                     conn.execute(table.delete().where(table.c.run_id.in_(chunk)))

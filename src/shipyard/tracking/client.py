@@ -14,6 +14,7 @@ from typing import Any
 
 from shipyard.artifacts import GcReport, check_artifact_path
 from shipyard.core import validation as v
+from shipyard.core.actor import current_actor
 from shipyard.core.config import Settings
 from shipyard.core.entities import DatasetVersion, Metric, ModelVersion, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.errors import InvalidInput, NotFound
@@ -140,10 +141,10 @@ class Client:
 
     def delete_run(self, run_id: str) -> None:
         """Hide a run; ``restore_run`` brings it back until ``gc`` purges it after the grace period."""
-        self.backend.store.delete_run(check_run_id(run_id))
+        self.backend.store.delete_run(check_run_id(run_id), actor=current_actor())
 
     def restore_run(self, run_id: str) -> None:
-        self.backend.store.restore_run(check_run_id(run_id))
+        self.backend.store.restore_run(check_run_id(run_id), actor=current_actor())
 
     # lineage ---------------------------------------------------------------------------------------
 
@@ -203,7 +204,7 @@ class Client:
             purged = store.purgeable_runs(cutoff)
             referenced = store.referenced_digests(excluding_runs=purged)
         else:
-            purged = store.purge_deleted_runs(cutoff)
+            purged = store.purge_deleted_runs(cutoff, actor=current_actor())
             referenced = store.referenced_digests()
         report = self.backend.blobs.gc(referenced, grace_seconds=grace, dry_run=dry_run)
         report.purged_runs = purged
