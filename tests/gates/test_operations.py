@@ -148,3 +148,11 @@ def test_determinism_process_fails_for_a_model_that_depends_on_its_process(world
     result = run_check(world, 'kind = "determinism_process"', model="bound@1", allow_unsafe=True)
     assert result.status.value == "fail" and result.measured == {"rows": 500, "differing": 500}
     assert result.evidence["table"][0]["this process"] == os.getpid()
+
+
+def test_changed_rows_tolerate_small_numeric_differences() -> None:
+    from shipyard.gates.checks.operations import _changed_rows
+
+    before, after = np.array([1.0, 2.0, 3.0]), np.array([1.0005, 2.5, 3.0])
+    assert _changed_rows(before, after).tolist() == [True, True, False]
+    assert _changed_rows(before, after, atol=0.001).tolist() == [False, True, False]

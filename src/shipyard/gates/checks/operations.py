@@ -132,6 +132,14 @@ class Invariance(Check):
         Param("scale", float, required=False, default=0.01, doc="noise: gaussian with scale × the column's std"),
         Param("value", (str, float), required=False, doc="constant: the value every row gets"),
         Param("max_changed", float, required=False, default=0.01, minimum=0.0, maximum=1.0),
+        Param(
+            "atol",
+            float,
+            required=False,
+            default=0.0,
+            minimum=0.0,
+            doc="numeric predictions closer than this count as unchanged (for regression models)",
+        ),
         Param("seed", int, required=False, default=0),
     )
 
@@ -171,7 +179,7 @@ class Invariance(Check):
         before = ctx.predictions
         perturbed_features = features.set_column(features.schema.get_field_index(column), column, perturbed)
         after = _predict(ctx.model, perturbed_features, ctx)
-        changed = _changed_rows(before, after)
+        changed = _changed_rows(before, after, atol=self["atol"])
         inputs_changed = _changed_rows(
             np.asarray(original.to_numpy(zero_copy_only=False)), np.asarray(perturbed.to_numpy(zero_copy_only=False))
         )
@@ -298,11 +306,18 @@ def _repeat_rows(table: pa.Table, rows: int) -> pa.Table:
     return pa.concat_tables([table] * copies).slice(0, rows).combine_chunks()
 
 
-def _changed_rows(before: NDArray[Any], after: NDArray[Any]) -> NDArray[Any]:
-    """One boolean per row: does any output of the row differ? NaN against NaN counts as the same."""
+def _changed_rows(before: NDArray[Any], after: NDArray[Any], *, atol: float = 0.0) -> NDArray[Any]:
+    """One boolean per row: does any output of the row differ (by more than ``atol`` for numbers)?
+
+    NaN against NaN counts as the same.
+    """
     import numpy as np
 
-    differ = np.asarray(before != after)
+    numeric = before.dtype.kind in "iuf" and after.dtype.kind in "iuf"
+    if numeric and atol > 0:
+        differ = np.asarray(np.abs(before.astype(float) - after.astype(float)) > atol)
+    else:
+        differ = np.asarray(before != after)
     if before.dtype.kind == "f" and after.dtype.kind == "f":
         differ &= ~(np.isnan(before) & np.isnan(after))
     return np.asarray(differ.reshape(len(before), -1).any(axis=1))
