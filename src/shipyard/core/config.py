@@ -109,7 +109,11 @@ def project_table(root: Path, name: str) -> dict[str, Any]:
 
     Each owner validates its own table; this only reads it.
     """
-    path = root / CONFIG_FILE
+    return read_table(root / CONFIG_FILE, name)
+
+
+def read_table(path: Path, name: str) -> dict[str, Any]:
+    """The table ``[name]`` of the TOML file at ``path``; empty when the file or the table is absent."""
     if not path.is_file():
         return {}
     try:
@@ -139,14 +143,7 @@ def _did_you_mean(name: str) -> str:
 
 
 def _read_table(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{path} is not valid TOML: {exc}. Fix the file and try again.") from exc
-    table = document.get("shipyard", {})
-    if not isinstance(table, dict):
-        raise InvalidInput(f"{path}: [shipyard] must be a table; got {table!r}.")
+    table = read_table(path, "shipyard")
     unknown = sorted(set(table) - set(_field_names()))
     if unknown:
         raise InvalidInput(

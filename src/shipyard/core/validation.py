@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numbers
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from shipyard.core.errors import InvalidInput
 
@@ -90,3 +92,22 @@ def check_name(name: object, what: str) -> str:
             f"characters; got {name!r}."
         )
     return name
+
+
+def check_mapping(value: object) -> Mapping[str, Any]:
+    """``None`` as an empty mapping; anything that is not a mapping is ``InvalidInput``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"Expected a mapping of key to value; got {type(value).__name__}.")
+    return value
+
+
+def check_params(params: object) -> dict[str, str]:
+    """Every key and value of a params mapping checked (all before any is written), values as strings."""
+    return {check_key(k, "param"): check_param_value(x, k) for k, x in check_mapping(params).items()}
+
+
+def check_tags(tags: object) -> dict[str, str]:
+    """Every key and value of a tags mapping checked (all before any is written), values as strings."""
+    return {check_key(k, "tag"): check_tag_value(x, k) for k, x in check_mapping(tags).items()}

@@ -29,6 +29,7 @@ What is exact and what is not:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,7 @@ def numeric_ranges(table: pa.Table) -> dict[str, tuple[float, float]]:
 
 
 # --- one accumulator per column ----------------------------------------------------------------------
-class _Column:
+class _Column(ABC):
     def __init__(self, name: str, arrow_type: pa.DataType) -> None:
         self.name = name
         self.arrow_type = arrow_type
@@ -198,11 +199,13 @@ class _Column:
             self.count += len(values)
             self._update(values)
 
+    @abstractmethod
     def _update(self, values: pa.Array) -> None:
-        raise NotImplementedError
+        """Fold one chunk of non-null values into the running statistics."""
 
+    @abstractmethod
     def finish(self, sample: RowSample) -> tuple[ColumnSchema, ColumnProfile]:
-        raise NotImplementedError
+        """The column's schema entry and profile, once every chunk is in."""
 
     def _schema(self, domain: list[str] | None = None, low: Bound = None, high: Bound = None) -> ColumnSchema:
         return ColumnSchema(self.name, self.logical, str(self.arrow_type), self.nulls > 0, domain, low, high)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import enum
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -117,7 +118,7 @@ class CheckFailedToRun(Exception):
     """Raised inside a check when it cannot measure: the runner records ``error`` with this message."""
 
 
-class Check:
+class Check(ABC):
     """Base of every check kind. Subclasses declare ``kind``, ``params`` and implement ``run``."""
 
     kind: ClassVar[str]
@@ -136,8 +137,9 @@ class Check:
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
+    @abstractmethod
     def run(self, ctx: GateContext) -> Outcome:
-        raise NotImplementedError
+        """Measure, compare with the thresholds, and say why; raise ``CheckFailedToRun`` if it cannot measure."""
 
     @classmethod
     def validate(cls, raw: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -172,6 +172,12 @@ class GateContext:
                 return version
         return None
 
+    @cached_property
+    def train_table(self) -> pa.Table:
+        """The recorded training dataset version's table (callers check ``train_version`` first)."""
+        assert self.train_version is not None
+        return self.client.datasets.load(self.train_version, project=self.version.project)
+
     def metric_inputs(self, metric: str, *, champion: bool = False) -> dict[str, Any]:
         """Keyword arguments for ``gates.metrics.compute``: labels or scores, as the metric needs."""
         from shipyard.gates.metrics import METRICS

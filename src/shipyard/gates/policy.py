@@ -22,13 +22,12 @@ registry computes the same digest from ``shipyard.toml`` when a protected alias 
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.core.config import CONFIG_FILE, table_digest
+from shipyard.core.config import CONFIG_FILE, read_table, table_digest
 from shipyard.core.errors import InvalidInput
 from shipyard.core.refs import check_alias
 from shipyard.gates.check import Check
@@ -88,15 +87,7 @@ def load_policy(root: Path, file: Path | None = None) -> Policy:
         raise InvalidInput(f"No policy file at {file}. Pass the path of a TOML file with a [gate] table.")
     if not path.is_file():
         return Policy()
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{path} is not valid TOML: {exc}. Fix the file and try again.") from exc
-    table = document.get("gate", {})
-    if not isinstance(table, dict):
-        raise InvalidInput(f"{path}: [gate] must be a table; got {table!r}.")
-    return parse_policy(table, str(path))
+    return parse_policy(read_table(path, "gate"), str(path))
 
 
 def parse_policy(table: Mapping[str, Any], source: str = "(policy)") -> Policy:

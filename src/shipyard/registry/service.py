@@ -72,7 +72,7 @@ class Models:
             table = self._sample(self._datasets.get(train_data, project=project))
         links = [(self._datasets.get(ref, project=project).id, _check_role(role)) for role, ref in linked.items()]
         parent_ids = [self.get(p if isinstance(p, str) else p.ref, project=project).id for p in parents]
-        checked_tags = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in (tags or {}).items()}
+        checked_tags = v.check_tags(tags)
         blobs = self._backend.blobs
         with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
             info = save_model(model, Path(folder), flavor=flavor, input_example=input_example, train_data=table)
@@ -213,7 +213,7 @@ class Models:
         )
 
     def set_tags(self, name: str, version: int, tags: Mapping[str, Any], *, project: str | None = None) -> None:
-        checked = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in tags.items()}
+        checked = v.check_tags(tags)
         self._backend.registry.set_version_tags(self._project(project), name, check_version(version), checked)
 
     def set_description(

@@ -259,32 +259,43 @@ class RegistryStore(StoreBase):
             return [(p, d, s) for p, d, s in rows]
 
     def list_models(self, project: str | None = None) -> list[RegisteredModel]:
+        """Every registered model with its newest version and aliases: three queries, however many models."""
+        latest = (
+            sa.select(model_versions.c.model_id, sa.func.max(model_versions.c.version).label("latest"))
+            .where(model_versions.c.deleted_at.is_(None))
+            .group_by(model_versions.c.model_id)
+            .subquery()
+        )
         query = (
-            sa.select(registered_models, projects.c.name.label("project"))
+            sa.select(registered_models, projects.c.name.label("project"), latest.c.latest)
             .join(projects, projects.c.id == registered_models.c.project_id)
+            .outerjoin(latest, latest.c.model_id == registered_models.c.id)
             .order_by(projects.c.name, registered_models.c.name)
         )
         if project is not None:
             query = query.where(projects.c.name == project)
         with self._read() as conn:
-            out = []
-            for row in conn.execute(query).all():
-                latest = conn.execute(
-                    sa.select(sa.func.max(model_versions.c.version)).where(
-                        model_versions.c.model_id == row.id, model_versions.c.deleted_at.is_(None)
-                    )
-                ).scalar()
-                out.append(
-                    RegisteredModel(
-                        project=row.project,
-                        name=row.name,
-                        description=row.description,
-                        created_at=row.created_at,
-                        latest_version=latest,
-                        aliases=dict(self._aliases(conn, row.id)),
-                    )
-                )
-            return out
+            rows = conn.execute(query).all()
+            aliases: dict[int, dict[str, int]] = {}
+            alias_rows = conn.execute(
+                sa.select(model_aliases.c.model_id, model_aliases.c.alias, model_versions.c.version)
+                .join(model_versions, model_versions.c.id == model_aliases.c.model_version_id)
+                .where(model_aliases.c.model_id.in_([row.id for row in rows]))
+                .order_by(model_aliases.c.alias)
+            ).all()
+            for model_id, alias, version in alias_rows:
+                aliases.setdefault(model_id, {})[alias] = version
+        return [
+            RegisteredModel(
+                project=row.project,
+                name=row.name,
+                description=row.description,
+                created_at=row.created_at,
+                latest_version=row.latest,
+                aliases=aliases.get(row.id, {}),
+            )
+            for row in rows
+        ]
 
     def versions_using_dataset(self, dataset_version_id: int) -> list[tuple[str, ModelVersion]]:
         """(role, model version) pairs of the versions trained on a dataset version."""

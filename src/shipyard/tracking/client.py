@@ -77,7 +77,7 @@ class Client:
         new_id = new_run_id()
         name = v.check_name(name, "run") if name is not None else f"run-{new_id[-8:]}"
         parent_id = self._parent_id(parent)
-        checked_tags = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in (tags or {}).items()}
+        checked_tags = v.check_tags(tags)
         env = environment.capture() if self.settings.capture_environment else {}
         record = self.backend.store.create_run(
             new_id,

@@ -67,7 +67,7 @@ class Run:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Params are immutable: another value for a logged key raises ``Conflict``; the same value is a no-op."""
-        checked = {v.check_key(k, "param"): v.check_param_value(value, k) for k, value in _mapping(params).items()}
+        checked = v.check_params(params)
         self._check_open()
         self._store.write(self.id, params_=checked)
 
@@ -75,7 +75,7 @@ class Run:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        checked = {v.check_key(k, "tag"): v.check_tag_value(value, k) for k, value in _mapping(tags).items()}
+        checked = v.check_tags(tags)
         self._check_open()
         self._store.write(self.id, tags_=checked)
 
@@ -108,7 +108,7 @@ class Run:
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
         """Buffer several metrics at one step (each key's own next step when ``step`` is None)."""
         stamp = int(time.time() * 1000) if timestamp is None else timestamp
-        for key, value in _mapping(metrics).items():
+        for key, value in v.check_mapping(metrics).items():
             self.log_metric(key, value, step, stamp)
 
     def log_batch(
@@ -122,8 +122,8 @@ class Run:
         A point is a ``Metric`` or a tuple ``(key, value[, step[, timestamp_ms]])``.
         """
         points = self._points(metrics)
-        checked_params = {v.check_key(k, "param"): v.check_param_value(x, k) for k, x in _mapping(params).items()}
-        checked_tags = {v.check_key(k, "tag"): v.check_tag_value(x, k) for k, x in _mapping(tags).items()}
+        checked_params = v.check_params(params)
+        checked_tags = v.check_tags(tags)
         self._check_open()
         self.flush()
         self._store.write(self.id, metrics_=points, params_=checked_params, tags_=checked_tags)
@@ -280,11 +280,3 @@ class Run:
                 _active_run.reset(self._context_token)
             self._context_token = None
         self.end(RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
-
-
-def _mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"Expected a mapping of key to value; got {type(value).__name__}.")
-    return value

@@ -12,6 +12,7 @@ from shipyard.gates.check import Check, CheckFailedToRun, Outcome, Param
 
 if TYPE_CHECKING:
     from shipyard.gates.context import GateContext
+    from shipyard.gates.stats import BootstrapResult
 
 
 def no_champion(ctx: GateContext) -> Outcome:
@@ -60,9 +61,8 @@ class NoRegression(Check):
             confidence=confidence,
             seed=self["seed"],
         )
-        # "Worse" depends on the metric's direction; the interval is of candidate − champion.
         better_is_higher = METRICS[metric].greater_is_better
-        worst_case = result.low if better_is_higher else -result.high
+        worst_case = _worst_case(result, better_is_higher)
         passed = worst_case >= -self["max_drop"]
         change = result.difference if better_is_higher else -result.difference
         return Outcome(
@@ -73,13 +73,7 @@ class NoRegression(Check):
             measured={"difference": result.difference, "low": result.low, "high": result.high},
             threshold={"max_drop": self["max_drop"], "confidence": confidence},
             evidence={
-                "interval": {
-                    "low": result.low,
-                    "high": result.high,
-                    "difference": result.difference,
-                    "confidence": self["confidence"],
-                    "threshold": -self["max_drop"] if better_is_higher else self["max_drop"],
-                },
+                "interval": _interval(result, confidence, -self["max_drop"] if better_is_higher else self["max_drop"]),
                 "champion": ctx.champion.ref,
                 "resamples": self["resamples"],
             },
@@ -92,7 +86,6 @@ class McNemar(Check):
     params = (Param("alpha", float, required=False, default=0.05, minimum=0.0001, maximum=0.5),)
 
     def run(self, ctx: GateContext) -> Outcome:
-        from shipyard.gates.check import CheckFailedToRun
         from shipyard.gates.stats import mcnemar
 
         if ctx.task != "classification":
@@ -127,13 +120,13 @@ class BeatsBaseline(Check):
     def run(self, ctx: GateContext) -> Outcome:
         import numpy as np
 
-        from shipyard.gates.checks.data import training
+        from shipyard.gates.checks.data import training_table
         from shipyard.gates.metrics import METRICS, check_metric
         from shipyard.gates.stats import paired_bootstrap
 
         metric = self["metric"]
         spec = check_metric(metric, ctx.task)
-        train = ctx.client.datasets.load(training(ctx), project=ctx.version.project)
+        train = training_table(ctx)
         if ctx.label not in train.column_names:
             raise CheckFailedToRun(f"the training data has no label column {ctx.label!r}")
         labels = np.asarray(train.column(ctx.label).to_numpy(zero_copy_only=False))
@@ -156,21 +149,28 @@ class BeatsBaseline(Check):
             confidence=self["confidence"],
             seed=self["seed"],
         )
-        better_is_higher = METRICS[metric].greater_is_better
-        worst_case = result.low if better_is_higher else -result.high
+        worst_case = _worst_case(result, METRICS[metric].greater_is_better)
         return Outcome(
             worst_case > 0,
             f"{metric} vs the constant baseline: {result.difference:+.4g} "
             f"(worst case at {self['confidence']:.0%}: {worst_case:+.4g}; must be above 0)",
             measured={"difference": result.difference, "low": result.low, "high": result.high},
             threshold={"confidence": self["confidence"]},
-            evidence={
-                "interval": {
-                    "low": result.low,
-                    "high": result.high,
-                    "difference": result.difference,
-                    "confidence": self["confidence"],
-                    "threshold": 0.0,
-                }
-            },
+            evidence={"interval": _interval(result, self["confidence"], 0.0)},
         )
+
+
+def _worst_case(result: BootstrapResult, better_is_higher: bool) -> float:
+    """The interval's end that is worst for the candidate, as a gain: "worse" depends on the metric's direction."""
+    return result.low if better_is_higher else -result.high
+
+
+def _interval(result: BootstrapResult, confidence: float, threshold: float) -> dict[str, float]:
+    """The interval as the report draws it, at the confidence it was computed at."""
+    return {
+        "low": result.low,
+        "high": result.high,
+        "difference": result.difference,
+        "confidence": confidence,
+        "threshold": threshold,
+    }

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from shipyard.gates.check import Check, CheckFailedToRun, Outcome, Param
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from shipyard.core.entities import DatasetVersion
     from shipyard.gates.context import GateContext
 
@@ -21,6 +23,12 @@ def training(ctx: GateContext) -> DatasetVersion:
             f"{ctx.version.ref} records no training dataset; log it with run.log_model(..., train_data=DATASET)"
         )
     return ctx.train_version
+
+
+def training_table(ctx: GateContext) -> pa.Table:
+    """The training data itself, read once per gate run however many checks need it."""
+    training(ctx)
+    return ctx.train_table
 
 
 def _columns(version: DatasetVersion) -> dict[str, dict[str, Any]]:
@@ -159,7 +167,7 @@ class SplitOverlap(Check):
     params = (Param("max_share", float, required=False, default=0.0, minimum=0.0, maximum=1.0),)
 
     def run(self, ctx: GateContext) -> Outcome:
-        train = ctx.client.datasets.load(training(ctx), project=ctx.version.project)
+        train = training_table(ctx)
         columns = [c for c in [*ctx.input_columns, ctx.label] if c in train.column_names]
         train_hashes = set(_row_hashes(train.select(columns)))
         eval_hashes = _row_hashes(ctx.table.select(columns))

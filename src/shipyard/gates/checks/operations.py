@@ -111,7 +111,7 @@ class Memory(Check):
 
     def run(self, ctx: GateContext) -> Outcome:
         rows = ctx.features.slice(0, MEMORY_ROWS)
-        peak_mb = _run_fresh_process(ctx, rows).peak_rss_bytes / 2**20
+        peak_mb = run_fresh_process(ctx, rows).peak_rss_bytes / 2**20
         return Outcome(
             peak_mb <= self["max_mb"],
             f"peak memory {peak_mb:,.0f} MB loading {ctx.version.ref} and predicting {rows.num_rows:,} rows in a "
@@ -258,7 +258,7 @@ class DeterminismProcess(Check):
 
         sample = ctx.features.slice(0, self["rows"])
         here = _predict(ctx.model, sample, ctx)
-        there = _run_fresh_process(ctx, sample, predictions=True).predictions
+        there = run_fresh_process(ctx, sample, predictions=True).predictions
         assert there is not None
         here = _portable(here)
         if here.shape != there.shape:
@@ -331,10 +331,13 @@ def _portable(predictions: NDArray[Any]) -> NDArray[Any]:
 @dataclass(frozen=True)
 class _FreshRun:
     peak_rss_bytes: int
+    load_seconds: float  # opening the store and loading the version, digests verified; not interpreter start
     predictions: NDArray[Any] | None
 
 
-def _run_fresh_process(ctx: GateContext, rows: pa.Table, *, predictions: bool = False) -> _FreshRun:
+def run_fresh_process(
+    ctx: GateContext, rows: pa.Table, *, predictions: bool = False, timeout: float = PROCESS_TIMEOUT_SECONDS
+) -> _FreshRun:
     """Load ``ctx.version`` from the registry in a new interpreter, predict on ``rows``, and report back."""
     import subprocess
     import tempfile
@@ -361,12 +364,12 @@ def _run_fresh_process(ctx: GateContext, rows: pa.Table, *, predictions: bool = 
                 [sys.executable, "-m", __name__, *args],
                 capture_output=True,
                 text=True,
-                timeout=PROCESS_TIMEOUT_SECONDS,
+                timeout=timeout,
                 check=False,
                 cwd=str(settings.root),
             )
         except subprocess.TimeoutExpired as exc:
-            raise CheckFailedToRun(f"the fresh process did not finish within {PROCESS_TIMEOUT_SECONDS:.0f} s") from exc
+            raise CheckFailedToRun(f"the fresh process did not finish within {timeout:.0f} s") from exc
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise CheckFailedToRun(
@@ -374,16 +377,17 @@ def _run_fresh_process(ctx: GateContext, rows: pa.Table, *, predictions: bool = 
             )
         try:
             report = json.loads(done.stdout.strip().splitlines()[-1])
-            peak = int(report["peak_rss_bytes"])
+            peak, load_seconds = int(report["peak_rss_bytes"]), float(report["load_seconds"])
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise CheckFailedToRun(f"the fresh process printed no report ({exc})") from exc
         loaded = np.load(out_path, allow_pickle=False) if predictions else None
-    return _FreshRun(peak, loaded)
+    return _FreshRun(peak, load_seconds, loaded)
 
 
 def _fresh_process_main(argv: list[str]) -> None:
     """The fresh process: load from the registry, predict, save the predictions, print peak memory as JSON."""
     import resource
+    import time
 
     import numpy as np
     import pyarrow.parquet as pq
@@ -391,15 +395,18 @@ def _fresh_process_main(argv: list[str]) -> None:
     import shipyard as sy
 
     uri, artifacts, ref, project, trust, rows_path, out_path = argv
+    started = time.perf_counter()
     client = sy.Client(uri, artifacts=artifacts or None, capture_environment=False)
     model = client.models.load(ref, project=project, trust_unsafe=trust == "1")
+    load_seconds = time.perf_counter() - started
     predictions = model.predict(pq.read_table(rows_path))
     if out_path:
         np.save(out_path, _portable(predictions), allow_pickle=False)
     client.close()
     # ru_maxrss is in KiB on Linux and in bytes on macOS.
     unit = 1 if sys.platform == "darwin" else 1024
-    print(json.dumps({"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+    print(json.dumps({"peak_rss_bytes": peak, "load_seconds": load_seconds}))
 
 
 if __name__ == "__main__":

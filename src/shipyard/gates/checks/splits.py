@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shipyard.gates.check import Check, CheckFailedToRun, Outcome, Param
-from shipyard.gates.checks.data import training
+from shipyard.gates.checks.data import training_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,7 +28,7 @@ class GroupSplit(Check):
     params = (Param("key", str, doc="the column that identifies a group"),)
 
     def run(self, ctx: GateContext) -> Outcome:
-        train = ctx.client.datasets.load(training(ctx), project=ctx.version.project)
+        train = training_table(ctx)
         seen = set(_column(train, self["key"], "training").to_pylist())
         shared = sorted({v for v in _column(ctx.table, self["key"], "eval").to_pylist() if v in seen}, key=str)
         return Outcome(
@@ -48,7 +48,7 @@ class TimeSplit(Check):
     def run(self, ctx: GateContext) -> Outcome:
         import pyarrow.compute as pc
 
-        train = ctx.client.datasets.load(training(ctx), project=ctx.version.project)
+        train = training_table(ctx)
         latest_train = pc.max(_column(train, self["column"], "training")).as_py()
         earliest_eval = pc.min(_column(ctx.table, self["column"], "eval")).as_py()
         if latest_train is None or earliest_eval is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from shipyard.core.errors import CorruptArtifact, NotFound
+from shipyard.core.errors import CorruptArtifact, InvalidInput, NotFound
 from shipyard.models._tables import require
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ class Predictor(ABC):
         return False
 
     def predict_proba(self, table: pa.Table) -> NDArray[Any]:
-        raise NotImplementedError  # LoadedModel checks has_predict_proba first
+        """Class probabilities; a predictor whose model has none keeps this refusal (and has_predict_proba False)."""
+        raise InvalidInput("This model gives no class probabilities (it has no predict_proba); use predict.")
 
 
 class Flavor(ABC):
