@@ -10,6 +10,8 @@ from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.core.config import Settings
 from shipyard.core.errors import InvalidInput
 from shipyard.store import DatasetStore, RegistryStore, SqlStore
+from shipyard.store.pipelines import PipelineStore
+from shipyard.store.schedules import ScheduleStore
 from shipyard.store.verdicts import VerdictStore
 
 
@@ -64,6 +66,8 @@ class LocalBackend:
         self.datasets = DatasetStore(store.engine)
         self.registry = RegistryStore(store.engine)
         self.verdicts = VerdictStore(store.engine)
+        self.pipelines = PipelineStore(store.engine)
+        self.schedules = ScheduleStore(store.engine)
 
     def close(self) -> None:
         self.store.close()

@@ -253,3 +253,105 @@ class AuditEvent:
             "subject": self.subject,
             "details": dict(self.details),
         }
+
+
+class StepStatus(enum.StrEnum):
+    """Where one node of a pipeline run is. ``cached`` reused earlier outputs; ``skipped`` had a failed input."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    FINISHED = "finished"
+    CACHED = "cached"
+    FAILED = "failed"
+    CRASHED = "crashed"
+    SKIPPED = "skipped"
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (StepStatus.FINISHED, StepStatus.CACHED)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One node of a pipeline run: its step, the nodes it reads from, its run, cache key and outcome.
+
+    ``outputs`` maps each output name to how it was stored (``{"kind": "dataset", "ref": …}`` and so on);
+    ``error`` holds the traceback of a failed step.
+    """
+
+    pipeline_run_id: str
+    node: str
+    position: int
+    step: str
+    upstream: tuple[str, ...]
+    status: StepStatus
+    run_id: str | None
+    cache_key: str | None
+    outputs: Mapping[str, Any] | None
+    error: str | None
+    attempts: int
+    started_at: int | None
+    ended_at: int | None
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "step": self.step,
+            "upstream": list(self.upstream),
+            "status": str(self.status),
+            "run_id": self.run_id,
+            "cache_key": self.cache_key,
+            "outputs": None if self.outputs is None else dict(self.outputs),
+            "error": self.error,
+            "attempts": self.attempts,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A cron schedule of a pipeline: what to run (``path.py:pipeline``), when, with which parameters."""
+
+    id: int
+    project: str
+    name: str
+    target: str
+    cron: str
+    params: Mapping[str, Any]
+    options: Mapping[str, Any]
+    enabled: bool
+    next_run_at: int
+    last_run_at: int | None
+    last_run_id: str | None
+    last_status: str | None
+    lease_owner: str | None
+    lease_until: int | None
+    created_at: int
+    created_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "project": self.project,
+            "name": self.name,
+            "target": self.target,
+            "cron": self.cron,
+            "params": dict(self.params),
+            "options": dict(self.options),
+            "enabled": self.enabled,
+            "next_run_at": self.next_run_at,
+            "last_run_at": self.last_run_at,
+            "last_run_id": self.last_run_id,
+            "last_status": self.last_status,
+            "running": self.lease_owner is not None,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+        }

@@ -268,3 +268,65 @@ verdicts = sa.Table(
 
 # An admin's override of the gate is marked on the version for good (revision 0003).
 model_versions.append_column(sa.Column("gate_override", sa.Text, nullable=True))
+
+# Pipelines (revision 0004) -------------------------------------------------------------------------------
+
+# The dataset versions a run produced (a pipeline step's table outputs): lineage walks from a model's
+# training data back to the step that wrote it, and from there to that step's own inputs.
+run_outputs = sa.Table(
+    "run_outputs",
+    metadata,
+    sa.Column("run_id", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("dataset_version_id", sa.Integer, sa.ForeignKey("dataset_versions.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Index("ix_run_outputs_dataset_version", "dataset_version_id"),
+)
+
+# One row per node of a pipeline run, written before anything runs so that `pipeline show` draws the whole
+# DAG. ``run_id`` is the step's own run, or for a cache hit the run that produced the reused outputs.
+# A cache lookup is one indexed probe on ``cache_key``.
+pipeline_steps = sa.Table(
+    "pipeline_steps",
+    metadata,
+    sa.Column("pipeline_run_id", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("node", sa.String(250), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("step", sa.String(250), nullable=False),
+    sa.Column("upstream", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("cache_key", sa.String(71), nullable=True),
+    sa.Column("cached", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("outputs", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("started_at", sa.BigInteger, nullable=True),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_pipeline_steps_cache_key", "cache_key"),
+)
+
+# Cron schedules. A scheduler claims a due schedule by taking its lease in one conditional UPDATE, so two
+# schedulers never start the same schedule twice; ``next_run_at`` is computed from the time of the claim,
+# so after downtime a schedule catches up once, not once per missed tick.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("cron", sa.String(120), nullable=False),
+    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("options", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("next_run_at", sa.BigInteger, nullable=False),
+    sa.Column("last_run_at", sa.BigInteger, nullable=True),
+    sa.Column("last_run_id", sa.String(32), nullable=True),
+    sa.Column("last_status", sa.String(16), nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_schedules_project_name"),
+    sa.Index("ix_schedules_next_run", "next_run_at"),
+)
