@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import datasets, gate, maintenance, models, runs
+from shipyard.cli import datasets, gate, maintenance, models, pipeline, runs, schedule
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
@@ -53,6 +53,8 @@ app = typer.Typer(
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
+app.add_typer(pipeline.app, name="pipeline")
+schedule.register(pipeline.app, app)
 maintenance.register(app)
 gate.register(app)
 
