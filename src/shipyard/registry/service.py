@@ -7,19 +7,18 @@ artifact store; the version row points at the manifest's digest, so loading veri
 from __future__ import annotations
 
 import builtins
-import json
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.artifacts import check_artifact_path
 from shipyard.core import validation as v
 from shipyard.core.actor import current_actor
 from shipyard.core.config import Settings
 from shipyard.core.entities import AuditEvent, DatasetVersion, ModelVersion, RegisteredModel
-from shipyard.core.errors import CorruptArtifact, InvalidInput
+from shipyard.core.errors import InvalidInput
 from shipyard.core.refs import check_alias, check_version, parse_ref
+from shipyard.registry.packages import load_package, store_package
 from shipyard.registry.policy import current_policy
 
 if TYPE_CHECKING:
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from shipyard.data.service import Datasets
     from shipyard.models.package import LoadedModel
 
-MANIFEST_FORMAT = "shipyard-model/1"
 _SAMPLE_ROWS = 1000
 
 
@@ -61,8 +59,6 @@ class Models:
         ``train_data`` (a dataset version, a reference to one, or a table) gives the signature; a dataset
         version is also recorded as the version's ``train`` data. ``datasets`` adds other roles.
         """
-        from shipyard.models.package import save_model
-
         project = self._project(project)
         name = _check_model_name(name)
         linked = dict(datasets or {})
@@ -73,29 +69,15 @@ class Models:
         links = [(self._datasets.get(ref, project=project).id, _check_role(role)) for role, ref in linked.items()]
         parent_ids = [self.get(p if isinstance(p, str) else p.ref, project=project).id for p in parents]
         checked_tags = v.check_tags(tags)
-        blobs = self._backend.blobs
-        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
-            info = save_model(model, Path(folder), flavor=flavor, input_example=input_example, train_data=table)
-            files = []
-            for path in sorted(Path(folder).rglob("*")):
-                if path.is_file():
-                    digest, size = blobs.put_file(path)
-                    files.append((check_artifact_path(path.relative_to(folder).as_posix()), digest, size))
-        package = info.to_dict()
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "files": [{"path": p, "digest": d, "size": s} for p, d, s in files],
-            "package": package,
-        }
-        artifact_digest, _ = blobs.put_bytes(json.dumps(manifest, sort_keys=True).encode())
+        stored = store_package(self._backend.blobs, model, flavor=flavor, input_example=input_example, train_data=table)
         return self._backend.registry.create_version(
             project,
             name,
-            flavor=info.flavor,
-            artifact_digest=artifact_digest,
-            package=package,
-            unsafe_format=info.unsafe_format,
-            files=files,
+            flavor=stored.info.flavor,
+            artifact_digest=stored.digest,
+            package=stored.info.to_dict(),
+            unsafe_format=stored.info.unsafe_format,
+            files=stored.files,
             run_id=run_id,
             datasets_=links,
             parents=parent_ids,
@@ -133,20 +115,8 @@ class Models:
 
         Pickle-based versions (``unsafe_format``) load only with ``trust_unsafe=True``: unpickling runs code.
         """
-        from shipyard.models.package import PackageInfo, load_model
-
         version = ref if isinstance(ref, ModelVersion) else self.get(ref, project=project)
-        blobs = self._backend.blobs
-        manifest = json.loads(blobs.read_bytes(version.artifact_digest))
-        if manifest.get("format") != MANIFEST_FORMAT:
-            raise CorruptArtifact(
-                f"{version.ref}'s package manifest has format {manifest.get('format')!r}, not {MANIFEST_FORMAT!r}; "
-                "it was not written by this Shipyard. Register the model again."
-            )
-        with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
-            for item in manifest["files"]:
-                blobs.download(item["digest"], Path(folder) / check_artifact_path(item["path"]))
-            return load_model(Path(folder), PackageInfo.from_dict(manifest["package"]), trust_unsafe=trust_unsafe)
+        return load_package(self._backend.blobs, version.artifact_digest, trust_unsafe=trust_unsafe, what=version.ref)
 
     # aliases and lifecycle --------------------------------------------------------------------------
 
