@@ -44,6 +44,7 @@ from shipyard.core.errors import (
     ShipyardError,
     StoreError,
 )
+from shipyard.pipelines import Dataset, Model, Pipeline, PipelineRun, Step, pipeline, step
 from shipyard.registry import DatasetLineage, ModelLineage
 from shipyard.tracking import Client, Run, active_run
 
@@ -55,6 +56,7 @@ __all__ = [
     "Client",
     "Conflict",
     "CorruptArtifact",
+    "Dataset",
     "DatasetLineage",
     "DatasetVersion",
     "FilterSyntaxError",
@@ -62,10 +64,13 @@ __all__ = [
     "InvalidInput",
     "Metric",
     "MissingDependency",
+    "Model",
     "ModelLineage",
     "ModelVersion",
     "NotFound",
     "PermissionDenied",
+    "Pipeline",
+    "PipelineRun",
     "RegisteredModel",
     "Run",
     "RunArtifact",
@@ -74,6 +79,7 @@ __all__ = [
     "RunStatus",
     "SchemaOutdated",
     "ShipyardError",
+    "Step",
     "StoreError",
     "__version__",
     "active_run",
@@ -84,8 +90,10 @@ __all__ = [
     "init",
     "lineage",
     "models",
+    "pipeline",
     "search_runs",
     "start_run",
+    "step",
 ]
 
 _default: Client | None = None

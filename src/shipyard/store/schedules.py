@@ -76,9 +76,9 @@ class ScheduleStore(StoreBase):
     def delete(self, project: str, name: str) -> None:
         with self._write() as conn:
             found = conn.execute(
-                sa.select(schedules.c.id).select_from(schedules.join(projects)).where(
-                    projects.c.name == project, schedules.c.name == name
-                )
+                sa.select(schedules.c.id)
+                .select_from(schedules.join(projects))
+                .where(projects.c.name == project, schedules.c.name == name)
             ).scalar()
             if found is None:
                 raise self._not_found(project, name)

@@ -69,12 +69,17 @@ class Client:
         run_id: str | None = None,
         parent: Run | str | None = None,
         tags: Mapping[str, Any] | None = None,
+        new_id: str | None = None,
     ) -> Run:
-        """Start a run (a child of ``parent``, or of the run whose ``with`` block we are in), or resume ``run_id``."""
+        """Start a run (a child of ``parent``, or of the run whose ``with`` block we are in), or resume ``run_id``.
+
+        ``new_id`` gives the new run an id made beforehand with ``shipyard.core.ids.new_run_id`` (a pipeline
+        names each step's run before the step starts, so it can mark the run crashed if the step's process dies).
+        """
         if run_id is not None:
             return self._resume(check_run_id(run_id))
         project = v.check_name(project or self.settings.project, "project")
-        new_id = new_run_id()
+        new_id = new_run_id() if new_id is None else check_run_id(new_id)
         name = v.check_name(name, "run") if name is not None else f"run-{new_id[-8:]}"
         parent_id = self._parent_id(parent)
         checked_tags = v.check_tags(tags)

@@ -1,0 +1,347 @@
+"""Defining pipelines: ``@step`` functions, ``@pipeline`` functions whose body calls them, and the DAG.
+
+Calling a step inside a pipeline's body runs nothing: it records a node and returns an ``OutputRef``
+standing for the step's future output. Building the DAG checks it before anything runs: every required
+parameter is given, every output fits the parameter it feeds, literal parameters are JSON values, and
+the graph has no cycle. Outside a pipeline a step is its plain function, so it can be unit-tested.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import json
+import re
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from shipyard.core import validation as v
+from shipyard.core.entities import DatasetVersion
+from shipyard.core.errors import InvalidInput
+from shipyard.pipelines.types import compatible, type_name
+
+if TYPE_CHECKING:
+    from shipyard.pipelines.runner import PipelineRun
+    from shipyard.tracking import Client
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class PipelineDefinitionError(InvalidInput):
+    """A pipeline that cannot run as written: a missing parameter, a type mismatch, a cycle, …"""
+
+
+def parse_duration(value: float | str | None, what: str) -> float | None:
+    """Seconds from ``30``, ``"30s"``, ``"10m"``, ``"1.5h"`` or ``"250ms"``; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None or float(match.group(1)) <= 0:
+        raise InvalidInput(f"{what} must be a positive duration such as 30, '30s', '10m' or '2h'; got {value!r}.")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Step:
+    """A plain function that a pipeline runs as one recorded, cached, retried unit. Made by ``@sy.step``."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        retries: int = 0,
+        retry_delay: float | str = 1.0,
+        timeout: float | str | None = None,
+        cache: bool = True,
+        register: str | None = None,
+        dependencies: Sequence[str] = (),
+    ) -> None:
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise InvalidInput(f"retries of step {fn.__name__!r} must be a whole number >= 0; got {retries!r}.")
+        self.fn = fn
+        self.name = v.check_name(name or fn.__name__, "step")
+        self.retries = retries
+        self.retry_delay = parse_duration(retry_delay, f"retry_delay of step {self.name!r}") or 1.0
+        self.timeout = parse_duration(timeout, f"timeout of step {self.name!r}")
+        self.cache = bool(cache)
+        self.register = register
+        self.dependencies = tuple(dependencies)
+        self.signature = inspect.signature(fn)
+        hints = _hints(fn)
+        self.param_types = {p: hints.get(p) for p in self.signature.parameters}
+        self.outputs = _outputs(hints.get("return"))
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        builder = _building.get()
+        if builder is None:
+            return self.fn(*args, **kwargs)
+        return builder.add(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<shipyard step {self.name}>"
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # an annotation naming something not importable here: judge nothing
+        return {}
+
+
+def _outputs(annotation: Any) -> list[tuple[str, Any]]:
+    """(name, type) of each output: ``output`` for one value, ``output_0``… for a ``tuple[A, B]`` return."""
+    if typing.get_origin(annotation) is tuple:
+        args = typing.get_args(annotation)
+        if args and args[-1] is not Ellipsis:
+            return [(f"output_{i}", arg) for i, arg in enumerate(args)]
+    return [("output", annotation)]
+
+
+@overload
+def step(fn: F, /) -> Step: ...
+@overload
+def step(
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    retry_delay: float | str = 1.0,
+    timeout: float | str | None = None,
+    cache: bool = True,
+    register: str | None = None,
+    dependencies: Sequence[str] = (),
+) -> Callable[[F], Step]: ...
+
+
+def step(fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Make a function a pipeline step.
+
+    ``retries`` (with exponential backoff from ``retry_delay``), ``timeout`` (``"10m"``: the step's
+    process is stopped), ``cache=False`` (always run), ``register="churn"`` (register a ``sy.Model``
+    output as the next version of that model), ``dependencies=["scikit-learn"]`` (their installed
+    versions are part of the cache key).
+    """
+    if fn is not None:
+        return Step(fn, **options)
+    return lambda f: Step(f, **options)
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """A step's output inside a pipeline's body: known only when the pipeline runs."""
+
+    node: str
+    output: str
+    type: Any
+
+    def __bool__(self) -> bool:
+        raise PipelineDefinitionError(
+            f"The output of step {self.node!r} is only known when the pipeline runs; a pipeline's body can pass "
+            "it to other steps but not test or compute with it. Move that logic into a step."
+        )
+
+    def __iter__(self) -> Any:
+        raise PipelineDefinitionError(
+            f"Step {self.node!r} has one output; to return several, annotate it `-> tuple[A, B]`."
+        )
+
+
+@dataclass
+class Node:
+    """One call of a step in a pipeline: literal parameters, and the outputs it reads."""
+
+    name: str
+    step: Step
+    params: dict[str, Any]
+    inputs: dict[str, OutputRef | DatasetVersion]
+    upstream: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Dag:
+    """The nodes of one pipeline build, in the order they were called, and what the pipeline returns."""
+
+    pipeline: str
+    nodes: dict[str, Node]
+    result: Any = None
+
+    def validate(self) -> list[str]:
+        """The nodes in an order where each comes after everything it reads; a cycle is an error naming it."""
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1 = on the path being walked, 2 = done
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = [*path[path.index(name) :], name]
+                raise PipelineDefinitionError(f"Pipeline {self.pipeline!r} has a cycle: {' -> '.join(cycle)}.")
+            if name not in self.nodes:
+                raise PipelineDefinitionError(f"Pipeline {self.pipeline!r}: {path[-1]!r} reads unknown node {name!r}.")
+            state[name] = 1
+            for upstream in self.nodes[name].upstream:
+                visit(upstream, [*path, name])
+            state[name] = 2
+            order.append(name)
+
+        for name in self.nodes:
+            visit(name, [])
+        return order
+
+    def downstream(self, name: str) -> set[str]:
+        """Every node that reads ``name``'s outputs, directly or not."""
+        found: set[str] = set()
+        frontier = [name]
+        while frontier:
+            current = frontier.pop()
+            for other in self.nodes.values():
+                if current in other.upstream and other.name not in found:
+                    found.add(other.name)
+                    frontier.append(other.name)
+        return found
+
+
+class _Builder:
+    def __init__(self, pipeline: str) -> None:
+        self.dag = Dag(pipeline, {})
+        self._counts: dict[str, int] = {}
+
+    def add(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        count = self._counts.get(step.name, 0) + 1
+        self._counts[step.name] = count
+        name = step.name if count == 1 else f"{step.name}_{count}"
+        where = f"Step {step.name!r} (node {name!r} of pipeline {self.dag.pipeline!r})"
+        try:
+            bound = step.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise PipelineDefinitionError(f"{where} was called with the wrong arguments: {exc}.") from None
+        bound.apply_defaults()
+        params: dict[str, Any] = {}
+        inputs: dict[str, OutputRef | DatasetVersion] = {}
+        for param, value in bound.arguments.items():
+            wanted = step.param_types.get(param)
+            if isinstance(value, OutputRef):
+                if not compatible(value.type, wanted):
+                    raise PipelineDefinitionError(
+                        f"{where}: parameter {param!r} wants {type_name(wanted)}, but step {value.node!r} "
+                        f"returns {type_name(value.type)}. Change one annotation or convert in a step."
+                    )
+                inputs[param] = value
+            elif isinstance(value, DatasetVersion):
+                inputs[param] = value
+            else:
+                params[param] = _json_param(value, where, param)
+        upstream = sorted({ref.node for ref in inputs.values() if isinstance(ref, OutputRef)})
+        self.dag.nodes[name] = Node(name, step, params, inputs, upstream)
+        refs = [OutputRef(name, output, annotation) for output, annotation in step.outputs]
+        return tuple(refs) if len(refs) > 1 else refs[0]
+
+
+def _json_param(value: Any, where: str, param: str) -> Any:
+    try:
+        json.dumps(value, allow_nan=True, sort_keys=True)
+    except (TypeError, ValueError):
+        raise PipelineDefinitionError(
+            f"{where}: parameter {param!r} is a {type(value).__name__}; literal parameters must be JSON values "
+            "(numbers, strings, lists, dicts) so they can be recorded and cached. Pass tables and models "
+            "through steps, or a dataset version (sy.datasets.get(...))."
+        ) from None
+    return value
+
+
+_building: contextvars.ContextVar[_Builder | None] = contextvars.ContextVar("shipyard_pipeline_builder", default=None)
+
+
+class Pipeline:
+    """A function whose body wires steps into a DAG. Made by ``@sy.pipeline``; run with ``.run()``."""
+
+    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, project: str | None = None) -> None:
+        self.fn = fn
+        self.name = v.check_name(name or fn.__name__, "pipeline")
+        self.project = project
+        self.signature = inspect.signature(fn)
+        self.param_types = {p: _hints(fn).get(p) for p in self.signature.parameters}
+        self.target: str | None = None
+        """``path.py:name`` when loaded from a file, so that a run can be resumed or scheduled."""
+        functools.update_wrapper(self, fn)
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            name: p.default for name, p in self.signature.parameters.items() if p.default is not inspect.Parameter.empty
+        }
+
+    def bind(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every parameter's value: ``params`` over the defaults. Unknown or missing names are errors."""
+        given = dict(params or {})
+        known = list(self.signature.parameters)
+        unknown = [name for name in given if name not in known]
+        if unknown:
+            raise InvalidInput(
+                f"Pipeline {self.name!r} has no parameter {unknown[0]!r}. Its parameters: {', '.join(known) or 'none'}."
+            )
+        values = {**self.defaults(), **given}
+        missing = [name for name in known if name not in values]
+        if missing:
+            raise InvalidInput(
+                f"Pipeline {self.name!r} needs a value for {', '.join(map(repr, missing))} (no default)."
+            )
+        return values
+
+    def build(self, params: Mapping[str, Any] | None = None) -> Dag:
+        """Call the body with the parameters to record the DAG (running no step), and check it."""
+        values = self.bind(params)
+        builder = _Builder(self.name)
+        token = _building.set(builder)
+        try:
+            builder.dag.result = self.fn(**values)
+        finally:
+            _building.reset(token)
+        if not builder.dag.nodes:
+            raise PipelineDefinitionError(f"Pipeline {self.name!r} calls no step; decorate its steps with @sy.step.")
+        builder.dag.validate()
+        return builder.dag
+
+    def run(
+        self,
+        *,
+        params: Mapping[str, Any] | None = None,
+        executor: str = "local",
+        workers: int | None = None,
+        cache: bool = True,
+        address: str | None = None,
+        client: Client | None = None,
+    ) -> PipelineRun:
+        """Run the pipeline and wait for it; see ``shipyard.pipelines.runner.run_pipeline``."""
+        from shipyard.pipelines.runner import run_pipeline
+
+        return run_pipeline(
+            self, params, executor=executor, workers=workers, cache=cache, address=address, client=client
+        )
+
+    def __call__(self, **params: Any) -> PipelineRun:
+        """Run with these parameters on the local executor: ``training(lr=0.05)``."""
+        return self.run(params=params)
+
+    def __repr__(self) -> str:
+        return f"<shipyard pipeline {self.name}>"
+
+
+@overload
+def pipeline(fn: F, /) -> Pipeline: ...
+@overload
+def pipeline(*, name: str | None = None, project: str | None = None) -> Callable[[F], Pipeline]: ...
+
+
+def pipeline(fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Make a function a pipeline: its body calls steps, its parameters are the pipeline's parameters."""
+    if fn is not None:
+        return Pipeline(fn, **options)
+    return lambda f: Pipeline(f, **options)
