@@ -41,8 +41,8 @@ class Recorder:
 
 @pytest.fixture
 def target(tmp_path: Path) -> str:
-    (tmp_path / "pipes.py").write_text("# a pipeline file\n")
-    return f"{tmp_path / 'pipes.py'}:train"
+    (tmp_path / "flows.py").write_text("# a pipeline file\n")
+    return f"{tmp_path / 'flows.py'}:train"
 
 
 def scheduler(client: sy.Client, clock: Clock, run: Any, owner: str = "a", **kwargs: Any) -> Scheduler:
@@ -177,12 +177,12 @@ def test_serve_runs_due_schedules_until_stopped(client: sy.Client, target: str) 
 
 def test_the_default_runner_runs_a_pipeline_file(client: sy.Client, tmp_path: Path) -> None:
     pytest.importorskip("shipyard.pipelines.runner")
-    (tmp_path / "pipes.py").write_text(
+    (tmp_path / "flows.py").write_text(
         "import shipyard as sy\n\n@sy.step\ndef double(x: int) -> int:\n    return 2 * x\n\n"
         '@sy.pipeline(project="p")\ndef twice(x: int = 2):\n    return double(x)\n'
     )
     clock = Clock()
-    Scheduler(client, clock=clock).add("p", "twice", f"{tmp_path / 'pipes.py'}:twice", EVERY_5_MIN, {"x": "3"})
+    Scheduler(client, clock=clock).add("p", "twice", f"{tmp_path / 'flows.py'}:twice", EVERY_5_MIN, {"x": "3"})
     clock.now = T0 + 300
     [outcome] = Scheduler(client, clock=clock).tick()
     assert outcome.status == "finished", outcome.error

@@ -100,22 +100,33 @@ def schedules(
             f"No schedules{scope}. Add one with `shipyard pipeline schedule FILE.py:PIPELINE --cron …`.", markup=False
         )
         return
-    out.print(schedules_table(found))
+    out.print(schedules_table(found, width=out.width))
 
 
-def schedules_table(found: list[Schedule]) -> Table:
-    grid = table("project", "name", "target", "cron", "next run (UTC)", "last run (UTC)", "last status", "running")
+def schedules_table(found: list[Schedule], *, width: int = 200) -> Table:
+    """One row per schedule; ``status`` is ``running`` while a scheduler runs it, else the last run's status."""
+    projects = sorted({s.project for s in found})
+    one = projects[0] if len(projects) == 1 else None
+    headers = ["name", "target", "cron", "next run", "last run", "status"]
+    title = f"Schedules of project {one!r}, times in UTC" if one else "Schedules, times in UTC"
+    grid = table(*(headers if one else ["project", *headers]), title=title)
+    for column in grid.columns:
+        # On a narrow terminal the target (a long path) folds and times wrap after the date; nothing is cut.
+        column.no_wrap = column.header != "target"
+        column.overflow = "fold"
+        if column.header in ("next run", "last run") and width < 110:
+            column.no_wrap, column.max_width = False, len("2025-01-31")
     for s in found:
-        grid.add_row(
-            text(s.project),
+        status = "running" if s.lease_owner else s.last_status or "-"
+        cells = [
             text(s.name),
             text(s.target),
             text(s.cron),
             text(fmt_utc(s.next_run_at) if s.enabled else "paused"),
             text(fmt_utc(s.last_run_at)),
-            text(s.last_status or "-", {"finished": "green", "failed": "red"}.get(s.last_status or "", "")),
-            text("yes" if s.lease_owner else "no", "cyan" if s.lease_owner else ""),
-        )
+            text(status, {"running": "cyan", "finished": "green", "failed": "red"}.get(status, "")),
+        ]
+        grid.add_row(*(cells if one else [text(s.project), *cells]))
     return grid
 
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shipyard.core.entities import StepRecord, StepStatus
+from shipyard.core.entities import DatasetVersion, StepRecord, StepStatus
 from shipyard.store._base import StoreBase
-from shipyard.store.schema import pipeline_steps, run_outputs, runs
+from shipyard.store.datasets import _VERSION_COLUMNS
+from shipyard.store.datasets import _record as dataset_record
+from shipyard.store.schema import dataset_versions, pipeline_steps, run_outputs, runs
 
 _UPDATABLE = {"status", "run_id", "cache_key", "cached", "outputs", "error", "attempts", "started_at", "ended_at"}
 
@@ -97,6 +99,17 @@ class PipelineStore(StoreBase):
         )
         with self._read() as conn:
             return [(run_id, name) for run_id, name in conn.execute(query).all()]
+
+    def outputs_of(self, run_id: str) -> list[tuple[str, DatasetVersion]]:
+        """(output name, dataset version) of what a run produced."""
+        query = (
+            _VERSION_COLUMNS.add_columns(run_outputs.c.name.label("output"))
+            .join(run_outputs, run_outputs.c.dataset_version_id == dataset_versions.c.id)
+            .where(run_outputs.c.run_id == run_id)
+            .order_by(run_outputs.c.name)
+        )
+        with self._read() as conn:
+            return [(row.output, dataset_record(row)) for row in conn.execute(query).all()]
 
 
 def _record(row: Any) -> StepRecord:
