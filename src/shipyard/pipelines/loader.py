@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import json
@@ -53,6 +54,10 @@ def _import_file(path: Path) -> Any:
     import cloudpickle
 
     module_name = path.stem if path.stem.isidentifier() else "shipyard_pipeline"
+    existing = sys.modules.get(module_name)
+    if existing is not None and getattr(existing, "__file__", None) != str(path):
+        # Another module has that name (``pipes`` is in the standard library): do not shadow it.
+        module_name = f"_shipyard_{module_name}_{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)

@@ -14,9 +14,9 @@ import multiprocessing
 import os
 import signal
 from dataclasses import dataclass
-from typing import Any
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from shipyard.core.errors import InvalidInput
 from shipyard.pipelines.executors.base import Done, Executor
