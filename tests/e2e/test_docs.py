@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-PAGES = ["README.md", "docs/tracking.md", "docs/datasets.md", "docs/registry.md", "docs/gate.md"]
+PAGES = [
+    "README.md",
+    "docs/tracking.md",
+    "docs/datasets.md",
+    "docs/registry.md",
+    "docs/gate.md",
+    "docs/pipelines.md",
+]
 
 
 def python_blocks(page: Path) -> list[str]:

@@ -1,0 +1,56 @@
+"""Fixtures for pipeline tests: a store, pipeline files written into the test's folder, and executors.
+
+Pipelines are written to files and loaded by path, as ``shipyard pipeline run`` does, so their code
+travels to workers the way a user's would. ``executor`` runs a test on the local process pool and on a
+real local Ray instance (2 CPUs, started once per session).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import shipyard
+from shipyard.pipelines import Pipeline
+from shipyard.pipelines.loader import load_pipeline
+
+WritePipeline = Callable[..., Pipeline]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[shipyard.Client]:
+    client = shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def write_pipeline(tmp_path: Path) -> WritePipeline:
+    """Write ``source`` to ``tmp_path/<file>`` and load the pipeline ``name`` from it (again after each write)."""
+
+    def write(source: str, name: str | None = None, file: str = "flow.py") -> Pipeline:
+        path = tmp_path / file
+        path.write_text(textwrap.dedent(source))
+        return load_pipeline(f"{path}:{name}" if name else str(path))
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(params=["local"])  # "ray" joins when its executor lands
+def executor(request: pytest.FixtureRequest) -> str:
+    if request.param == "ray":
+        request.getfixturevalue("ray_session")
+    return str(request.param)
