@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,14 @@ class Recorder:
         with self.lock:
             self.calls.append(target)
             return f"run-{len(self.calls)}", "finished"
+
+
+@pytest.fixture
+def client(store_settings: dict[str, str]) -> Iterator[sy.Client]:
+    """On SQLite and PostgreSQL (the pipeline tests' own ``client`` is SQLite only): leases are the store's job."""
+    made = sy.Client(store_settings["uri"], artifacts=store_settings["artifacts"], capture_environment=False)
+    yield made
+    made.close()
 
 
 @pytest.fixture
@@ -140,7 +148,7 @@ def test_a_long_run_renews_its_lease(client: sy.Client, target: str, monkeypatch
     clock, store, renewed = Clock(), client.backend.schedules, threading.Event()
     scheduler(client, clock, Recorder()).add("churn", "nightly", target, EVERY_5_MIN)
     clock.now = T0 + 300
-    claimed_until = int((clock.now + 0.3) * 1000)
+    claimed_until = int(clock.now * 1000) + 300  # as the claim computes it
     real_renew = store.renew
 
     def renew(schedule_id: int, owner: str, lease_until: int) -> bool:
@@ -176,7 +184,6 @@ def test_serve_runs_due_schedules_until_stopped(client: sy.Client, target: str) 
 
 
 def test_the_default_runner_runs_a_pipeline_file(client: sy.Client, tmp_path: Path) -> None:
-    pytest.importorskip("shipyard.pipelines.runner")
     (tmp_path / "flows.py").write_text(
         "import shipyard as sy\n\n@sy.step\ndef double(x: int) -> int:\n    return 2 * x\n\n"
         '@sy.pipeline(project="p")\ndef twice(x: int = 2):\n    return double(x)\n'

@@ -9,10 +9,11 @@ branches finish. ``resume`` runs a failed pipeline run again from its failed and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,16 +89,17 @@ def run_pipeline(
     tags = {PIPELINE_TAG: pipeline.name, PARAMS_TAG: json.dumps(values, sort_keys=True, default=repr)}
     if pipeline.target:
         tags[TARGET_TAG] = pipeline.target
-    parent = client.start_run(project, pipeline.name, parent=None, tags=tags)
+    # Connect first: a bad Ray address fails before anything is recorded.
+    runner = open_executor(executor, **_options(workers, address))
+    with _closing_on_error(runner):
+        parent = client.start_run(project, pipeline.name, parent=None, tags=tags)
     with parent:
         if values:
             parent.log_params(values)
         client.backend.pipelines.add_nodes(
             parent.id, [(n, dag.nodes[n].step.name, dag.nodes[n].upstream) for n in order]
         )
-        coordinator = _Coordinator(
-            client, parent, dag, order, cache=cache, executor=executor, options={"workers": workers, "address": address}
-        )
+        coordinator = _Coordinator(client, parent, dag, order, cache=cache, executor=runner)
         status = coordinator.run({})
         _end(client, parent, dag, coordinator, status)
     return _finish(client, parent, pipeline.name, dag, status)
@@ -111,7 +113,7 @@ def resume(
 
     record = client.get_run(run_id)
     target = record.tags.get(TARGET_TAG)
-    if PIPELINE_TAG not in record.tags:
+    if PIPELINE_TAG not in record.tags or record.parent_id is not None:
         raise InvalidInput(f"Run {run_id} is not a pipeline run; `shipyard pipeline runs` lists them.")
     if target is None:
         raise InvalidInput(
@@ -132,11 +134,11 @@ def resume(
             "(the cache reuses every step whose code and inputs are unchanged)."
         )
     done = {n.node: dict(n.outputs or {}) for n in nodes if n.status.succeeded}
-    parent = client.start_run(run_id=run_id)
+    runner = open_executor(executor, **_options(workers, address))
+    with _closing_on_error(runner):
+        parent = client.start_run(run_id=run_id)
     with parent:
-        coordinator = _Coordinator(
-            client, parent, dag, order, cache=True, executor=executor, options={"workers": workers, "address": address}
-        )
+        coordinator = _Coordinator(client, parent, dag, order, cache=True, executor=runner)
         status = coordinator.run(done)
         _end(client, parent, dag, coordinator, status)
     return _finish(client, parent, pipeline.name, dag, status)
@@ -182,6 +184,20 @@ def _finish(client: Client, parent: Run, name: str, dag: Dag, status: RunStatus)
     return PipelineRun(parent.id, name, parent.project, status, steps, client, dag.result)
 
 
+@contextlib.contextmanager
+def _closing_on_error(executor: Executor) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        executor.close()
+        raise
+
+
+def _options(workers: int | None, address: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"workers": workers, "address": address}
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def _map_refs(value: Any, load: Any) -> Any:
     if isinstance(value, OutputRef):
         return load(value)
@@ -209,8 +225,7 @@ class _Coordinator:
         order: list[str],
         *,
         cache: bool,
-        executor: str,
-        options: Mapping[str, Any],
+        executor: Executor,
     ) -> None:
         self.client = client
         self.store = client.backend.pipelines
@@ -218,9 +233,7 @@ class _Coordinator:
         self.dag = dag
         self.order = order
         self.cache = cache
-        self.executor_name = executor
-        self.options = {k: v for k, v in options.items() if v is not None}
-        self._executor: Executor | None = None
+        self.executor = executor
         self.settings = {
             "uri": client.settings.uri,
             "artifacts": client.settings.artifacts,
@@ -234,12 +247,6 @@ class _Coordinator:
         self.queue: list[str] = []
         self.keys: dict[str, str] = {}  # node → cache key
 
-    @property
-    def executor(self) -> Executor:
-        if self._executor is None:
-            self._executor = open_executor(self.executor_name, **self.options)
-        return self._executor
-
     def run(self, done: Mapping[str, dict[str, Any]]) -> RunStatus:
         for node in self.order:
             if node in done:
@@ -247,16 +254,13 @@ class _Coordinator:
                 self.status[node] = StepStatus.FINISHED
             else:
                 self.status[node] = StepStatus.PENDING
-        if self.executor_name != "local":
-            self.executor  # noqa: B018  # connect first, so a bad address fails before anything is recorded as run
         try:
             self._loop()
         finally:
-            if self._executor is not None:
-                for key, (task, _deadline) in list(self.running.items()):
-                    self._executor.cancel(key)
-                    end_crashed(self.client, task, "the pipeline run was interrupted")
-                self._executor.close()
+            for key, (task, _deadline) in list(self.running.items()):
+                self.executor.cancel(key)
+                end_crashed(self.client, task, "the pipeline run was interrupted")
+            self.executor.close()
         ok = all(self.status[n].succeeded for n in self.order)
         return RunStatus.FINISHED if ok else RunStatus.FAILED
 
@@ -310,6 +314,8 @@ class _Coordinator:
                 name,
                 status=StepStatus.CACHED,
                 run_id=run_id,
+                error=None,
+                attempts=0,
                 cache_key=key,
                 outputs=outputs,
                 started_at=now,
@@ -363,7 +369,7 @@ class _Coordinator:
             attempt=attempt,
             tags={"shipyard.step.attempt": str(attempt)},
         )
-        if self.executor_name != "local":
+        if self.executor.name != "local":
             _share_code(node)
         self.status[name] = StepStatus.RUNNING
         self.store.update_node(

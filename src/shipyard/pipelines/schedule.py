@@ -17,6 +17,7 @@ one process's memory:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -45,6 +46,7 @@ RunTarget = Callable[["Client", str, Mapping[str, str], Mapping[str, Any]], tupl
 
 OPTIONS = ("executor", "workers", "cache", "address")
 EXAMPLE_CRON = "0 3 * * *"
+MAX_CRON_LENGTH = 120  # the store's column
 log = logging.getLogger(__name__)
 
 
@@ -64,7 +66,7 @@ class Outcome:
 
 def default_run(client: Client, target: str, params: Mapping[str, str], options: Mapping[str, Any]) -> tuple[str, str]:
     """Run ``target`` with the pipeline runner, as ``shipyard pipeline run`` does."""
-    from shipyard.pipelines.runner import run_target  # type: ignore[import-not-found,unused-ignore]
+    from shipyard.pipelines.runner import run_target
 
     run = run_target(
         client,
@@ -84,7 +86,8 @@ def check_cron(cron: str) -> str:
 
     text = " ".join(str(cron).split())
     fields = len(text.split())
-    if not (fields == 5 or (fields == 1 and text.startswith("@"))) or not croniter.is_valid(text):
+    well_formed = fields == 5 or (fields == 1 and text.startswith("@"))
+    if not well_formed or len(text) > MAX_CRON_LENGTH or not croniter.is_valid(text):
         raise InvalidInput(
             f"{cron!r} is not a cron expression. Expected five fields, minute hour day-of-month month "
             f"day-of-week, read in UTC: e.g. {EXAMPLE_CRON!r} runs every day at 03:00 UTC, '*/15 * * * *' "
@@ -135,9 +138,10 @@ class Scheduler:
         clock: Callable[[], float] = time.time,
         max_parallel: int = 4,
     ) -> None:
-        if lease_seconds <= 0 or max_parallel < 1:
+        if lease_seconds <= 0 or max_parallel < 1 or (owner is not None and not 0 < len(owner) <= 64):
             raise InvalidInput(
-                f"A scheduler needs lease_seconds > 0 and max_parallel >= 1; got {lease_seconds} and {max_parallel}."
+                "A scheduler needs lease_seconds > 0, max_parallel >= 1 and an owner of 1 to 64 characters; "
+                f"got {lease_seconds}, {max_parallel} and {owner!r}."
             )
         self.client = client
         self.owner = owner or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -173,6 +177,12 @@ class Scheduler:
         unknown = sorted(set(checked_options) - set(OPTIONS))
         if unknown:
             raise InvalidInput(f"Unknown schedule options {unknown}; the options are {', '.join(OPTIONS)}.")
+        try:
+            json.dumps(checked_options)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(
+                f"Schedule options must be plain JSON values (text, numbers, true/false): {exc}."
+            ) from exc
         return self.store.upsert(
             project,
             name,
