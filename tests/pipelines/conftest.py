@@ -41,15 +41,18 @@ def write_pipeline(tmp_path: Path) -> WritePipeline:
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
+    """A local Ray instance with 2 CPUs for the session (one already running is used and left running)."""
     import ray
 
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
-    ray.shutdown()
+    if started:
+        ray.shutdown()
 
 
-@pytest.fixture(params=["local"])  # "ray" joins when its executor lands
+@pytest.fixture(params=["local", "ray"])
 def executor(request: pytest.FixtureRequest) -> str:
     if request.param == "ray":
         request.getfixturevalue("ray_session")

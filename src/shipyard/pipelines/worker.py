@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shipyard.tracking import Client
 
 _clients: dict[tuple[int, tuple[tuple[str, Any], ...]], Client] = {}
+_MAX_CLIENTS = 4
 
 
 class StepOutputError(InvalidInput):
@@ -135,9 +136,15 @@ def _client(settings: Mapping[str, Any]) -> Client:
     from shipyard.tracking import Client
 
     key = (os.getpid(), tuple(sorted(settings.items())))
-    client = _clients.get(key)
+    client = _clients.pop(key, None)
     if client is None:
-        client = _clients[key] = Client(**settings)
+        client = Client(**settings)
+        # A long-lived worker (Ray's) serves many stores over its life: keep the few used last.
+        while len(_clients) >= _MAX_CLIENTS:
+            oldest = next(iter(_clients))
+            with contextlib.suppress(Exception):
+                _clients.pop(oldest).close()
+    _clients[key] = client  # most recently used last
     shipyard._default = client
     return client
 
