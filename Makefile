@@ -20,8 +20,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+BENCH ?= tracking
+# make bench BENCH=pipelines BENCH_ARGS="--repeat 5" runs bench/pipelines.py; the default is bench/tracking.py.
 bench: setup
-	$(PY) bench/tracking.py $(BENCH_ARGS)
+	$(PY) bench/$(BENCH).py $(BENCH_ARGS)
 
 lint: setup
 	$(PY) -m ruff check src tests bench examples
