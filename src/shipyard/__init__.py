@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core.entities import (
     AuditEvent,
@@ -47,6 +48,9 @@ from shipyard.core.errors import (
 from shipyard.pipelines import Dataset, Model, Pipeline, PipelineRun, Step, pipeline, step
 from shipyard.registry import DatasetLineage, ModelLineage
 from shipyard.tracking import Client, Run, active_run
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __version__ = "0.1.0"
 
@@ -84,6 +88,7 @@ __all__ = [
     "__version__",
     "active_run",
     "datasets",
+    "feedback",
     "gate",
     "get_metric_history",
     "get_run",
@@ -91,6 +96,7 @@ __all__ = [
     "lineage",
     "models",
     "pipeline",
+    "predictions",
     "search_runs",
     "start_run",
     "step",
@@ -153,6 +159,57 @@ def lineage(
 ) -> ModelLineage | DatasetLineage:
     """What produced a model version, or (``kind="dataset"``) what used a dataset version; see ``Client.lineage``."""
     return _client().lineage(ref, kind=kind, project=project)
+
+
+_Moment = datetime | date | timedelta | str | int
+
+
+def predictions(
+    model: str,
+    *,
+    since: _Moment | None = None,
+    until: _Moment | None = None,
+    version: int | None = None,
+    role: str | None = None,
+    project: str | None = None,
+) -> pa.Table:
+    """What ``model``'s deployments answered, one row per input row, as a ``pyarrow.Table`` (oldest first).
+
+    ``since`` (inclusive) and ``until`` (exclusive) take a datetime, an ISO 8601 string, ms since the epoch,
+    or a ``timedelta`` meaning that long ago: ``sy.predictions("churn", since=timedelta(hours=1))``.
+    ``version`` and ``role`` (``champion``, ``canary``, ``shadow``) narrow the rows; see ``docs/serving.md``.
+    """
+    from shipyard.serving.predictions import read_predictions, to_ms
+
+    client = _client()
+    return read_predictions(
+        client.backend,
+        project or client.settings.project,
+        model,
+        since_ms=to_ms(since, "since"),
+        until_ms=to_ms(until, "until"),
+        version=version,
+        role=role,
+    )
+
+
+def feedback(
+    model: str, *, since: _Moment | None = None, until: _Moment | None = None, project: str | None = None
+) -> pa.Table:
+    """The ground truth sent for ``model``'s predictions (``POST /feedback``), as a ``pyarrow.Table``.
+
+    Columns ``request_id``, ``at``, ``label``, ``row``; ``since`` and ``until`` as for :func:`predictions`.
+    """
+    from shipyard.serving.predictions import read_feedback, to_ms
+
+    client = _client()
+    return read_feedback(
+        client.backend,
+        project or client.settings.project,
+        model,
+        since_ms=to_ms(since, "since"),
+        until_ms=to_ms(until, "until"),
+    )
 
 
 class _DefaultService:

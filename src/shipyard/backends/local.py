@@ -11,6 +11,7 @@ from shipyard.core.config import Settings
 from shipyard.core.errors import InvalidInput
 from shipyard.store import DatasetStore, RegistryStore, SqlStore
 from shipyard.store.pipelines import PipelineStore
+from shipyard.store.predictions import PredictionStore
 from shipyard.store.schedules import ScheduleStore
 from shipyard.store.verdicts import VerdictStore
 
@@ -68,6 +69,7 @@ class LocalBackend:
         self.verdicts = VerdictStore(store.engine)
         self.pipelines = PipelineStore(store.engine)
         self.schedules = ScheduleStore(store.engine)
+        self.predictions = PredictionStore(store.engine)
 
     def close(self) -> None:
         self.store.close()

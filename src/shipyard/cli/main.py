@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import datasets, gate, maintenance, models, pipeline, runs, schedule
+from shipyard.cli import datasets, gate, maintenance, models, pipeline, predict, runs, schedule, serve
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
@@ -57,6 +57,8 @@ app.add_typer(pipeline.app, name="pipeline")
 schedule.register(pipeline.app, app)
 maintenance.register(app)
 gate.register(app)
+serve.register(app)
+predict.register(app)
 
 
 def _print_version(value: bool) -> None:

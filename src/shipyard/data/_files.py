@@ -43,12 +43,10 @@ def _parquet(files: list[Path], batch_rows: int) -> tuple[pa.Schema, Iterator[pa
             opened.append(pq.ParquetFile(file))
         except (pa.ArrowException, OSError) as exc:
             raise InvalidInput(f"{str(file)!r} is not a readable Parquet file: {exc}") from exc
-    columns = _data_columns(opened[0].schema_arrow)
+    columns = data_columns(opened[0].schema_arrow)
     schema = canonical_schema(pa.schema([opened[0].schema_arrow.field(c) for c in columns]))
     for file, parquet in zip(files[1:], opened[1:], strict=True):
-        other = canonical_schema(
-            pa.schema([parquet.schema_arrow.field(c) for c in _data_columns(parquet.schema_arrow)])
-        )
+        other = canonical_schema(pa.schema([parquet.schema_arrow.field(c) for c in data_columns(parquet.schema_arrow)]))
         if other != schema:
             raise InvalidInput(
                 f"All Parquet files of a folder need the same columns and types; {str(file)!r} has "
@@ -59,14 +57,14 @@ def _parquet(files: list[Path], batch_rows: int) -> tuple[pa.Schema, Iterator[pa
 
     def batches() -> Iterator[pa.RecordBatch]:
         for parquet in opened:
-            names = _data_columns(parquet.schema_arrow)
+            names = data_columns(parquet.schema_arrow)
             for batch in parquet.iter_batches(batch_size=batch_rows, columns=names):
                 yield canonical_batch(batch, schema)
 
     return schema, batches()
 
 
-def _data_columns(schema: pa.Schema) -> list[str]:
+def data_columns(schema: pa.Schema) -> list[str]:
     """The columns to read: all but the unnamed-index columns pandas adds (dropped, as for a DataFrame)."""
     index: set[str] = set()
     if schema.metadata and b"pandas" in schema.metadata:

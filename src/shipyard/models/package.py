@@ -116,6 +116,10 @@ class LoadedModel:
             )
         return self._call(self._predictor.predict_proba, data)
 
+    def native_matrix(self) -> tuple[Any, list[str] | None] | None:
+        """The library's model and its column order when it takes a plain float matrix (see ``Predictor``)."""
+        return self._predictor.native_matrix()
+
     def _call(self, method: Any, data: object) -> NDArray[Any]:
         table = pandas_fast_path(data, self.signature) if self._predictor.accepts_pandas else None
         if table is None:

@@ -38,6 +38,8 @@ _ARROW_TYPES = {
     "datetime": pa.timestamp("us"),
     "date": pa.date32(),
 }
+ARROW_TYPES = _ARROW_TYPES
+"""The Arrow type each logical type is canonically stored as."""
 
 
 class SignatureMismatch(InvalidInput):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shipyard.core.errors import MissingDependency, SchemaOutdated, StoreError
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 

@@ -330,3 +330,26 @@ schedules = sa.Table(
     sa.UniqueConstraint("project_id", "name", name="uq_schedules_project_name"),
     sa.Index("ix_schedules_next_run", "next_run_at"),
 )
+
+# Prediction logs (revision 0005) ---------------------------------------------------------------------------
+
+# What a deployment answered (kind "predictions") and the ground truth that came later ("feedback") live in the
+# artifact store as Parquet segments; this table indexes them. A read of the rows since a time touches only the
+# segments whose last row is that new: one range scan of ``ix_prediction_segments_window``. ``model`` is the
+# registered model's name, not a foreign key: a log outlives the versions it mentions, and serving never waits
+# on the registry to log. ``versions`` is the JSON list of the model versions that answered in the segment.
+prediction_segments = sa.Table(
+    "prediction_segments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("blob_digest", sa.String(71), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("first_at", sa.BigInteger, nullable=False),
+    sa.Column("last_at", sa.BigInteger, nullable=False),
+    sa.Column("versions", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_prediction_segments_window", "project_id", "model", "kind", "last_at"),
+)

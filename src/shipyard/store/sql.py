@@ -25,6 +25,7 @@ from shipyard.store.schema import (
     model_version_files,
     model_versions,
     params,
+    prediction_segments,
     projects,
     run_artifacts,
     run_inputs,
@@ -323,7 +324,8 @@ class SqlStore(StoreBase):
             return [RunArtifact(p, d, s) for p, d, s in conn.execute(query.order_by(run_artifacts.c.path)).all()]
 
     def referenced_digests(self, excluding_runs: Sequence[str] = ()) -> set[str]:
-        """Every blob something refers to: run artifacts, dataset versions, model packages and their files.
+        """Every blob something refers to: run artifacts, dataset versions, model packages and their files,
+        verdict reports and prediction-log segments.
 
         ``excluding_runs`` lets a dry run of gc leave out the artifacts of runs it would purge.
         """
@@ -336,6 +338,7 @@ class SqlStore(StoreBase):
             sa.select(model_versions.c.artifact_digest),
             sa.select(model_version_files.c.digest),
             sa.select(verdicts.c.report_digest).where(verdicts.c.report_digest.is_not(None)),
+            sa.select(prediction_segments.c.blob_digest),
         )
         with self._read() as conn:
             return set(conn.execute(query).scalars())

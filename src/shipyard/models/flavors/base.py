@@ -52,6 +52,12 @@ class Predictor(ABC):
         """Class probabilities; a predictor whose model has none keeps this refusal (and has_predict_proba False)."""
         raise InvalidInput("This model gives no class probabilities (it has no predict_proba); use predict.")
 
+    def native_matrix(self) -> tuple[Any, list[str] | None] | None:
+        """The library's own model, if it also takes a plain float matrix, with the column order it wants
+        (None: the signature's order). Serving uses it to skip building a DataFrame per batch; it checks
+        once that the model answers a matrix as it answers a table before relying on it."""
+        return None
+
 
 class Flavor(ABC):
     """One model library's way of saving, loading and predicting."""

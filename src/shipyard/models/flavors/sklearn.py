@@ -59,6 +59,9 @@ class SklearnPredictor(Predictor):
 
         return np.asarray(self._model.predict_proba(self._features(table)))
 
+    def native_matrix(self) -> tuple[Any, list[str] | None]:
+        return self._model, self._feature_names
+
 
 class SklearnFlavor(Flavor):
     name = "sklearn"

@@ -1,0 +1,123 @@
+"""``shipyard serve NAME@ALIAS``: an inference server on uvicorn, with canary or shadow and hot swap."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from shipyard.cli._state import open_client
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# The options travel to uvicorn's worker processes through this variable (internal plumbing between
+# this command and the processes it starts; not a user setting).
+_OPTIONS_VARIABLE = "SHIPYARD_SERVE_OPTIONS"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="What to serve: NAME@ALIAS (watched for new versions) or NAME@VERSION.")],
+    host: Annotated[str, typer.Option(help="The interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (each loads the model).")] = 1,
+    canary: Annotated[
+        str | None,
+        typer.Option(help="NAME@ALIAS_OR_VERSION:PERCENT answering that share of traffic, e.g. churn@challenger:10."),
+    ] = None,
+    shadow: Annotated[
+        str | None, typer.Option(help="NAME@ALIAS_OR_VERSION also predicting on every request; logged, never returned.")
+    ] = None,
+    project: Annotated[str | None, typer.Option("--project", "-p", help="The model's project.")] = None,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between checks of the served aliases.")] = 5.0,
+    max_body_mb: Annotated[float, typer.Option(min=0.001, help="The largest request body accepted, in MB.")] = 4.0,
+    max_rows: Annotated[int, typer.Option(min=1, help="The most rows one request may hold.")] = 10_000,
+    max_batch_rows: Annotated[int, typer.Option(min=1, help="The most rows per call to the model.")] = 256,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not keep a prediction log.")] = False,
+    trust_unsafe: Annotated[
+        bool, typer.Option("--trust-unsafe", help="Load pickle-based versions (unpickling runs their code).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "warning",
+) -> None:
+    """Serve a model version over HTTP: POST /predict, /feedback; GET /health, /ready, /schema, /metrics, /docs."""
+    import uvicorn
+
+    from shipyard.serving.deployment import ServeOptions, parse_canary
+
+    canary_ref, share = parse_canary(canary) if canary else (None, 0.0)
+    options = ServeOptions(
+        ref=ref,
+        project=project,
+        canary=canary_ref,
+        canary_share=share,
+        shadow=shadow,
+        poll_interval=poll,
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        max_rows=max_rows,
+        max_batch_rows=max_batch_rows,
+        log_predictions=not no_log,
+        trust_unsafe=trust_unsafe,
+    )
+    with open_client(ctx) as client:
+        _banner(client, options)
+        settings = {
+            "uri": client.settings.uri,
+            "artifacts": client.settings.artifacts,
+            "cwd": str(client.settings.root),
+        }
+    os.environ[_OPTIONS_VARIABLE] = json.dumps({"options": dataclasses.asdict(options), "settings": settings})
+    typer.echo(f"Listening on http://{host}:{port} (docs at /docs); Ctrl-C or SIGTERM stops it gracefully.", err=True)
+    uvicorn.run(
+        "shipyard.cli.serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+def _banner(client: Any, options: Any) -> None:
+    """Resolve every role before starting (an unknown version is exit 2 here) and say what is served."""
+    from shipyard.core.refs import parse_ref
+    from shipyard.registry.policy import current_policy
+
+    protected = current_policy(client.settings.root).protected_aliases
+    roles = [("champion", options.ref), ("canary", options.canary), ("shadow", options.shadow)]
+    for role, ref in roles:
+        if ref is None:
+            continue
+        version = client.models.get(ref, project=options.project)
+        share = f", {options.canary_share:.0%} of traffic" if role == "canary" else ""
+        typer.echo(f"{role}: {ref} → {version.name}@{version.version}{share}", err=True)
+    alias = parse_ref(options.ref).alias
+    if alias is None or alias not in protected:
+        typer.secho(
+            f"WARNING: {options.ref} is not a protected alias ({', '.join(sorted(protected))}), so no gate verdict "
+            "vouches for what is served; /metrics reports shipyard_gate_passed 0. Serve NAME@champion in production.",
+            fg="yellow",
+            bold=True,
+            err=True,
+        )
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn's factory, in each server process: open the store and build the app from the command's options."""
+    import shipyard
+    from shipyard.serving.app import create_app
+    from shipyard.serving.deployment import ServeOptions
+
+    given = json.loads(os.environ[_OPTIONS_VARIABLE])
+    settings = given["settings"]
+    client = shipyard.Client(settings["uri"], artifacts=settings["artifacts"], cwd=settings["cwd"])
+    return create_app(client, ServeOptions(**given["options"]))

@@ -1,0 +1,364 @@
+"""The ASGI app of one deployment: ``/predict``, ``/feedback``, ``/health``, ``/ready``, ``/schema``, ``/metrics``.
+
+``/predict`` reads the raw body and validates it against the signature itself (FastAPI's own body
+validation would cost more than the prediction), so its OpenAPI schema is written from the signature.
+A client's mistake is always a 4xx whose JSON body says what was wrong: 400 malformed body, 413 too
+large, 415 unsupported content type, 422 rows that do not fit the signature (each problem with its row
+and field). The model raising on valid input is a 500 carrying the request id, logged with its traceback;
+the server stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+
+from shipyard.models.signature import SignatureMismatch
+from shipyard.serving.deployment import Deployment, ServeOptions, Slot
+from shipyard.serving.metrics import ServerMetrics
+from shipyard.serving.validation import Batch, RequestInvalid
+
+if TYPE_CHECKING:
+    from shipyard.serving.predlog import PredictionLog
+    from shipyard.tracking import Client
+
+log = logging.getLogger("shipyard.serving")
+
+JSON = "application/json"
+ARROW_TYPES = ("application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file")
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": error, "message": message, **extra}
+
+
+def create_app(client: Client, options: ServeOptions, *, prediction_log: PredictionLog | None = None) -> FastAPI:
+    """An app serving ``options.ref``; its versions are loaded (and verified) before this returns."""
+    metrics = ServerMetrics()
+    deployment = Deployment(client, options, metrics)
+    deployment.load()
+    if prediction_log is None and options.log_predictions:
+        prediction_log = _open_log(client, deployment)
+    server = _Server(deployment, metrics, options, prediction_log)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await deployment.start()
+        try:
+            yield
+        finally:
+            await server.drain()
+            await deployment.stop()
+            if prediction_log is not None:
+                await asyncio.get_running_loop().run_in_executor(None, prediction_log.close)
+
+    champion = deployment.champion
+    assert champion is not None
+    app = FastAPI(
+        title=f"Shipyard: {champion.served.name}",
+        version=str(champion.served.number),
+        description=f"Predictions from {options.ref} (version {champion.served.number}).",
+        lifespan=lifespan,
+    )
+    app.state.deployment = deployment
+    app.state.server = server
+    app.add_api_route(
+        "/predict",
+        server.predict,
+        methods=["POST"],
+        summary="Predict on rows",
+        openapi_extra=_predict_openapi(champion),
+        include_in_schema=True,
+    )
+    app.add_api_route("/feedback", server.feedback, methods=["POST"], summary="Ground truth for a request id")
+    app.add_api_route("/health", server.health, methods=["GET"], summary="The process is up")
+    app.add_api_route("/ready", server.ready, methods=["GET"], summary="The model is loaded and warmed")
+    app.add_api_route("/schema", server.schema, methods=["GET"], summary="The served versions and signature")
+    app.add_api_route("/metrics", server.metrics_endpoint, methods=["GET"], summary="Prometheus metrics")
+    return app
+
+
+def _open_log(client: Client, deployment: Deployment) -> PredictionLog | None:
+    from shipyard.serving.predlog import PredictionLog
+
+    champion = deployment.champion
+    assert champion is not None
+    return PredictionLog(client.backend, champion.served.version.project, champion.served.name)
+
+
+class _Server:
+    def __init__(
+        self, deployment: Deployment, metrics: ServerMetrics, options: ServeOptions, plog: PredictionLog | None
+    ) -> None:
+        self.deployment = deployment
+        self.metrics = metrics
+        self.options = options
+        self.log = plog
+        self._dumps = orjson.dumps
+        self._loads = orjson.loads
+        self._numpy = orjson.OPT_SERIALIZE_NUMPY
+        self._prefix = os.urandom(4).hex()
+        self._counter = 0
+        self._ok = metrics.requests.labels("/predict", "200")
+        self._latency = {role: metrics.latency.labels(role) for role in ("champion", "canary")}
+        self._shadow_tasks: set[asyncio.Task[None]] = set()
+
+    # /predict ------------------------------------------------------------------------------------
+
+    async def predict(self, request: Request) -> Response:
+        start = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or self._next_id()
+        try:
+            batch, slot, proba = await self._read(request)
+            try:
+                predictions = await slot.batcher.predict(batch, proba=proba)
+            except SignatureMismatch as exc:  # the model's own check, stricter than ours in some corner
+                raise HttpError(422, "invalid_input", str(exc), request_id=request_id) from exc
+            except Exception as exc:
+                self.metrics.model_errors.labels(slot.role).inc()
+                log.exception("The model raised on request %s", request_id)
+                raise HttpError(
+                    500,
+                    "model_error",
+                    f"The model failed on this request: {type(exc).__name__}: {exc}",
+                    request_id=request_id,
+                ) from exc
+        except HttpError as exc:
+            return self._error(exc, request_id)
+        served = slot.served
+        body = self._dumps(
+            {"predictions": predictions, "model": served.name, "version": served.number, "request_id": request_id},
+            option=self._numpy,
+        )
+        elapsed = time.perf_counter() - start
+        self._ok.inc()
+        self._latency[slot.role].observe(elapsed)
+        if self.log is not None:
+            self._log(request_id, slot, batch, predictions, elapsed)
+        if self.deployment.shadow is not None:
+            self._shadow(request_id, batch, proba)
+        return _response(body, 200, {"x-request-id": request_id, "x-model-version": str(served.number)})
+
+    async def _read(self, request: Request) -> tuple[Batch, Slot, bool]:
+        limit = self.options.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise HttpError(413, "payload_too_large", f"The body has {int(length):,} bytes; the limit is {limit:,}.")
+        kind = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
+        if kind not in (JSON, *ARROW_TYPES, *PARQUET_TYPES):
+            accepted = ", ".join((JSON, *ARROW_TYPES, *PARQUET_TYPES))
+            raise HttpError(
+                415, "unsupported_media_type", f"Content-Type {kind!r} is not accepted; send one of {accepted}."
+            )
+        body = await _read_body(request, limit)
+        proba = request.query_params.get("proba", "").lower() in ("1", "true", "yes")
+        slot = self.deployment.choose(request.headers.get("x-entity-id"))
+        validator = slot.served.validator
+        if proba and not slot.served.has_proba:
+            raise HttpError(422, "invalid_input", f"{slot.served.name}@{slot.served.number} gives no probabilities.")
+        try:
+            if kind == JSON:
+                batch = self._json_batch(body, validator)
+            else:
+                batch = _table_batch(body, kind, validator, self.options.max_rows)
+        except RequestInvalid as exc:
+            raise HttpError(422, "invalid_input", str(exc), problems=exc.problems, problem_count=exc.total) from exc
+        return batch, slot, proba
+
+    def _json_batch(self, body: bytes, validator: Any) -> Batch:
+        try:
+            payload = self._loads(body)
+        except ValueError as exc:
+            hint = (
+                " JSON has no NaN or Infinity; send null for a missing value."
+                if b"NaN" in body or b"Infinity" in body
+                else ""
+            )
+            raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}.{hint}") from exc
+        if not isinstance(payload, dict):
+            raise HttpError(400, "malformed_body", 'Send an object: {"rows": [{…}, …]} or {"columns": {…}}.')
+        if "rows" in payload:
+            return validator.rows(payload["rows"], max_rows=self.options.max_rows)  # type: ignore[no-any-return]
+        if "columns" in payload:
+            return validator.columns(payload["columns"], max_rows=self.options.max_rows)  # type: ignore[no-any-return]
+        if "dataframe_records" in payload:  # MLflow's scoring format, to ease moving over
+            return validator.rows(payload["dataframe_records"], max_rows=self.options.max_rows)  # type: ignore[no-any-return]
+        raise HttpError(400, "malformed_body", 'Send {"rows": [{column: value, …}, …]} or {"columns": {column: […]}}.')
+
+    def _next_id(self) -> str:
+        self._counter += 1
+        return f"{self._prefix}{self._counter:012x}"
+
+    def _error(self, exc: HttpError, request_id: str) -> Response:
+        self.metrics.requests.labels("/predict", str(exc.status)).inc()
+        body = {**exc.body, "request_id": request_id}
+        return _response(self._dumps(body), exc.status, {"x-request-id": request_id})
+
+    def _log(self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float) -> None:
+        from shipyard.serving.predlog import PredictionRecord
+
+        assert self.log is not None
+        record = PredictionRecord(
+            request_id=request_id,
+            at_ms=int(time.time() * 1000),
+            version=slot.served.number,
+            role=slot.role,
+            inputs=batch.columns,
+            outputs=predictions.tolist() if hasattr(predictions, "tolist") else list(predictions),
+            latency_ms=elapsed * 1000,
+        )
+        self.log.append(record)
+
+    def _shadow(self, request_id: str, batch: Batch, proba: bool) -> None:
+        shadow = self.deployment.shadow
+        assert shadow is not None
+
+        async def run() -> None:
+            start = time.perf_counter()
+            try:
+                predictions = await shadow.batcher.predict(batch, proba=proba and shadow.served.has_proba)
+            except Exception:
+                self.metrics.shadow_errors.inc()
+                log.warning("The shadow %s failed on request %s", shadow.ref, request_id, exc_info=True)
+                return
+            if self.log is not None:
+                self._log(request_id, shadow, batch, predictions, time.perf_counter() - start)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._shadow_tasks.add(task)
+        task.add_done_callback(self._shadow_tasks.discard)
+
+    async def drain(self) -> None:
+        """Let shadow predictions in flight finish (at shutdown)."""
+        if self._shadow_tasks:
+            await asyncio.gather(*self._shadow_tasks, return_exceptions=True)
+
+    # the other routes -----------------------------------------------------------------------------
+
+    async def feedback(self, request: Request) -> Response:
+        body = await _read_body(request, self.options.max_body_bytes)
+        try:
+            payload = self._loads(body)
+        except ValueError as exc:
+            return self._plain_error(400, "malformed_json", f"The body is not valid JSON: {exc}.")
+        items = payload.get("items") if isinstance(payload, dict) and "items" in payload else [payload]
+        if not isinstance(items, list) or not items:
+            return self._plain_error(400, "malformed_body", 'Send {"request_id": …, "label": …} or {"items": [...]}.')
+        problems = [
+            {"item": i, "problem": 'needs "request_id" (a string) and "label"'}
+            for i, item in enumerate(items)
+            if not isinstance(item, dict) or not isinstance(item.get("request_id"), str) or "label" not in item
+        ]
+        if problems:
+            return _response(
+                self._dumps(
+                    {"error": "invalid_input", "message": "Some feedback items are malformed.", "problems": problems}
+                ),
+                422,
+            )
+        accepted = 0
+        if self.log is not None:
+            accepted = sum(
+                bool(self.log.append_feedback(item["request_id"], item["label"], row=item.get("row"))) for item in items
+            )
+        self.metrics.requests.labels("/feedback", "202").inc()
+        return _response(self._dumps({"accepted": accepted, "received": len(items)}), 202)
+
+    def _plain_error(self, status: int, error: str, message: str) -> Response:
+        self.metrics.requests.labels("/feedback", str(status)).inc()
+        return _response(self._dumps({"error": error, "message": message}), status)
+
+    async def health(self) -> Response:
+        return _response(b'{"status":"ok"}', 200)
+
+    async def ready(self) -> Response:
+        if not self.deployment.ready:
+            return _response(b'{"status":"starting"}', 503)
+        return _response(self._dumps({"status": "ready", **self._versions()}), 200)
+
+    async def schema(self) -> Response:
+        champion = self.deployment.champion
+        assert champion is not None
+        body = {**champion.served.describe(), "roles": self._versions(), "max_rows": self.options.max_rows}
+        return _response(self._dumps(body), 200)
+
+    async def metrics_endpoint(self) -> Response:
+        if self.log is not None:
+            self.metrics.log_depth.set(self.log.depth)
+            self.metrics.log_dropped.set(self.log.dropped)
+            self.metrics.log_write_errors.set(self.log.write_errors)
+        return Response(self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    def _versions(self) -> dict[str, Any]:
+        return {
+            s.role: {"model": s.served.name, "version": s.served.number, "ref": s.ref} for s in self.deployment.slots()
+        }
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HttpError(413, "payload_too_large", f"The body is over the limit of {limit:,} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _table_batch(body: bytes, kind: str, validator: Any, max_rows: int) -> Batch:
+    import pyarrow as pa
+
+    try:
+        if kind in PARQUET_TYPES:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(pa.BufferReader(body))
+        else:
+            table = pa.ipc.open_stream(body).read_all() if kind == ARROW_TYPES[0] else pa.ipc.open_file(body).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise HttpError(400, "malformed_body", f"The body is not a readable {kind} table: {exc}.") from exc
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    return validator.columns(columns, max_rows=max_rows)  # type: ignore[no-any-return]
+
+
+def _response(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def _predict_openapi(champion: Slot) -> dict[str, Any]:
+    json_types = {"integer": "integer", "float": "number", "boolean": "boolean", "string": "string"}
+    properties = {}
+    for spec in champion.served.loaded.signature.inputs:
+        schema: dict[str, Any] = {"type": json_types.get(spec.type, "string")}
+        if spec.type in ("date", "datetime"):
+            schema["format"] = "date" if spec.type == "date" else "date-time"
+        if spec.nullable:
+            schema = {"anyOf": [schema, {"type": "null"}]}
+        properties[spec.name] = schema
+    row = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {"schema": {"type": "object", "properties": {"rows": {"type": "array", "items": row}}}},
+                ARROW_TYPES[0]: {"schema": {"type": "string", "format": "binary"}},
+                PARQUET_TYPES[0]: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        "parameters": [
+            {"name": "proba", "in": "query", "required": False, "schema": {"type": "boolean"}},
+            {"name": "X-Entity-Id", "in": "header", "required": False, "schema": {"type": "string"}},
+        ],
+    }

@@ -1,0 +1,191 @@
+"""A deployment: the champion, an optional canary or shadow, how traffic splits, and hot swaps.
+
+Each role is a slot holding a loaded version and its micro-batcher. A request picks its slot once, and
+keeps it to the end, so swapping a slot never drops a request in flight: the old batcher finishes what
+it has queued and is then closed. A slot given by alias (``churn@champion``) is watched: every
+``poll_interval`` seconds the alias is resolved again, and a newly promoted (or rolled-back) version is
+loaded, warmed up and swapped in, with no restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import zlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shipyard.core.entities import ModelVersion
+from shipyard.core.errors import InvalidInput
+from shipyard.core.refs import parse_ref
+from shipyard.serving.batching import MicroBatcher
+from shipyard.serving.model import ServedModel
+
+if TYPE_CHECKING:
+    from shipyard.serving.metrics import ServerMetrics
+    from shipyard.tracking import Client
+
+log = logging.getLogger("shipyard.serving")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What to serve and how; ``shipyard serve`` builds it from its options."""
+
+    ref: str
+    project: str | None = None
+    canary: str | None = None
+    canary_share: float = 0.0
+    shadow: str | None = None
+    poll_interval: float = 5.0
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_rows: int = 10_000
+    max_batch_rows: int = 256
+    log_predictions: bool = True
+    trust_unsafe: bool = False
+    """Load pickle-based (``python_function``) versions; unpickling runs code from the package."""
+
+    def __post_init__(self) -> None:
+        if self.canary and self.shadow:
+            raise InvalidInput("Serve a challenger as a canary or as a shadow, not both.")
+        if self.canary and not 0 < self.canary_share < 1:
+            raise InvalidInput(f"The canary's share of traffic must be between 0 and 1; got {self.canary_share!r}.")
+        if self.poll_interval <= 0 or self.max_body_bytes <= 0 or self.max_rows <= 0 or self.max_batch_rows <= 0:
+            raise InvalidInput("poll_interval, max_body_bytes, max_rows and max_batch_rows must be positive.")
+
+
+def parse_canary(spec: str) -> tuple[str, float]:
+    """``churn@challenger:10`` → (``churn@challenger``, 0.10)."""
+    ref, sep, percent = spec.rpartition(":")
+    if not sep:
+        raise InvalidInput(f"--canary takes NAME@VERSION_OR_ALIAS:PERCENT, e.g. churn@challenger:10; got {spec!r}.")
+    try:
+        share = float(percent) / 100
+    except ValueError:
+        raise InvalidInput(f"--canary {spec!r}: {percent!r} is not a percentage (e.g. 10 for 10 %).") from None
+    if not 0 < share < 1:
+        raise InvalidInput(f"--canary {spec!r}: the percentage must be between 0 and 100 (exclusive).")
+    return ref, share
+
+
+@dataclass
+class Slot:
+    role: str
+    ref: str
+    served: ServedModel
+    batcher: MicroBatcher
+    watched: bool = field(default=False)
+
+
+class Deployment:
+    def __init__(self, client: Client, options: ServeOptions, metrics: ServerMetrics) -> None:
+        self.client = client
+        self.options = options
+        self.metrics = metrics
+        self.champion: Slot | None = None
+        self.canary: Slot | None = None
+        self.shadow: Slot | None = None
+        self.ready = False
+        self._watch: asyncio.Task[None] | None = None
+        self._protected = self._protected_aliases()
+
+    # lifecycle -----------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Resolve and load every role's version (blocking; before the server takes traffic)."""
+        self.champion = self._slot("champion", self.options.ref)
+        if self.options.canary:
+            self.canary = self._slot("canary", self.options.canary)
+        if self.options.shadow:
+            self.shadow = self._slot("shadow", self.options.shadow)
+        self.metrics.gate_passed.set(1 if self.champion.served.gate_passed else 0)
+
+    async def start(self) -> None:
+        for slot in self.slots():
+            slot.batcher.start()
+            self.metrics.model_version.labels(slot.served.name, slot.role).set(slot.served.number)
+        if any(slot.watched for slot in self.slots()):
+            self._watch = asyncio.get_running_loop().create_task(self._watch_aliases(), name="alias watcher")
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        for slot in self.slots():
+            await slot.batcher.close()
+
+    def slots(self) -> list[Slot]:
+        return [s for s in (self.champion, self.canary, self.shadow) if s is not None]
+
+    # traffic -------------------------------------------------------------------------------------
+
+    def choose(self, entity: str | None) -> Slot:
+        """The slot that answers: the canary for its share of traffic (the same entity always lands on the
+        same side when ``X-Entity-Id`` is sent), the champion otherwise."""
+        assert self.champion is not None
+        if self.canary is None:
+            return self.champion
+        share = self.options.canary_share
+        if entity is not None:
+            bucket = zlib.crc32(entity.encode()) % 10_000
+            return self.canary if bucket < share * 10_000 else self.champion
+        return self.canary if random.random() < share else self.champion  # traffic split, not crypto
+
+    # loading and swapping ------------------------------------------------------------------------
+
+    def _slot(self, role: str, ref: str) -> Slot:
+        version = self.client.models.get(ref, project=self.options.project)
+        served = self._load(version, ref)
+        batcher = self._batcher(served)
+        return Slot(role, ref, served, batcher, watched=parse_ref(ref).alias is not None)
+
+    def _resolve(self, ref: str) -> ModelVersion:
+        return self.client.models.get(ref, project=self.options.project)
+
+    def _load(self, version: ModelVersion, ref: str) -> ServedModel:
+        loaded = self.client.models.load(version, trust_unsafe=self.options.trust_unsafe)
+        alias = parse_ref(ref).alias
+        return ServedModel(version, loaded, gate_passed=alias is not None and alias in self._protected)
+
+    def _batcher(self, served: ServedModel) -> MicroBatcher:
+        return MicroBatcher(
+            served, max_batch_rows=self.options.max_batch_rows, on_batch=self.metrics.batch_rows.observe
+        )
+
+    def _protected_aliases(self) -> frozenset[str]:
+        from shipyard.registry.policy import current_policy
+
+        return frozenset(current_policy(self.client.settings.root).protected_aliases)
+
+    async def _watch_aliases(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.poll_interval)
+            try:
+                await self.refresh()
+            except Exception:  # the store may be briefly unreachable: keep serving what we have
+                log.exception("Checking the served aliases failed; serving the current versions")
+
+    async def refresh(self) -> list[str]:
+        """Re-resolve every watched alias and swap in versions that changed; returns the roles swapped."""
+        loop = asyncio.get_running_loop()
+        swapped = []
+        for slot in self.slots():
+            if not slot.watched:
+                continue
+            version = await loop.run_in_executor(None, self._resolve, slot.ref)
+            if version.version == slot.served.number and version.name == slot.served.name:
+                continue
+            served = await loop.run_in_executor(None, self._load, version, slot.ref)
+            batcher = self._batcher(served)
+            batcher.start()
+            old = slot.batcher
+            slot.served, slot.batcher = served, batcher  # new requests go to the new version from here
+            await old.close()  # requests already queued on the old one finish there
+            self.metrics.model_version.labels(served.name, slot.role).set(served.number)
+            self.metrics.swaps.labels(slot.role).inc()
+            log.warning("%s: now serving %s@%s (%s)", slot.role, served.name, served.number, slot.ref)
+            swapped.append(slot.role)
+        return swapped

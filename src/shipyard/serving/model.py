@@ -1,0 +1,106 @@
+"""A model version ready to serve: loaded (digest verified), its validator, and the fastest safe input path.
+
+For a model of numeric inputs whose library also takes a plain float matrix (scikit-learn), a batch goes
+to the model as one matrix in the model's column order instead of through a DataFrame, which costs
+more than the prediction itself for small batches. That path is only taken after a probe at load
+shows the model answers the matrix exactly as it answers the validated table.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from shipyard.core.entities import ModelVersion
+from shipyard.serving.validation import Batch, RowValidator
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from shipyard.models.package import LoadedModel
+
+# A model fitted on a DataFrame warns when given a matrix; the probe has shown the matrix is in its order.
+warnings.filterwarnings("ignore", message="X does not have valid feature names")
+
+
+class ServedModel:
+    """One loaded version: ``predict(batch)`` returns one prediction (or probability row) per input row."""
+
+    def __init__(self, version: ModelVersion, loaded: LoadedModel, *, gate_passed: bool) -> None:
+        self.version = version
+        self.loaded = loaded
+        self.gate_passed = gate_passed
+        self.validator = RowValidator(loaded.signature)
+        self.has_proba = loaded.has_predict_proba
+        self._native: Any = None
+        self._order: list[str] = self.validator.names
+        if self.validator.numeric:
+            self._probe()
+
+    @property
+    def name(self) -> str:
+        return self.version.name
+
+    @property
+    def number(self) -> int:
+        return self.version.version
+
+    @property
+    def fast_path(self) -> bool:
+        return self._native is not None
+
+    def predict(self, batch: Batch, *, proba: bool = False) -> np.ndarray:
+        if self._native is not None:
+            matrix = self._matrix(batch)
+            method = self._native.predict_proba if proba else self._native.predict
+            import numpy as np
+
+            return np.asarray(method(matrix))
+        table = self._table(batch)
+        return self.loaded.predict_proba(table) if proba else self.loaded.predict(table)
+
+    def _matrix(self, batch: Batch) -> np.ndarray:
+        import numpy as np
+
+        return np.array([batch.columns[name] for name in self._order], dtype=np.float64).T
+
+    def _table(self, batch: Batch) -> Any:
+        import pyarrow as pa
+
+        from shipyard.models.signature import ARROW_TYPES
+
+        specs = self.loaded.signature.inputs
+        return pa.table({s.name: pa.array(batch.columns[s.name], type=ARROW_TYPES[s.type]) for s in specs})
+
+    def _probe(self) -> None:
+        """Take the matrix path only if the model answers a matrix exactly as it answers the table."""
+        import numpy as np
+
+        native = self.loaded.native_matrix()
+        if native is None:
+            return
+        model, order = native
+        if order is not None and sorted(order) != sorted(self.validator.names):
+            return
+        rows = [{name: float(i % 3) - 0.5 * j for j, name in enumerate(self.validator.names)} for i in range(4)]
+        batch = Batch({n: [r[n] for r in rows] for n in self.validator.names}, len(rows))
+        self._order = order or self.validator.names
+        try:
+            expected = self.loaded.predict(self._table(batch))
+            got = np.asarray(model.predict(self._matrix(batch)))
+        except Exception:
+            self._order = self.validator.names
+            return
+        if got.shape == expected.shape and np.array_equal(got, expected):
+            self._native = model
+        else:
+            self._order = self.validator.names
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "version": self.number,
+            "flavor": self.loaded.flavor,
+            "gate_passed": self.gate_passed,
+            "signature": self.loaded.signature.to_dict(),
+        }

@@ -1,0 +1,452 @@
+"""The prediction log: what a deployment answered, appended off the request path and read back as a table.
+
+Serving hands each answered request to :meth:`PredictionLog.append`, which never blocks and never raises: a
+bounded queue takes the record, and one background thread turns batches of records into Parquet segments
+(zstd) in the artifact store, each indexed by a row of ``prediction_segments`` in the metadata store. A
+segment is written once it holds ``segment_rows`` rows, once its oldest row has waited ``segment_seconds``,
+and on :meth:`~PredictionLog.flush` and :meth:`~PredictionLog.close`. When the queue is full, or a segment
+cannot be written (the artifact store unwritable, the database down), its records are dropped and counted,
+a warning goes to the ``shipyard.serving`` logger, and serving goes on: a log never takes a service down.
+
+A request with n input rows becomes n log rows:
+
+    request_id   large_string        the request's id
+    row          int64               index of the row within the request
+    at           timestamp[ms, UTC]  when the request was answered
+    version      int64               the model version that answered
+    role         large_string        champion, canary or shadow
+    latency_ms   float64             the request's latency (the same on each of its rows)
+    prediction   float64 or text     the row's prediction
+    <inputs>     canonical types     the request's input columns under their own names, typed as dataset
+                                     versions are (shipyard.data.tables), so monitoring compares them to the
+                                     training data as they are; an input whose name is one of the columns
+                                     above is stored as ``input.<name>``
+
+Feedback rows (ground truth that arrives later): ``request_id``, ``at``, ``label``, ``row`` (null when the
+label is for the whole request). A prediction or label is float64 when every value of its segment is a
+number or a boolean; otherwise it is text: strings as they are, anything else (lists of probabilities,
+dicts) as JSON. Input values that are lists or dicts are stored as JSON text too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import numbers
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+from shipyard.core.errors import InvalidInput
+from shipyard.core.validation import check_name
+from shipyard.data.tables import as_arrow
+
+if TYPE_CHECKING:
+    from shipyard.backends.local import LocalBackend
+
+log = logging.getLogger("shipyard.serving")
+
+ROLES = ("champion", "canary", "shadow")
+INPUT_PREFIX = "input."
+_AT = pa.timestamp("ms", tz="UTC")
+PREDICTION_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.large_string()),
+        ("row", pa.int64()),
+        ("at", _AT),
+        ("version", pa.int64()),
+        ("role", pa.large_string()),
+        ("latency_ms", pa.float64()),
+        ("prediction", pa.float64()),
+    ]
+)
+FEEDBACK_SCHEMA = pa.schema(
+    [("request_id", pa.large_string()), ("at", _AT), ("label", pa.float64()), ("row", pa.int64())]
+)
+_RESERVED = frozenset(PREDICTION_SCHEMA.names)
+_DRAIN = 1024  # records taken off the queue per pass at most, so a due segment is not kept waiting
+
+
+class PredictionRecord(NamedTuple):
+    """One answered request: ``inputs`` maps each input column to its values, one per row, as ``outputs`` has."""
+
+    request_id: str
+    at_ms: int
+    version: int
+    role: str
+    inputs: Mapping[str, Sequence[Any]]
+    outputs: Sequence[Any]
+    latency_ms: float
+
+
+class _Feedback(NamedTuple):
+    request_id: str
+    label: Any
+    at_ms: int
+    row: int | None
+
+
+@dataclass
+class _Marker:
+    """Put on the queue by flush and close: everything queued before it is written when it is reached."""
+
+    stop: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Buffer:
+    records: list[Any] = field(default_factory=list)
+    rows: int = 0
+    since: float = 0.0  # time.monotonic() of the oldest record
+
+
+class PredictionLog:
+    """The prediction log and feedback of one served model, written in the background.
+
+    >>> plog = PredictionLog(backend, "churn", "churn")
+    >>> plog.append(PredictionRecord("r1", now_ms, 3, "champion", {"tenure": [4, 30]}, [0.8, 0.1], 2.5))
+    True
+    >>> plog.close()   # writes what is queued; at shutdown, after the last request
+
+    ``dropped`` counts records (one per ``append`` or ``append_feedback``) lost to a full queue, a log that
+    was closed, or a failed write; ``written_rows`` counts log rows written.
+    """
+
+    def __init__(
+        self,
+        backend: LocalBackend,
+        project: str,
+        model: str,
+        *,
+        max_queue: int = 10_000,
+        segment_rows: int = 50_000,
+        segment_seconds: float = 60.0,
+    ) -> None:
+        for name, value in (("max_queue", max_queue), ("segment_rows", segment_rows)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInput(
+                    f"The {name!r} parameter of PredictionLog must be an int >= 1. Got {value!r} instead."
+                )
+        if isinstance(segment_seconds, bool) or not isinstance(segment_seconds, int | float) or not segment_seconds > 0:
+            raise InvalidInput(
+                "The 'segment_seconds' parameter of PredictionLog must be a number > 0. "
+                f"Got {segment_seconds!r} instead."
+            )
+        self._backend = backend
+        self.project = check_name(project, "project")
+        self.model = check_name(model, "model")
+        self._max_queue = max_queue
+        self._segment_rows = segment_rows
+        self._segment_seconds = float(segment_seconds)
+        self._queue: queue.SimpleQueue[tuple[str, Any] | _Marker] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._queued = self._dropped = self._write_errors = self._written_rows = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=f"shipyard-predlog-{model}", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"<PredictionLog {self.project}/{self.model} depth={self.depth} dropped={self.dropped}>"
+
+    def __enter__(self) -> PredictionLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # the request path ------------------------------------------------------------------------------
+
+    def append(self, record: PredictionRecord) -> bool:
+        """Queue one answered request; False (and counted in ``dropped``) if the queue is full or the log closed."""
+        return self._put("predictions", record)
+
+    def append_feedback(self, request_id: str, label: Any, at_ms: int | None = None, *, row: int | None = None) -> bool:
+        """Queue the ground truth for ``request_id`` (for one of its rows if ``row`` is given), like :meth:`append`."""
+        at = int(time.time() * 1000) if at_ms is None else at_ms
+        return self._put("feedback", _Feedback(request_id, label, at, row))
+
+    def _put(self, kind: str, payload: Any) -> bool:
+        with self._lock:
+            if self._closed or self._queued >= self._max_queue:
+                self._dropped += 1
+                return False
+            self._queued += 1
+            # Under the lock, so nothing can land behind close()'s stop marker.
+            self._queue.put((kind, payload))
+        return True
+
+    @property
+    def depth(self) -> int:
+        """Records in the queue, not yet taken by the writer."""
+        return self._queued
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def write_errors(self) -> int:
+        """Segments that could not be written."""
+        return self._write_errors
+
+    @property
+    def written_rows(self) -> int:
+        return self._written_rows
+
+    # flushing and shutdown -------------------------------------------------------------------------
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Write everything queued so far; False if that took longer than ``timeout`` seconds."""
+        marker = _Marker()
+        with self._lock:
+            if self._closed:
+                return not self._thread.is_alive()
+            self._queue.put(marker)
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Write everything queued, then stop the writer; False if it is still writing after ``timeout`` seconds.
+
+        Calling it again is harmless; appends after it are dropped and counted.
+        """
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(_Marker(stop=True))
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # the writer thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        buffers = {"predictions": _Buffer(), "feedback": _Buffer()}
+        while True:
+            try:
+                if self._pass(buffers):
+                    return
+            except Exception:  # a bug here must not end the log; what the pass held is lost
+                log.exception("The prediction log of %s/%s failed; it goes on with the next records.", *self._names)
+
+    def _pass(self, buffers: dict[str, _Buffer]) -> bool:
+        """Take what the queue holds (waiting until a buffer is due), write the segments due; True to stop."""
+        due = [b.since + self._segment_seconds for b in buffers.values() if b.records]
+        try:
+            item = self._queue.get(timeout=max(0.0, min(due) - time.monotonic()) if due else None)
+        except queue.Empty:
+            item = None
+        markers: list[_Marker] = []
+        taken = 0
+        while item is not None:
+            if isinstance(item, _Marker):
+                markers.append(item)
+            else:
+                taken += 1
+                with self._lock:  # given back at once, so a slow write does not shrink the queue
+                    self._queued -= 1
+                kind, payload = item
+                buffer = buffers[kind]
+                if not buffer.records:
+                    buffer.since = time.monotonic()
+                buffer.records.append(payload)
+                buffer.rows += _rows(payload)
+                if buffer.rows >= self._segment_rows:
+                    self._write(kind, buffer)
+            if taken >= _DRAIN:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                item = None
+        now = time.monotonic()
+        for kind, buffer in buffers.items():
+            if buffer.records and (markers or now - buffer.since >= self._segment_seconds):
+                self._write(kind, buffer)
+        for marker in markers:
+            marker.done.set()
+        return any(marker.stop for marker in markers)
+
+    def _write(self, kind: str, buffer: _Buffer) -> None:
+        """Write the buffer as one segment (or, if its records do not fit one table, one per group); never raises."""
+        records = buffer.records
+        buffer.records, buffer.rows = [], 0
+        for table, count in self._encode(kind, records):
+            try:
+                self._store(kind, table)
+            except Exception as exc:  # whatever the store raised, serving must go on
+                with self._lock:
+                    self._write_errors += 1
+                    self._dropped += count
+                log.warning(
+                    "The prediction log of %s/%s could not write a segment of %d rows (%s: %s); they are dropped. "
+                    "Check that the artifact store is writable and the metadata store reachable.",
+                    *self._names,
+                    table.num_rows,
+                    type(exc).__name__,
+                    exc,
+                )
+            else:
+                with self._lock:
+                    self._written_rows += table.num_rows
+
+    def _encode(self, kind: str, records: list[Any]) -> list[tuple[pa.Table, int]]:
+        build = _prediction_table if kind == "predictions" else _feedback_table
+        try:
+            return [(build(records), len(records))]
+        except Exception:  # one bad record spoils the batch: encode them one by one to keep the others
+            pass
+        groups: dict[str, list[pa.Table]] = {}
+        for record in records:
+            try:
+                table = build([record])
+            except Exception as exc:
+                with self._lock:
+                    self._dropped += 1
+                log.warning(
+                    "The prediction log of %s/%s dropped request %r: %s",
+                    *self._names,
+                    getattr(record, "request_id", None),
+                    exc,
+                )
+                continue
+            groups.setdefault(table.schema.to_string(), []).append(table)
+        return [(pa.concat_tables(tables), len(tables)) for tables in groups.values()]
+
+    def _store(self, kind: str, table: pa.Table) -> None:
+        blobs = self._backend.blobs
+        with tempfile.TemporaryDirectory(dir=blobs.scratch_dir(), prefix="predictions-") as folder:
+            path = Path(folder) / "segment.parquet"
+            pq.write_table(table, path, compression="zstd")
+            digest, _size = blobs.adopt_file(path)
+        times = pc.min_max(table.column("at").cast(pa.int64()))
+        versions = pc.unique(table.column("version")).to_pylist() if kind == "predictions" else []
+        self._backend.predictions.add_segment(
+            self.project,
+            self.model,
+            kind,
+            blob_digest=digest,
+            rows=table.num_rows,
+            first_at=times["min"].as_py(),
+            last_at=times["max"].as_py(),
+            versions=[v for v in versions if v is not None],
+        )
+
+    @property
+    def _names(self) -> tuple[str, str]:
+        return self.project, self.model
+
+
+def _rows(payload: Any) -> int:
+    try:
+        return len(payload.outputs) if isinstance(payload, PredictionRecord) else 1
+    except TypeError:
+        return 1
+
+
+# encoding ------------------------------------------------------------------------------------------
+
+
+def _prediction_table(records: Sequence[PredictionRecord]) -> pa.Table:
+    ids: list[str] = []
+    rows: list[int] = []
+    at: list[int] = []
+    versions: list[int] = []
+    roles: list[str] = []
+    latencies: list[float] = []
+    outputs: list[Any] = []
+    inputs: dict[str, list[Any]] = {}
+    for record in records:
+        n = len(record.outputs)
+        for name, given in record.inputs.items():
+            values = _as_list(given)
+            if len(values) != n:
+                raise InvalidInput(f"the input column {name!r} has {len(values)} values for {n} predictions")
+            column = inputs.get(name)
+            if column is None:
+                column = inputs[name] = [None] * len(ids)
+            column.extend(values)
+        ids.extend([record.request_id] * n)
+        if len(record.inputs) < len(inputs):  # columns this request lacks are null for its rows
+            for column in inputs.values():
+                column.extend([None] * (len(ids) - len(column)))
+        rows.extend(range(n))
+        at.extend([record.at_ms] * n)
+        versions.extend([record.version] * n)
+        roles.extend([record.role] * n)
+        latencies.extend([record.latency_ms] * n)
+        outputs.extend(_as_list(record.outputs))
+    table = pa.table(
+        {
+            "request_id": pa.array(ids, pa.large_string()),
+            "row": pa.array(rows, pa.int64()),
+            "at": pa.array(at, _AT),
+            "version": pa.array(versions, pa.int64()),
+            "role": pa.array(roles, pa.large_string()),
+            "latency_ms": pa.array(latencies, pa.float64()),
+            "prediction": _values(outputs),
+        }
+    )
+    if inputs and ids:
+        named = {(INPUT_PREFIX + name if name in _RESERVED else name): _scalars(v) for name, v in inputs.items()}
+        given = as_arrow(named, keep_null_columns=True)
+        for name, column in zip(given.column_names, given.columns, strict=True):
+            table = table.append_column(name, column)
+    return table
+
+
+def _feedback_table(records: Sequence[_Feedback]) -> pa.Table:
+    return pa.table(
+        {
+            "request_id": pa.array([r.request_id for r in records], pa.large_string()),
+            "at": pa.array([r.at_ms for r in records], _AT),
+            "label": _values([r.label for r in records]),
+            "row": pa.array([r.row for r in records], pa.int64()),
+        }
+    )
+
+
+def _as_list(values: Any) -> list[Any]:
+    if isinstance(values, list):
+        return values
+    if hasattr(values, "tolist"):  # numpy and pyarrow arrays
+        return list(values.tolist())
+    return list(values)
+
+
+def _values(values: list[Any]) -> pa.Array:
+    """float64 if every value is a number (or boolean, or missing); else text, with non-strings as JSON."""
+    if all(v is None or isinstance(v, numbers.Real) for v in values):
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array([v if v is None or isinstance(v, str) else _json(v) for v in values], pa.large_string())
+
+
+def _scalars(values: list[Any]) -> list[Any]:
+    """An input column as it is, or as JSON text if any value is nested (a list, a dict)."""
+    if any(isinstance(v, list | tuple | dict) for v in values):
+        return [None if v is None else _json(v) for v in values]
+    return values
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_jsonable)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# reading -------------------------------------------------------------------------------------------
