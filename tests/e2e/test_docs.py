@@ -15,6 +15,7 @@ PAGES = [
     "docs/registry.md",
     "docs/gate.md",
     "docs/pipelines.md",
+    "docs/serving.md",
 ]
 
 
