@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
 import shipyard
@@ -110,3 +112,34 @@ def test_rolling_back_the_alias_reaches_the_server(
             return int(app.state.deployment.champion.served.number)
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_every_answer_and_the_shadows_are_logged(client: shipyard.Client, models: list[LogisticRegression]) -> None:
+    from shipyard.serving.predictions import read_predictions
+
+    app = create_app(client, options("churn@1", shadow="churn@2", log_predictions=True))
+    answers = asyncio.run(_post_many(app, [{"rows": [row(), row(1.0)]}] * 3))
+    logged = read_predictions(client.backend, "default", "churn")
+    ids = {a.json()["request_id"] for a in answers}
+    assert set(logged.column("request_id").to_pylist()) == ids and logged.num_rows == 12
+    assert sorted(set(zip(logged.column("role").to_pylist(), logged.column("version").to_pylist(), strict=True))) == [
+        ("champion", 1),
+        ("shadow", 2),
+    ]
+
+
+def test_an_unwritable_artifact_store_drops_log_records_but_serving_goes_on(
+    client: shipyard.Client, models: list[LogisticRegression], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(client.backend.blobs, "adopt_file", refuse)
+    monkeypatch.setattr(client.backend.blobs, "put_file", refuse)
+    app = create_app(client, options(log_predictions=True))
+    answers = asyncio.run(_post_many(app, [{"rows": [row()]}] * 5))
+    assert [a.status_code for a in answers] == [200] * 5
+    plog = app.state.server.log
+    assert plog.write_errors >= 1 and plog.dropped == 5
+    with TestClient(app) as http:
+        assert "shipyard_prediction_log_dropped 5.0" in http.get("/metrics").text
