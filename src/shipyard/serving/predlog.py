@@ -74,6 +74,7 @@ FEEDBACK_SCHEMA = pa.schema(
     [("request_id", pa.large_string()), ("at", _AT), ("label", pa.float64()), ("row", pa.int64())]
 )
 _RESERVED = frozenset(PREDICTION_SCHEMA.names)
+_ENCODE_SLICE = 512  # records encoded per call (see PredictionLog._encode)
 _DRAIN = 1024  # records taken off the queue per pass at most, so a due segment is not kept waiting
 
 
@@ -300,6 +301,16 @@ class PredictionLog:
                     self._written_rows += table.num_rows
 
     def _encode(self, kind: str, records: list[Any]) -> list[tuple[pa.Table, int]]:
+        """Tables of the records, one per schema. Encoded a slice at a time: one call over 50,000 records
+        would hold the GIL long enough to stall the server's event loop (seen as p99 latency)."""
+        groups: dict[str, tuple[list[pa.Table], int]] = {}
+        for start in range(0, len(records), _ENCODE_SLICE):
+            for table, count in self._encode_slice(kind, records[start : start + _ENCODE_SLICE]):
+                tables, total = groups.get(table.schema.to_string(), ([], 0))
+                groups[table.schema.to_string()] = ([*tables, table], total + count)
+        return [(pa.concat_tables(tables), count) for tables, count in groups.values()]
+
+    def _encode_slice(self, kind: str, records: list[Any]) -> list[tuple[pa.Table, int]]:
         build = _prediction_table if kind == "predictions" else _feedback_table
         try:
             return [(build(records), len(records))]
