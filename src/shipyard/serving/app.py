@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import time
@@ -56,6 +57,9 @@ def create_app(client: Client, options: ServeOptions, *, prediction_log: Predict
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await deployment.start()
+        # Everything loaded so far (the model, the libraries) lives as long as the server: keep it out of the
+        # collector's full passes, which would otherwise walk it and pause requests.
+        gc.freeze()
         try:
             yield
         finally:

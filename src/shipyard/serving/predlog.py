@@ -74,7 +74,7 @@ FEEDBACK_SCHEMA = pa.schema(
     [("request_id", pa.large_string()), ("at", _AT), ("label", pa.float64()), ("row", pa.int64())]
 )
 _RESERVED = frozenset(PREDICTION_SCHEMA.names)
-_ENCODE_SLICE = 512  # records encoded per call (see PredictionLog._encode)
+_ENCODE_SLICE = 512  # records turned into Arrow at a time, as they arrive (see _Buffer.encoded)
 _DRAIN = 1024  # records taken off the queue per pass at most, so a due segment is not kept waiting
 
 
@@ -108,8 +108,15 @@ class _Marker:
 @dataclass
 class _Buffer:
     records: list[Any] = field(default_factory=list)
+    encoded: list[tuple[pa.Table, int]] = field(default_factory=list)
+    """Records already turned into Arrow (a slice at a time), so tens of thousands of buffered Python
+    objects never sit in memory for the garbage collector to walk while the server answers requests."""
     rows: int = 0
     since: float = 0.0  # time.monotonic() of the oldest record
+
+    @property
+    def empty(self) -> bool:
+        return not self.records and not self.encoded
 
 
 class PredictionLog:
@@ -241,7 +248,7 @@ class PredictionLog:
 
     def _pass(self, buffers: dict[str, _Buffer]) -> bool:
         """Take what the queue holds (waiting until a buffer is due), write the segments due; True to stop."""
-        due = [b.since + self._segment_seconds for b in buffers.values() if b.records]
+        due = [b.since + self._segment_seconds for b in buffers.values() if not b.empty]
         try:
             item = self._queue.get(timeout=max(0.0, min(due) - time.monotonic()) if due else None)
         except queue.Empty:
@@ -257,10 +264,13 @@ class PredictionLog:
                     self._queued -= 1
                 kind, payload = item
                 buffer = buffers[kind]
-                if not buffer.records:
+                if buffer.empty:
                     buffer.since = time.monotonic()
                 buffer.records.append(payload)
                 buffer.rows += _rows(payload)
+                if len(buffer.records) >= _ENCODE_SLICE:
+                    buffer.encoded.extend(self._encode_slice(kind, buffer.records))
+                    buffer.records = []
                 if buffer.rows >= self._segment_rows:
                     self._write(kind, buffer)
             if taken >= _DRAIN:
@@ -271,7 +281,7 @@ class PredictionLog:
                 item = None
         now = time.monotonic()
         for kind, buffer in buffers.items():
-            if buffer.records and (markers or now - buffer.since >= self._segment_seconds):
+            if not buffer.empty and (markers or now - buffer.since >= self._segment_seconds):
                 self._write(kind, buffer)
         for marker in markers:
             marker.done.set()
@@ -279,9 +289,9 @@ class PredictionLog:
 
     def _write(self, kind: str, buffer: _Buffer) -> None:
         """Write the buffer as one segment (or, if its records do not fit one table, one per group); never raises."""
-        records = buffer.records
-        buffer.records, buffer.rows = [], 0
-        for table, count in self._encode(kind, records):
+        encoded = buffer.encoded + (self._encode_slice(kind, buffer.records) if buffer.records else [])
+        buffer.records, buffer.encoded, buffer.rows = [], [], 0
+        for table, count in _by_schema(encoded):
             try:
                 self._store(kind, table)
             except Exception as exc:  # whatever the store raised, serving must go on
@@ -299,16 +309,6 @@ class PredictionLog:
             else:
                 with self._lock:
                     self._written_rows += table.num_rows
-
-    def _encode(self, kind: str, records: list[Any]) -> list[tuple[pa.Table, int]]:
-        """Tables of the records, one per schema. Encoded a slice at a time: one call over 50,000 records
-        would hold the GIL long enough to stall the server's event loop (seen as p99 latency)."""
-        groups: dict[str, tuple[list[pa.Table], int]] = {}
-        for start in range(0, len(records), _ENCODE_SLICE):
-            for table, count in self._encode_slice(kind, records[start : start + _ENCODE_SLICE]):
-                tables, total = groups.get(table.schema.to_string(), ([], 0))
-                groups[table.schema.to_string()] = ([*tables, table], total + count)
-        return [(pa.concat_tables(tables), count) for tables, count in groups.values()]
 
     def _encode_slice(self, kind: str, records: list[Any]) -> list[tuple[pa.Table, int]]:
         build = _prediction_table if kind == "predictions" else _feedback_table
@@ -355,6 +355,15 @@ class PredictionLog:
     @property
     def _names(self) -> tuple[str, str]:
         return self.project, self.model
+
+
+def _by_schema(encoded: list[tuple[pa.Table, int]]) -> list[tuple[pa.Table, int]]:
+    """One table (and record count) per schema among the encoded slices; concatenating copies nothing."""
+    groups: dict[str, tuple[list[pa.Table], int]] = {}
+    for table, count in encoded:
+        tables, total = groups.get(table.schema.to_string(), ([], 0))
+        groups[table.schema.to_string()] = ([*tables, table], total + count)
+    return [(pa.concat_tables(tables), count) for tables, count in groups.values()]
 
 
 def _rows(payload: Any) -> int:
