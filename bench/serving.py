@@ -806,7 +806,9 @@ def main() -> None:
     parser.add_argument("--skip-shipyard", action="store_true", help="leave out `shipyard serve`")
     parser.add_argument("--shipyard-path", default="", help="Shipyard's predict route (default: from /openapi.json)")
     parser.add_argument(
-        "--shipyard-args", default="", help='more `shipyard serve` options, e.g. "--no-log" (default: none)'
+        "--shipyard-args",
+        default="",
+        help="more `shipyard serve` options, e.g. --shipyard-args=--no-log (default: none)",
     )
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
