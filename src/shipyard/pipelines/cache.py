@@ -66,7 +66,7 @@ def cache_key(project: str, step_fingerprint: str, params: Mapping[str, Any], in
     return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _is_project_local(obj: Any) -> bool:
+def is_project_local(obj: Any) -> bool:
     module = sys.modules.get(getattr(obj, "__module__", "") or "")
     filename = getattr(module, "__file__", None) if module is not None else None
     if filename is None:
@@ -104,7 +104,7 @@ def _code_closure(fn: Any) -> dict[str, str]:
             continue
         found[key] = _source(obj)
         for referenced in _referenced(obj):
-            if _is_project_local(referenced):
+            if is_project_local(referenced):
                 pending.append(referenced)
     return found
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.core.entities import DatasetVersion, RunStatus, StepStatus
 from shipyard.core.ids import new_run_id
-from shipyard.pipelines.cache import _is_project_local, cache_key, fingerprint
+from shipyard.pipelines.cache import cache_key, fingerprint, is_project_local
 from shipyard.pipelines.definition import Dag, Node
 from shipyard.pipelines.executors import Done, Executor
 from shipyard.pipelines.materialize import dataset_entry
@@ -256,5 +256,5 @@ def _share_code(node: Node) -> None:
     import cloudpickle
 
     module = sys.modules.get(node.step.fn.__module__)
-    if module is not None and module.__name__ != "__main__" and _is_project_local(node.step.fn):
+    if module is not None and module.__name__ != "__main__" and is_project_local(node.step.fn):
         cloudpickle.register_pickle_by_value(module)

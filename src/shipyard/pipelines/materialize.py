@@ -105,7 +105,7 @@ def _store_model(client: Client, run: Run, step: Step, output: str, value: Any, 
     if step.register:
         version = run.log_model(value, step.register, train_data=train)
         return {"kind": "model", "digest": version.artifact_digest, "ref": version.ref, "flavor": version.flavor}
-    sample = client.datasets.load(train).slice(0, 1000)  # enough rows to infer the signature
+    sample = client.models.sample_rows(train)  # the first rows, enough to infer the signature
     stored = store_package(client.backend.blobs, value, train_data=sample)
     artifacts = [RunArtifact(f"outputs/{output}/{path}", digest, size) for path, digest, size in stored.files]
     artifacts.append(

@@ -65,7 +65,7 @@ class Models:
         table = train_data
         if isinstance(train_data, DatasetVersion | str):  # a str is a dataset reference; pass files as Path
             linked.setdefault("train", train_data)
-            table = self._sample(self._datasets.get(train_data, project=project))
+            table = self.sample_rows(self._datasets.get(train_data, project=project))
         links = [(self._datasets.get(ref, project=project).id, _check_role(role)) for role, ref in linked.items()]
         parent_ids = [self.get(p if isinstance(p, str) else p.ref, project=project).id for p in parents]
         checked_tags = v.check_tags(tags)
@@ -86,8 +86,8 @@ class Models:
             actor=current_actor(),
         )
 
-    def _sample(self, version: DatasetVersion) -> Any:
-        """The first rows of a dataset version: enough to infer a signature without loading it all."""
+    def sample_rows(self, version: DatasetVersion) -> Any:
+        """The first rows of a dataset version (a pyarrow Table): enough to infer a signature without loading it all."""
         import pyarrow.parquet as pq
 
         with tempfile.TemporaryDirectory(prefix="shipyard-dataset-") as folder:

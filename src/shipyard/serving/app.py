@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request, Response
 from shipyard.models.signature import SignatureMismatch
 from shipyard.serving.deployment import Deployment, ServeOptions, Slot
 from shipyard.serving.metrics import ServerMetrics
-from shipyard.serving.validation import Batch, RequestInvalid
+from shipyard.serving.validation import Batch, RequestInvalid, RowValidator
 
 if TYPE_CHECKING:
     from shipyard.serving.predlog import PredictionLog
@@ -181,7 +181,7 @@ class _Server:
             raise HttpError(422, "invalid_input", str(exc), problems=exc.problems, problem_count=exc.total) from exc
         return batch, slot, proba
 
-    def _json_batch(self, body: bytes, validator: Any) -> Batch:
+    def _json_batch(self, body: bytes, validator: RowValidator) -> Batch:
         try:
             payload = self._loads(body)
         except ValueError as exc:
@@ -194,11 +194,11 @@ class _Server:
         if not isinstance(payload, dict):
             raise HttpError(400, "malformed_body", 'Send an object: {"rows": [{…}, …]} or {"columns": {…}}.')
         if "rows" in payload:
-            return validator.rows(payload["rows"], max_rows=self.options.max_rows)  # type: ignore[no-any-return]
+            return validator.rows(payload["rows"], max_rows=self.options.max_rows)
         if "columns" in payload:
-            return validator.columns(payload["columns"], max_rows=self.options.max_rows)  # type: ignore[no-any-return]
+            return validator.columns(payload["columns"], max_rows=self.options.max_rows)
         if "dataframe_records" in payload:  # MLflow's scoring format, to ease moving over
-            return validator.rows(payload["dataframe_records"], max_rows=self.options.max_rows)  # type: ignore[no-any-return]
+            return validator.rows(payload["dataframe_records"], max_rows=self.options.max_rows)
         raise HttpError(400, "malformed_body", 'Send {"rows": [{column: value, …}, …]} or {"columns": {column: […]}}.')
 
     def _next_id(self) -> str:
@@ -321,7 +321,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _table_batch(body: bytes, kind: str, validator: Any, max_rows: int) -> Batch:
+def _table_batch(body: bytes, kind: str, validator: RowValidator, max_rows: int) -> Batch:
     import pyarrow as pa
 
     try:
@@ -334,7 +334,7 @@ def _table_batch(body: bytes, kind: str, validator: Any, max_rows: int) -> Batch
     except (pa.ArrowInvalid, OSError) as exc:
         raise HttpError(400, "malformed_body", f"The body is not a readable {kind} table: {exc}.") from exc
     columns = {name: table.column(name).to_pylist() for name in table.column_names}
-    return validator.columns(columns, max_rows=max_rows)  # type: ignore[no-any-return]
+    return validator.columns(columns, max_rows=max_rows)
 
 
 def _response(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response:
