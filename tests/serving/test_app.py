@@ -133,3 +133,36 @@ def test_an_unknown_version_is_refused_before_serving(
 ) -> None:
     with pytest.raises(NotFound):
         create_app(client, options(canary="churn@9", canary_share=0.1))
+
+
+def test_predict_takes_only_post(http: TestClient) -> None:
+    answer = http.get("/predict")
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+    assert answer.json()["error"] == "method_not_allowed" and answer.json()["request_id"]
+
+
+def test_a_fault_of_the_server_is_a_json_500_and_serving_goes_on(
+    http: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(entity: str | None) -> None:
+        raise RuntimeError("a bug")
+
+    deployment = http.app.state.deployment  # type: ignore[attr-defined]
+    monkeypatch.setattr(deployment, "choose", broken)
+    answer = http.post("/predict", json={"rows": [row()]}, headers={"x-request-id": "req-7"})
+    assert answer.status_code == 500 and answer.json() == {
+        "error": "internal_error",
+        "message": "The server failed on this request: RuntimeError.",
+        "request_id": "req-7",
+    }
+    monkeypatch.undo()
+    assert http.post("/predict", json={"rows": [row()]}).status_code == 200
+
+
+def test_the_request_id_and_the_proba_flag_are_read_from_the_request(http: TestClient) -> None:
+    answer = http.post("/predict?x=1&proba=TRUE", json={"rows": [row()]}, headers={"X-Request-Id": "abc-1"})
+    assert answer.headers["x-request-id"] == "abc-1" and answer.json()["request_id"] == "abc-1"
+    assert len(answer.json()["predictions"][0]) == 2  # one probability per class
+    assert answer.headers["x-model-version"] == "1"
+    plain = http.post("/predict?proba=no", json={"rows": [row()]})
+    assert isinstance(plain.json()["predictions"][0], int)

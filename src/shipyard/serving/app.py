@@ -1,7 +1,9 @@
 """The ASGI app of one deployment: ``/predict``, ``/feedback``, ``/health``, ``/ready``, ``/schema``, ``/metrics``.
 
-``/predict`` reads the raw body and validates it against the signature itself (FastAPI's own body
-validation would cost more than the prediction), so its OpenAPI schema is written from the signature.
+``POST /predict`` is answered straight from the ASGI scope, before FastAPI's routing, middleware and
+request objects, which would cost more per request than the prediction itself; it reads the raw body and
+validates it against the signature itself, and its OpenAPI entry is written from the signature. The other
+routes are ordinary FastAPI routes.
 A client's mistake is always a 4xx whose JSON body says what was wrong: 400 malformed body, 413 too
 large, 415 unsupported content type, 422 rows that do not fit the signature (each problem with its row
 and field). The model raising on valid input is a 500 carrying the request id, logged with its traceback;
@@ -18,9 +20,12 @@ import os
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import orjson
 from fastapi import FastAPI, Request, Response
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive, Scope, Send
 
 from shipyard.models.signature import SignatureMismatch
 from shipyard.serving.deployment import Deployment, ServeOptions, Slot
@@ -36,6 +41,9 @@ log = logging.getLogger("shipyard.serving")
 JSON = "application/json"
 ARROW_TYPES = ("application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file")
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
+ACCEPTED = frozenset((JSON, *ARROW_TYPES, *PARQUET_TYPES))
+_READ_HEADERS = frozenset((b"content-length", b"content-type", b"x-request-id", b"x-entity-id"))
+_JSON_HEADER = (b"content-type", JSON.encode())
 
 
 class HttpError(Exception):
@@ -45,7 +53,31 @@ class HttpError(Exception):
         self.body = {"error": error, "message": message, **extra}
 
 
-def create_app(client: Client, options: ServeOptions, *, prediction_log: PredictionLog | None = None) -> FastAPI:
+class ServingApp(FastAPI):
+    """The deployment's FastAPI app, with ``/predict`` answered before the framework is entered."""
+
+    def __init__(self, server: _Server, predict_doc: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state.server = server
+        self.state.deployment = server.deployment
+        self._predict = server.predict
+        self._predict_doc = predict_doc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/predict", scope.get("root_path", "") + "/predict"):
+            await self._predict(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            schema["paths"]["/predict"] = {"post": self._predict_doc}
+        assert self.openapi_schema is not None
+        return self.openapi_schema
+
+
+def create_app(client: Client, options: ServeOptions, *, prediction_log: PredictionLog | None = None) -> ServingApp:
     """An app serving ``options.ref``; its versions are loaded (and verified) before this returns."""
     metrics = ServerMetrics()
     deployment = Deployment(client, options, metrics)
@@ -70,21 +102,13 @@ def create_app(client: Client, options: ServeOptions, *, prediction_log: Predict
 
     champion = deployment.champion
     assert champion is not None
-    app = FastAPI(
+    app = ServingApp(
+        server,
+        _predict_openapi(champion),
         title=f"Shipyard: {champion.served.name}",
         version=str(champion.served.number),
         description=f"Predictions from {options.ref} (version {champion.served.number}).",
         lifespan=lifespan,
-    )
-    app.state.deployment = deployment
-    app.state.server = server
-    app.add_api_route(
-        "/predict",
-        server.predict,
-        methods=["POST"],
-        summary="Predict on rows",
-        openapi_extra=_predict_openapi(champion),
-        include_in_schema=True,
     )
     app.add_api_route("/feedback", server.feedback, methods=["POST"], summary="Ground truth for a request id")
     app.add_api_route("/health", server.health, methods=["GET"], summary="The process is up")
@@ -121,11 +145,16 @@ class _Server:
 
     # /predict ------------------------------------------------------------------------------------
 
-    async def predict(self, request: Request) -> Response:
+    async def predict(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /predict``, as a bare ASGI app (see the module's doc)."""
         start = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or self._next_id()
+        headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
+        given_id = headers.get(b"x-request-id")
+        request_id = given_id.decode("latin-1") if given_id else self._next_id()
         try:
-            batch, slot, proba = await self._read(request)
+            if scope["method"] != "POST":
+                raise HttpError(405, "method_not_allowed", f"{scope['method']} /predict: send a POST.")
+            batch, slot, proba = await self._read(scope, headers, receive)
             try:
                 predictions = await slot.batcher.predict(batch, proba=proba)
             except SignatureMismatch as exc:  # the model's own check, stricter than ours in some corner
@@ -140,7 +169,15 @@ class _Server:
                     request_id=request_id,
                 ) from exc
         except HttpError as exc:
-            return self._error(exc, request_id)
+            await _send(send, exc.status, self._error(exc, request_id), request_id.encode("latin-1"))
+            return
+        except ClientDisconnect:
+            return
+        except Exception as exc:  # a fault of ours: answered like any other, and the server stays up
+            log.exception("Request %s failed", request_id)
+            error = HttpError(500, "internal_error", f"The server failed on this request: {type(exc).__name__}.")
+            await _send(send, 500, self._error(error, request_id), request_id.encode("latin-1"))
+            return
         served = slot.served
         body = self._dumps(
             {"predictions": predictions, "model": served.name, "version": served.number, "request_id": request_id},
@@ -153,22 +190,25 @@ class _Server:
             self._log(request_id, slot, batch, predictions, elapsed)
         if self.deployment.shadow is not None:
             self._shadow(request_id, batch, proba)
-        return _response(body, 200, {"x-request-id": request_id, "x-model-version": str(served.number)})
+        await _send(send, 200, body, given_id or request_id.encode(), served.number_header)
 
-    async def _read(self, request: Request) -> tuple[Batch, Slot, bool]:
+    async def _read(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive) -> tuple[Batch, Slot, bool]:
         limit = self.options.max_body_bytes
-        length = request.headers.get("content-length")
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             raise HttpError(413, "payload_too_large", f"The body has {int(length):,} bytes; the limit is {limit:,}.")
-        kind = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
-        if kind not in (JSON, *ARROW_TYPES, *PARQUET_TYPES):
+        given_kind = headers.get(b"content-type")
+        kind = JSON if given_kind is None else given_kind.decode("latin-1").split(";")[0].strip().lower()
+        if kind not in ACCEPTED:
             accepted = ", ".join((JSON, *ARROW_TYPES, *PARQUET_TYPES))
             raise HttpError(
                 415, "unsupported_media_type", f"Content-Type {kind!r} is not accepted; send one of {accepted}."
             )
-        body = await _read_body(request, limit)
-        proba = request.query_params.get("proba", "").lower() in ("1", "true", "yes")
-        slot = self.deployment.choose(request.headers.get("x-entity-id"))
+        body = await _read_body(receive, limit)
+        query: bytes = scope.get("query_string", b"")
+        proba = bool(query) and _flag(query, "proba")
+        entity = headers.get(b"x-entity-id")
+        slot = self.deployment.choose(None if entity is None else entity.decode("latin-1"))
         validator = slot.served.validator
         if proba and not slot.served.has_proba:
             raise HttpError(422, "invalid_input", f"{slot.served.name}@{slot.served.number} gives no probabilities.")
@@ -205,10 +245,9 @@ class _Server:
         self._counter += 1
         return f"{self._prefix}{self._counter:012x}"
 
-    def _error(self, exc: HttpError, request_id: str) -> Response:
+    def _error(self, exc: HttpError, request_id: str) -> bytes:
         self.metrics.requests.labels("/predict", str(exc.status)).inc()
-        body = {**exc.body, "request_id": request_id}
-        return _response(self._dumps(body), exc.status, {"x-request-id": request_id})
+        return self._dumps({**exc.body, "request_id": request_id})
 
     def _log(self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float) -> None:
         from shipyard.serving.predlog import PredictionRecord
@@ -252,9 +291,13 @@ class _Server:
     # the other routes -----------------------------------------------------------------------------
 
     async def feedback(self, request: Request) -> Response:
-        body = await _read_body(request, self.options.max_body_bytes)
         try:
+            body = await _read_body(request.receive, self.options.max_body_bytes)
             payload = self._loads(body)
+        except HttpError as exc:
+            return self._plain_error(exc.status, exc.body["error"], exc.body["message"])
+        except ClientDisconnect:
+            return Response(status_code=400)
         except ValueError as exc:
             return self._plain_error(400, "malformed_json", f"The body is not valid JSON: {exc}.")
         items = payload.get("items") if isinstance(payload, dict) and "items" in payload else [payload]
@@ -311,14 +354,34 @@ class _Server:
         }
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The request's body, refused with 413 as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise HttpError(413, "payload_too_large", f"The body is over the limit of {limit:,} bytes.")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _flag(query: bytes, name: str) -> bool:
+    values = parse_qs(query.decode("latin-1")).get(name)
+    return values is not None and values[-1].lower() in ("1", "true", "yes")
+
+
+async def _send(send: Send, status: int, body: bytes, request_id: bytes, *extra: tuple[bytes, bytes]) -> None:
+    headers = [_JSON_HEADER, (b"content-length", b"%d" % len(body)), (b"x-request-id", request_id), *extra]
+    if status == 405:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _table_batch(body: bytes, kind: str, validator: RowValidator, max_rows: int) -> Batch:
@@ -352,7 +415,20 @@ def _predict_openapi(champion: Slot) -> dict[str, Any]:
             schema = {"anyOf": [schema, {"type": "null"}]}
         properties[spec.name] = schema
     row = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    errors = {
+        "400": "The body is not valid JSON, or not a readable table",
+        "413": "The body is over the size limit",
+        "415": "The content type is not accepted",
+        "422": "Rows that do not fit the signature: every problem, with its row and field",
+        "500": "The model failed on this request (carries the request id)",
+    }
     return {
+        "summary": "Predict on rows",
+        "operationId": "predict",
+        "responses": {
+            "200": {"description": "One prediction per row, with the model, its version and the request id"},
+            **{status: {"description": text} for status, text in errors.items()},
+        },
         "requestBody": {
             "required": True,
             "content": {

@@ -32,6 +32,8 @@ class ServedModel:
         self.gate_passed = gate_passed
         self.validator = RowValidator(loaded.signature)
         self.has_proba = loaded.has_predict_proba
+        self.number_header = (b"x-model-version", str(version.version).encode())
+        """The response header naming this version, built once."""
         self._native: Any = None
         self._order: list[str] = self.validator.names
         if self.validator.numeric:
