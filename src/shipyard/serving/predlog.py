@@ -2,7 +2,9 @@
 
 Serving hands each answered request to :meth:`PredictionLog.append`, which never blocks and never raises: a
 bounded queue takes the record, and one background thread turns batches of records into Parquet segments
-(zstd) in the artifact store, each indexed by a row of ``prediction_segments`` in the metadata store. A
+(zstd) in the artifact store, each indexed by a row of ``prediction_segments`` in the metadata store. The
+writer is not woken per record (on a busy server each wake-up would take the interpreter from the requests):
+it looks at the queue every ``_POLL`` seconds, or as soon as a slice of records is waiting. A
 segment is written once it holds ``segment_rows`` rows, once its oldest row has waited ``segment_seconds``,
 and on :meth:`~PredictionLog.flush` and :meth:`~PredictionLog.close`. When the queue is full, or a segment
 cannot be written (the artifact store unwritable, the database down), its records are dropped and counted,
@@ -30,16 +32,18 @@ dicts) as JSON. Input values that are lists or dicts are stored as JSON text too
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import numbers
-import queue
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -76,6 +80,8 @@ FEEDBACK_SCHEMA = pa.schema(
 _RESERVED = frozenset(PREDICTION_SCHEMA.names)
 _ENCODE_SLICE = 512  # records turned into Arrow at a time, as they arrive (see _Buffer.encoded)
 _DRAIN = 1024  # records taken off the queue per pass at most, so a due segment is not kept waiting
+_PLAIN_NUMBERS = frozenset((float, int, type(None)))
+_POLL = 0.1  # seconds between the writer's looks at the queue when fewer than a slice of records wait
 
 
 class PredictionRecord(NamedTuple):
@@ -157,7 +163,8 @@ class PredictionLog:
         self._max_queue = max_queue
         self._segment_rows = segment_rows
         self._segment_seconds = float(segment_seconds)
-        self._queue: queue.SimpleQueue[tuple[str, Any] | _Marker] = queue.SimpleQueue()
+        self._queue: deque[tuple[str, Any] | _Marker] = deque()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._queued = self._dropped = self._write_errors = self._written_rows = 0
         self._closed = False
@@ -191,7 +198,9 @@ class PredictionLog:
                 return False
             self._queued += 1
             # Under the lock, so nothing can land behind close()'s stop marker.
-            self._queue.put((kind, payload))
+            self._queue.append((kind, payload))
+            if self._queued == _ENCODE_SLICE:
+                self._wake.set()
         return True
 
     @property
@@ -220,7 +229,8 @@ class PredictionLog:
         with self._lock:
             if self._closed:
                 return not self._thread.is_alive()
-            self._queue.put(marker)
+            self._queue.append(marker)
+        self._wake.set()
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -231,7 +241,8 @@ class PredictionLog:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._queue.put(_Marker(stop=True))
+                self._queue.append(_Marker(stop=True))
+        self._wake.set()
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -249,13 +260,13 @@ class PredictionLog:
     def _pass(self, buffers: dict[str, _Buffer]) -> bool:
         """Take what the queue holds (waiting until a buffer is due), write the segments due; True to stop."""
         due = [b.since + self._segment_seconds for b in buffers.values() if not b.empty]
-        try:
-            item = self._queue.get(timeout=max(0.0, min(due) - time.monotonic()) if due else None)
-        except queue.Empty:
-            item = None
+        if self._queued < _ENCODE_SLICE:  # returns at once when flush or close asked (or a slice is waiting)
+            self._wake.wait(min(_POLL, max(0.0, min(due) - time.monotonic())) if due else _POLL)
+        self._wake.clear()  # before taking: a record or marker put from here on is taken now or wakes the next pass
         markers: list[_Marker] = []
         taken = 0
-        while item is not None:
+        while self._queue and taken < _DRAIN:
+            item = self._queue.popleft()
             if isinstance(item, _Marker):
                 markers.append(item)
             else:
@@ -273,12 +284,6 @@ class PredictionLog:
                     buffer.records = []
                 if buffer.rows >= self._segment_rows:
                     self._write(kind, buffer)
-            if taken >= _DRAIN:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                item = None
         now = time.monotonic()
         for kind, buffer in buffers.items():
             if not buffer.empty and (markers or now - buffer.since >= self._segment_seconds):
@@ -377,51 +382,58 @@ def _rows(payload: Any) -> int:
 
 
 def _prediction_table(records: Sequence[PredictionRecord]) -> pa.Table:
-    ids: list[str] = []
-    rows: list[int] = []
-    at: list[int] = []
-    versions: list[int] = []
-    roles: list[str] = []
-    latencies: list[float] = []
-    outputs: list[Any] = []
-    inputs: dict[str, list[Any]] = {}
-    for record in records:
-        n = len(record.outputs)
-        for name, given in record.inputs.items():
-            values = _as_list(given)
-            if len(values) != n:
-                raise InvalidInput(f"the input column {name!r} has {len(values)} values for {n} predictions")
-            column = inputs.get(name)
-            if column is None:
-                column = inputs[name] = [None] * len(ids)
-            column.extend(values)
-        ids.extend([record.request_id] * n)
-        if len(record.inputs) < len(inputs):  # columns this request lacks are null for its rows
-            for column in inputs.values():
-                column.extend([None] * (len(ids) - len(column)))
-        rows.extend(range(n))
-        at.extend([record.at_ms] * n)
-        versions.extend([record.version] * n)
-        roles.extend([record.role] * n)
-        latencies.extend([record.latency_ms] * n)
-        outputs.extend(_as_list(record.outputs))
+    """The log rows of ``records``, built a column at a time (a request's own fields repeated over its rows)."""
+    outputs = [_as_list(record.outputs) for record in records]
+    counts = [len(values) for values in outputs]
+    ids = chain.from_iterable(repeat(r.request_id, n) for r, n in zip(records, counts, strict=True))
     table = pa.table(
         {
-            "request_id": pa.array(ids, pa.large_string()),
-            "row": pa.array(rows, pa.int64()),
-            "at": pa.array(at, _AT),
-            "version": pa.array(versions, pa.int64()),
-            "role": pa.array(roles, pa.large_string()),
-            "latency_ms": pa.array(latencies, pa.float64()),
-            "prediction": _values(outputs),
+            "request_id": pa.array(list(ids), pa.large_string()),
+            "row": pa.array(list(chain.from_iterable(map(range, counts))), pa.int64()),
+            "at": pa.array(_repeated([r.at_ms for r in records], counts), _AT),
+            "version": pa.array(_repeated([r.version for r in records], counts), pa.int64()),
+            "role": pa.array(_repeated([r.role for r in records], counts), pa.large_string()),
+            "latency_ms": pa.array(_repeated([r.latency_ms for r in records], counts), pa.float64()),
+            "prediction": _values(list(chain.from_iterable(outputs))),
         }
     )
-    if inputs and ids:
-        named = {(INPUT_PREFIX + name if name in _RESERVED else name): _scalars(v) for name, v in inputs.items()}
-        given = as_arrow(named, keep_null_columns=True)
-        for name, column in zip(given.column_names, given.columns, strict=True):
-            table = table.append_column(name, column)
+    keys = [tuple(record.inputs) for record in records]
+    by_column: Iterable[Sequence[Any]]
+    if keys and keys.count(keys[0]) == len(keys):  # the same columns in the same order: served requests
+        names: Iterable[str] = keys[0]
+        by_column = zip(*[tuple(record.inputs.values()) for record in records], strict=True)
+    else:
+        names = dict.fromkeys(chain.from_iterable(keys))
+        by_column = ([record.inputs.get(name) for record in records] for name in names)
+    inputs = {}
+    for name, given in zip(names, by_column, strict=False):
+        parts = given
+        if set(map(type, parts)) != {list} or list(map(len, parts)) != counts:  # lacking, an array, a misfit
+            parts = [_filled(name, part, n) for part, n in zip(given, counts, strict=True)]
+        column = list(chain.from_iterable(parts))
+        inputs[INPUT_PREFIX + name if name in _RESERVED else name] = _scalars(column)
+    if not inputs:
+        return table
+    given = as_arrow(inputs, keep_null_columns=True)
+    for name, column in zip(given.column_names, given.columns, strict=True):
+        table = table.append_column(name, column)
     return table
+
+
+def _repeated(values: list[Any], counts: list[int]) -> list[Any]:
+    if all(n == 1 for n in counts):
+        return values
+    return list(chain.from_iterable(repeat(value, n) for value, n in zip(values, counts, strict=True)))
+
+
+def _filled(name: str, values: Sequence[Any] | None, n: int) -> Sequence[Any]:
+    """A request's values of one input column: nulls if it has none; refused if they do not match its rows."""
+    if values is None:
+        return [None] * n
+    values = _as_list(values)
+    if len(values) != n:
+        raise InvalidInput(f"the input column {name!r} has {len(values)} values for {n} predictions")
+    return values
 
 
 def _feedback_table(records: Sequence[_Feedback]) -> pa.Table:
@@ -445,14 +457,18 @@ def _as_list(values: Any) -> list[Any]:
 
 def _values(values: list[Any]) -> pa.Array:
     """float64 if every value is a number (or boolean, or missing); else text, with non-strings as JSON."""
-    if all(v is None or isinstance(v, numbers.Real) for v in values):
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN_NUMBERS:
+        with contextlib.suppress(pa.ArrowInvalid):  # an int too large for a double converts below
+            return pa.array(values, pa.float64())
+    if all(issubclass(kind, numbers.Real) or kind is type(None) for kind in kinds):
         return pa.array([None if v is None else float(v) for v in values], pa.float64())
     return pa.array([v if v is None or isinstance(v, str) else _json(v) for v in values], pa.large_string())
 
 
 def _scalars(values: list[Any]) -> list[Any]:
     """An input column as it is, or as JSON text if any value is nested (a list, a dict)."""
-    if any(isinstance(v, list | tuple | dict) for v in values):
+    if any(issubclass(kind, list | tuple | dict) for kind in set(map(type, values))):
         return [None if v is None else _json(v) for v in values]
     return values
 
