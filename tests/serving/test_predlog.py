@@ -80,6 +80,26 @@ def test_versions_with_different_inputs_read_as_one_table(client: sy.Client) -> 
     assert rows(client, role="shadow").num_rows == 0
 
 
+def test_requests_of_one_segment_may_differ_in_columns_and_in_kinds_of_values(client: sy.Client) -> None:
+    import numpy as np
+
+    with PredictionLog(client.backend, "p", "churn") as log:
+        log.append(
+            PredictionRecord(
+                "a", 1_000, 1, "champion", {"tenure": np.array([4, 5]), "plan": ["x", "y"]}, np.array([1, 0]), 1.0
+            )
+        )
+        log.append(PredictionRecord("b", 1_000, 1, "champion", {"plan": ["z"], "tenure": [6]}, [2**70], 1.0))
+        log.append(PredictionRecord("c", 1_000, 1, "champion", {"tenure": [7]}, [True], 1.0))
+    table = rows(client)
+    assert table.column("request_id").to_pylist() == ["a", "a", "b", "c"]
+    assert table.column("row").to_pylist() == [0, 1, 0, 0]
+    assert table.column("tenure").to_pylist() == [4, 5, 6, 7] and table.schema.field("tenure").type == pa.int64()
+    assert table.column("plan").to_pylist() == ["x", "y", "z", None]
+    assert table.column("prediction").to_pylist() == [1.0, 0.0, float(2**70), 1.0]
+    assert (log.written_rows, log.dropped) == (4, 0)
+
+
 def test_a_full_queue_drops_and_counts_without_blocking(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     entered, release = threading.Event(), threading.Event()
     adopt = client.backend.blobs.adopt_file
