@@ -10,6 +10,7 @@ from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.core.config import Settings
 from shipyard.core.errors import InvalidInput
 from shipyard.store import DatasetStore, RegistryStore, SqlStore
+from shipyard.store.monitors import MonitorStore
 from shipyard.store.pipelines import PipelineStore
 from shipyard.store.predictions import PredictionStore
 from shipyard.store.schedules import ScheduleStore
@@ -70,6 +71,7 @@ class LocalBackend:
         self.pipelines = PipelineStore(store.engine)
         self.schedules = ScheduleStore(store.engine)
         self.predictions = PredictionStore(store.engine)
+        self.monitors = MonitorStore(store.engine)
 
     def close(self) -> None:
         self.store.close()

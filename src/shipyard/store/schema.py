@@ -353,3 +353,66 @@ prediction_segments = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_prediction_segments_window", "project_id", "model", "kind", "last_at"),
 )
+
+# Monitoring. A drift reference (the summary of a training dataset, or of a model's predictions on it) is a
+# blob; ``drift_references`` maps its key to the blob so it is computed once. ``monitor_windows`` holds every
+# evaluated window of a monitor (its results as JSON, for charts), unique per monitor and window, so
+# evaluating a window twice keeps one row. ``alerts``: at most one unresolved alert per monitor and rule
+# (``uq_alerts_open``, a partial unique index both databases support), which is what deduplicates them.
+drift_references = sa.Table(
+    "drift_references",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("blob_digest", sa.String(71), nullable=False),
+    sa.Column("format", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+monitor_windows = sa.Table(
+    "monitor_windows",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("monitor", sa.String(250), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("start_at", sa.BigInteger, nullable=False),
+    sa.Column("end_at", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("results", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "monitor", "start_at", "end_at", name="uq_monitor_windows_window"),
+    sa.Index("ix_monitor_windows_end", "project_id", "monitor", "end_at"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("monitor", sa.String(250), nullable=False),
+    sa.Column("rule", sa.String(250), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("windows", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("opened_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("resolved_at", sa.BigInteger, nullable=True),
+    sa.Column("acknowledged_by", sa.String(250), nullable=True),
+    sa.Column("notify_state", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("notify_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("notify_error", sa.Text, nullable=True),
+    sa.Index("ix_alerts_state", "project_id", "state", "opened_at"),
+    sa.Index(
+        "uq_alerts_open",
+        "project_id",
+        "monitor",
+        "rule",
+        unique=True,
+        sqlite_where=sa.text("state != 'resolved'"),
+        postgresql_where=sa.text("state != 'resolved'"),
+    ),
+)

@@ -20,6 +20,7 @@ from shipyard.store._base import StoreBase, chunks, now_ms
 from shipyard.store._liveness import hostname, process_alive
 from shipyard.store.schema import (
     dataset_versions,
+    drift_references,
     latest_metrics,
     metrics,
     model_version_files,
@@ -325,7 +326,7 @@ class SqlStore(StoreBase):
 
     def referenced_digests(self, excluding_runs: Sequence[str] = ()) -> set[str]:
         """Every blob something refers to: run artifacts, dataset versions, model packages and their files,
-        verdict reports and prediction-log segments.
+        verdict reports, prediction-log segments and drift references.
 
         ``excluding_runs`` lets a dry run of gc leave out the artifacts of runs it would purge.
         """
@@ -339,6 +340,7 @@ class SqlStore(StoreBase):
             sa.select(model_version_files.c.digest),
             sa.select(verdicts.c.report_digest).where(verdicts.c.report_digest.is_not(None)),
             sa.select(prediction_segments.c.blob_digest),
+            sa.select(drift_references.c.blob_digest),
         )
         with self._read() as conn:
             return set(conn.execute(query).scalars())
