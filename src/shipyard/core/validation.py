@@ -111,3 +111,19 @@ def check_params(params: object) -> dict[str, str]:
 def check_tags(tags: object) -> dict[str, str]:
     """Every key and value of a tags mapping checked (all before any is written), values as strings."""
     return {check_key(k, "tag"): check_tag_value(x, k) for k, x in check_mapping(tags).items()}
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: float | str | None, what: str) -> float | None:
+    """Seconds from ``30``, ``"30s"``, ``"10m"``, ``"1.5h"``, ``"1d"`` or ``"250ms"``; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None or float(match.group(1)) <= 0:
+        raise InvalidInput(f"{what} must be a positive duration such as 30, '30s', '10m' or '2h'; got {value!r}.")
+    return float(match.group(1)) * _UNITS[match.group(2)]

@@ -67,6 +67,27 @@ class Param:
         return value
 
 
+def validate_params(raw: Mapping[str, Any], params: Sequence[Param], where: str, kind: str) -> dict[str, Any]:
+    """``raw`` (a TOML table) checked against ``params``: unknown keys (with a "did you mean"), missing required
+    ones, types, ranges and choices; the values, with defaults filled in. ``where`` starts each message."""
+    known = {p.name: p for p in params}
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            valid = ", ".join(known) or "none"
+            raise InvalidInput(f"{where}: unknown key {key!r}{hint}; {kind} takes: {valid}.")
+    values = {}
+    for param in params:
+        if param.name in raw:
+            values[param.name] = param.check(raw[param.name], where)
+        elif param.required:
+            raise InvalidInput(f"{where}: {kind} needs {param.name!r}" + (f" ({param.doc})." if param.doc else "."))
+        else:
+            values[param.name] = param.default
+    return values
+
+
 def _type_name(t: type) -> str:
     return {float: "a number", int: "an integer", str: "a string", bool: "true or false", list: "a list"}.get(
         t, t.__name__
@@ -144,21 +165,4 @@ class Check(ABC):
     @classmethod
     def validate(cls, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         """Check raw policy keys against ``params``: unknown keys, missing ones, types, ranges, choices."""
-        known = {p.name: p for p in cls.params}
-        for key in raw:
-            if key not in known:
-                close = difflib.get_close_matches(key, list(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                valid = ", ".join(known) or "none"
-                raise InvalidInput(f"{where}: unknown key {key!r}{hint}; {cls.kind} takes: {valid}.")
-        values = {}
-        for param in cls.params:
-            if param.name in raw:
-                values[param.name] = param.check(raw[param.name], where)
-            elif param.required:
-                raise InvalidInput(
-                    f"{where}: {cls.kind} needs {param.name!r}" + (f" ({param.doc})." if param.doc else ".")
-                )
-            else:
-                values[param.name] = param.default
-        return values
+        return validate_params(raw, cls.params, where, cls.kind)

@@ -12,7 +12,6 @@ import contextvars
 import functools
 import inspect
 import json
-import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from shipyard.core import validation as v
 from shipyard.core.entities import DatasetVersion
 from shipyard.core.errors import InvalidInput
+from shipyard.core.validation import parse_duration
 from shipyard.pipelines.types import compatible, type_name
 
 if TYPE_CHECKING:
@@ -29,24 +29,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
 
 class PipelineDefinitionError(InvalidInput):
     """A pipeline that cannot run as written: a missing parameter, a type mismatch, a cycle, …"""
-
-
-def parse_duration(value: float | str | None, what: str) -> float | None:
-    """Seconds from ``30``, ``"30s"``, ``"10m"``, ``"1.5h"`` or ``"250ms"``; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None or float(match.group(1)) <= 0:
-        raise InvalidInput(f"{what} must be a positive duration such as 30, '30s', '10m' or '2h'; got {value!r}.")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 class Step:
