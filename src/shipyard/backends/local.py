@@ -10,6 +10,8 @@ from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.core.config import Settings
 from shipyard.core.errors import InvalidInput
 from shipyard.store import DatasetStore, RegistryStore, SqlStore
+from shipyard.store.canaries import CanaryStore
+from shipyard.store.loops import LoopStore
 from shipyard.store.monitors import MonitorStore
 from shipyard.store.pipelines import PipelineStore
 from shipyard.store.predictions import PredictionStore
@@ -72,6 +74,8 @@ class LocalBackend:
         self.schedules = ScheduleStore(store.engine)
         self.predictions = PredictionStore(store.engine)
         self.monitors = MonitorStore(store.engine)
+        self.canaries = CanaryStore(store.engine)
+        self.loops = LoopStore(store.engine)
 
     def close(self) -> None:
         self.store.close()

@@ -1,4 +1,4 @@
-"""``shipyard models``: list and inspect model versions, move aliases, trace lineage, retire versions, audit."""
+"""``shipyard models``: list and inspect model versions, move aliases, canaries, lineage, retire versions, audit."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from shipyard.cli.datasets import JsonOption, ProjectOption, list_project, name_
 from shipyard.core.errors import NotFound
 
 if TYPE_CHECKING:
+    from shipyard.core.entities import Canary
     from shipyard.registry.service import Models
 
 app = typer.Typer(
-    help="List and inspect model versions, move aliases, trace lineage, archive and delete versions.",
+    help="List and inspect model versions, move aliases, run canaries, trace lineage, archive and delete versions.",
     no_args_is_help=True,
 )
 
@@ -68,25 +69,108 @@ def show(
     with open_client(ctx) as client:
         if versions:
             found = client.models.versions(name_only(ref, "model"), project=project)
+            running = client.models.canary(name_only(ref, "model"), project=project)
         else:
             version = client.models.get(ref, project=project)
+            running = client.models.canary(version.name, project=version.project)
     out = console()
     if versions:
         if as_json:
-            print_json({"versions": [item.to_dict() for item in found]})
+            print_json({"versions": [item.to_dict() for item in found], "canary": running and running.to_dict()})
         elif not found:
             out.print(f"Model {ref!r} has no versions left (all deleted).", markup=False)
         else:
             out.print(views.model_versions_table(found))
+        if running is not None and not as_json:
+            out.print(_canary_line(running), markup=False)
         return
     if as_json:
-        print_json(version.to_dict())
+        print_json({**version.to_dict(), "canary": running and running.to_dict()})
         return
     header, *sections = views.model_detail(version)
     out.print(header, soft_wrap=True)  # the digest stays on one line, to copy
+    if running is not None:
+        out.print(_canary_line(running), markup=False)
     for part in sections:
         out.print()
         out.print(part)
+
+
+def _canary_line(canary: Canary) -> str:
+    from shipyard.cli._output import fmt_time
+
+    why = f": {canary.reason}" if canary.reason else ""
+    return (
+        f"canary: {canary.ref} takes {_percent(canary.share)} of traffic, since {fmt_time(canary.started_at)} "
+        f"(by {canary.started_by}){why}"
+    )
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+@app.command("canary")
+def canary(
+    ctx: typer.Context,
+    name: ModelName,
+    version: Version,
+    share: Annotated[
+        float,
+        typer.Option(
+            "--share", metavar="PERCENT", help="The percentage of traffic to send to VERSION (above 0, at most 50)."
+        ),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "",
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send PERCENT of NAME's live traffic to VERSION on every running server, with no restart.
+
+    Servers started without --canary or --shadow load VERSION at their next poll; end the canary with
+    `shipyard models canary-end NAME --outcome …`.
+    """
+    if not 0 < share <= 50:
+        raise typer.BadParameter(
+            f"--share is a percentage of traffic above 0 and at most 50 (e.g. 10); got {share:g}. "
+            "To send more, promote the version instead.",
+            param_hint="--share",
+        )
+    with open_client(ctx) as client:
+        started = client.models.start_canary(name, version, share / 100, reason=reason, project=project)
+    if as_json:
+        print_json(started.to_dict())
+        return
+    typer.echo(
+        f"Started a canary: {started.ref} takes {_percent(started.share)} of {name}'s traffic on running servers "
+        f"from their next poll. End it with: shipyard models canary-end {name} --outcome promoted|rolled_back|stopped"
+    )
+
+
+@app.command("canary-end")
+def canary_end(
+    ctx: typer.Context,
+    name: ModelName,
+    outcome: Annotated[
+        str, typer.Option("--outcome", metavar="OUTCOME", help="How it ended: promoted, rolled_back or stopped.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "",
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """End NAME's running canary; running servers stop sending it traffic at their next poll.
+
+    No alias moves: after --outcome promoted, give the version the champion alias with `shipyard promote`.
+    """
+    with open_client(ctx) as client:
+        ended = client.models.end_canary(name, outcome, reason=reason, project=project)
+        champion = _alias_target(client.models, name, "champion", project)
+    if as_json:
+        print_json(ended.to_dict())
+        return
+    promote = ended.state == "promoted" and champion != ended.version
+    next_step = f" Promote it with: shipyard promote {ended.ref}" if promote else ""
+    typer.echo(f"Ended the canary {ended.ref} as {ended.state}; no alias moved.{next_step}")
 
 
 @app.command("alias")

@@ -37,7 +37,16 @@ def serve(
         str | None, typer.Option(help="NAME@ALIAS_OR_VERSION also predicting on every request; logged, never returned.")
     ] = None,
     project: Annotated[str | None, typer.Option("--project", "-p", help="The model's project.")] = None,
-    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between checks of the served aliases.")] = 5.0,
+    poll: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between checks of the served aliases and the registry's canary.")
+    ] = 5.0,
+    no_registry_canary: Annotated[
+        bool,
+        typer.Option(
+            "--no-registry-canary",
+            help="Ignore canaries started through the registry (`shipyard models canary`): a fixed deployment.",
+        ),
+    ] = False,
     max_body_mb: Annotated[float, typer.Option(min=0.001, help="The largest request body accepted, in MB.")] = 4.0,
     max_rows: Annotated[int, typer.Option(min=1, help="The most rows one request may hold.")] = 10_000,
     max_batch_rows: Annotated[int, typer.Option(min=1, help="The most rows per call to the model.")] = 256,
@@ -65,6 +74,7 @@ def serve(
         max_batch_rows=max_batch_rows,
         log_predictions=not no_log,
         trust_unsafe=trust_unsafe,
+        follow_registry_canary=not no_registry_canary,
     )
     with open_client(ctx) as client:
         _banner(client, options)
@@ -100,6 +110,10 @@ def _banner(client: Any, options: Any) -> None:
         version = client.models.get(ref, project=options.project)
         share = f", {options.canary_share:.0%} of traffic" if role == "canary" else ""
         typer.echo(f"{role}: {ref} → {version.name}@{version.version}{share}", err=True)
+        if role == "champion" and options.follow_registry_canary and not (options.canary or options.shadow):
+            running = client.models.canary(version.name, project=version.project)
+            if running is not None:
+                typer.echo(f"canary: {running.ref} (from the registry), {running.share:.0%} of traffic", err=True)
     alias = parse_ref(options.ref).alias
     if alias is None or alias not in protected:
         typer.secho(

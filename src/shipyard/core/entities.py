@@ -255,6 +255,58 @@ class AuditEvent:
         }
 
 
+CANARY_OUTCOMES = ("promoted", "rolled_back", "stopped")
+"""How a canary ends; while it lasts its state is ``running``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Canary:
+    """A share of a model's live traffic sent to one of its versions, on every server of the model.
+
+    ``state`` is ``running`` until the canary ends as ``promoted``, ``rolled_back`` or ``stopped``;
+    ending one moves no alias (promoting is ``Models.promote``). ``reason`` says why it started,
+    ``end_reason`` why it ended.
+    """
+
+    id: int
+    project: str
+    model: str
+    version: int
+    share: float
+    state: str
+    reason: str
+    started_at: int
+    started_by: str
+    ended_at: int | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "project": self.project,
+            "model": self.model,
+            "version": self.version,
+            "ref": self.ref,
+            "share": self.share,
+            "state": self.state,
+            "reason": self.reason,
+            "started_at": self.started_at,
+            "started_by": self.started_by,
+            "ended_at": self.ended_at,
+            "ended_by": self.ended_by,
+            "end_reason": self.end_reason,
+        }
+
+
 class StepStatus(enum.StrEnum):
     """Where one node of a pipeline run is. ``cached`` reused earlier outputs; ``skipped`` had a failed input."""
 

@@ -7,6 +7,9 @@ artifact store; the version row points at the manifest's digest, so loading veri
 from __future__ import annotations
 
 import builtins
+import difflib
+import math
+import numbers
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core import validation as v
 from shipyard.core.actor import current_actor
 from shipyard.core.config import Settings
-from shipyard.core.entities import AuditEvent, DatasetVersion, ModelVersion, RegisteredModel
+from shipyard.core.entities import CANARY_OUTCOMES, AuditEvent, Canary, DatasetVersion, ModelVersion, RegisteredModel
 from shipyard.core.errors import InvalidInput
 from shipyard.core.refs import check_alias, check_version, parse_ref
 from shipyard.registry.packages import load_package, store_package
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from shipyard.models.package import LoadedModel
 
 _SAMPLE_ROWS = 1000
+MAX_CANARY_SHARE = 0.5
+"""A canary is a minority of traffic: above half, promote the version instead."""
 
 
 class Models:
@@ -200,6 +205,52 @@ class Models:
         subject = f"model:{_check_model_name(name)}" if name else None
         return self._backend.registry.audit_events(self._project(project), subject=subject, limit=limit)
 
+    # canaries ---------------------------------------------------------------------------------------
+
+    def start_canary(
+        self, name: str, version: int, share: float, *, reason: str = "", project: str | None = None
+    ) -> Canary:
+        """Send ``share`` (0 < share ≤ 0.5) of ``name``'s live traffic to ``version``, on every running server.
+
+        Servers of ``name`` started without ``--canary`` or ``--shadow`` load the version at their next
+        poll, with no restart, and drop it when the canary ends. Refused for a version that does not exist
+        (``NotFound``), a share out of range (``InvalidInput``), an archived version, the champion, or
+        while another canary of the model runs (``Conflict``). Audited.
+
+        >>> client.models.start_canary("churn", 8, 0.1, reason="retrained on June data")  # doctest: +SKIP
+        """
+        project = self._project(project)
+        name = _check_model_name(name)
+        number = check_version(version)
+        checked = _check_share(share)
+        self.get(f"{name}@{number}", project=project)  # the registry's NotFound lists the versions there are
+        return self._backend.canaries.start(
+            project, name, number, checked, reason=_check_reason(reason), actor=current_actor()
+        )
+
+    def end_canary(self, name: str, outcome: str, *, reason: str = "", project: str | None = None) -> Canary:
+        """End ``name``'s running canary as ``promoted``, ``rolled_back`` or ``stopped``; ``NotFound`` if none runs.
+
+        Ending moves no alias: to make the version champion, ``promote`` it (the gate decides, as always),
+        preferably before ending the canary, so that servers go straight from the canary to the new champion
+        (a server drops a canary of the version its champion serves). Running servers stop sending it
+        traffic at their next poll. Audited.
+        """
+        project = self._project(project)
+        name = _check_model_name(name)
+        checked = _check_outcome(outcome)
+        return self._backend.canaries.end(project, name, checked, reason=_check_reason(reason), actor=current_actor())
+
+    def canary(self, name: str, *, project: str | None = None) -> Canary | None:
+        """``name``'s running canary, or None."""
+        return self._backend.canaries.running(self._project(project), _check_model_name(name))
+
+    def canaries(self, name: str, *, project: str | None = None, limit: int = 20) -> builtins.list[Canary]:
+        """``name``'s canaries, newest first, ended ones with their outcome."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInput(f"The 'limit' parameter of canaries must be a positive integer. Got {limit!r} instead.")
+        return self._backend.canaries.history(self._project(project), _check_model_name(name), limit=limit)
+
     def _project(self, project: str | None) -> str:
         return v.check_name(project or self._settings.project, "project")
 
@@ -209,6 +260,38 @@ def _check_model_name(name: str) -> str:
     if "@" in name:
         raise InvalidInput(f"A model name cannot contain '@' (it separates the version or alias); got {name!r}.")
     return name
+
+
+def _check_share(share: object) -> float:
+    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not math.isfinite(share):
+        raise InvalidInput(
+            f"The 'share' parameter of start_canary must be a number in (0, {MAX_CANARY_SHARE}]. Got {share!r} instead."
+        )
+    fraction = float(share)
+    if not 0 < fraction <= MAX_CANARY_SHARE:
+        hint = f" Did you mean {fraction / 100:g} ({fraction:g} %)?" if 1 < fraction <= MAX_CANARY_SHARE * 100 else ""
+        raise InvalidInput(
+            f"The 'share' parameter of start_canary must be in (0, {MAX_CANARY_SHARE}]: a fraction of traffic, "
+            f"at most half (to send more, promote the version). Got {share!r} instead.{hint}"
+        )
+    return fraction
+
+
+def _check_outcome(outcome: object) -> str:
+    if outcome not in CANARY_OUTCOMES:
+        close = difflib.get_close_matches(str(outcome), CANARY_OUTCOMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise InvalidInput(
+            f"A canary ends as one of {', '.join(CANARY_OUTCOMES)}; got {outcome!r}.{hint} "
+            "(Ending it moves no alias: promote the version with promote().)"
+        )
+    return str(outcome)
+
+
+def _check_reason(reason: object) -> str:
+    if not isinstance(reason, str):
+        raise InvalidInput(f"A canary's reason is text; got {type(reason).__name__} {reason!r}.")
+    return reason
 
 
 def _check_role(role: str) -> str:

@@ -349,9 +349,13 @@ class _Server:
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     def _versions(self) -> dict[str, Any]:
-        return {
+        roles: dict[str, Any] = {
             s.role: {"model": s.served.name, "version": s.served.number, "ref": s.ref} for s in self.deployment.slots()
         }
+        canary = self.deployment.canary
+        if canary is not None:
+            roles["canary"]["share"] = canary.share
+        return roles
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -5,6 +5,11 @@ keeps it to the end, so swapping a slot never drops a request in flight: the old
 it has queued and is then closed. A slot given by alias (``churn@champion``) is watched: every
 ``poll_interval`` seconds the alias is resolved again, and a newly promoted (or rolled-back) version is
 loaded, warmed up and swapped in, with no restart.
+
+A server started without ``--canary`` or ``--shadow`` also follows the registry's canary of its model
+(``Models.start_canary``): each poll reads it, loads a newly started one into the canary slot with its
+share of traffic, and removes it once it ends. The poll, not the request, reads the registry: choosing a
+slot costs the same with or without a canary.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shipyard.core.entities import ModelVersion
+from shipyard.core.entities import Canary, ModelVersion
 from shipyard.core.errors import InvalidInput
 from shipyard.core.refs import parse_ref
 from shipyard.serving.batching import MicroBatcher
@@ -45,6 +50,8 @@ class ServeOptions:
     log_predictions: bool = True
     trust_unsafe: bool = False
     """Load pickle-based (``python_function``) versions; unpickling runs code from the package."""
+    follow_registry_canary: bool = True
+    """Serve the registry's running canary of the model (without ``canary`` or ``shadow`` only)."""
 
     def __post_init__(self) -> None:
         if self.canary and self.shadow:
@@ -76,6 +83,8 @@ class Slot:
     served: ServedModel
     batcher: MicroBatcher
     watched: bool = field(default=False)
+    share: float = field(default=0.0)
+    """The canary's share of traffic (unused in other roles)."""
 
 
 class Deployment:
@@ -89,6 +98,7 @@ class Deployment:
         self.ready = False
         self._watch: asyncio.Task[None] | None = None
         self._protected = self._protected_aliases()
+        self.follows_registry_canary = options.follow_registry_canary and not (options.canary or options.shadow)
 
     # lifecycle -----------------------------------------------------------------------------------
 
@@ -97,15 +107,22 @@ class Deployment:
         self.champion = self._slot("champion", self.options.ref)
         if self.options.canary:
             self.canary = self._slot("canary", self.options.canary)
+            self.canary.share = self.options.canary_share
         if self.options.shadow:
             self.shadow = self._slot("shadow", self.options.shadow)
         self.metrics.gate_passed.set(1 if self.champion.served.gate_passed else 0)
+        if self.follows_registry_canary:
+            try:
+                wanted = self._registry_canary()
+                self.canary = None if wanted is None else self._canary_slot(wanted)
+            except Exception:  # the champion serves regardless; the next poll tries again
+                log.exception("Loading the registry's canary failed; serving the champion alone for now")
 
     async def start(self) -> None:
         for slot in self.slots():
             slot.batcher.start()
             self.metrics.model_version.labels(slot.served.name, slot.role).set(slot.served.number)
-        if any(slot.watched for slot in self.slots()):
+        if self.follows_registry_canary or any(slot.watched for slot in self.slots()):
             self._watch = asyncio.get_running_loop().create_task(self._watch_aliases(), name="alias watcher")
         self.ready = True
 
@@ -126,13 +143,13 @@ class Deployment:
         """The slot that answers: the canary for its share of traffic (the same entity always lands on the
         same side when ``X-Entity-Id`` is sent), the champion otherwise."""
         assert self.champion is not None
-        if self.canary is None:
+        canary = self.canary  # read once: a poll may replace it between two reads
+        if canary is None:
             return self.champion
-        share = self.options.canary_share
         if entity is not None:
             bucket = zlib.crc32(entity.encode()) % 10_000
-            return self.canary if bucket < share * 10_000 else self.champion
-        return self.canary if random.random() < share else self.champion  # traffic split, not crypto
+            return canary if bucket < canary.share * 10_000 else self.champion
+        return canary if random.random() < canary.share else self.champion  # traffic split, not crypto
 
     # loading and swapping ------------------------------------------------------------------------
 
@@ -166,10 +183,21 @@ class Deployment:
             try:
                 await self.refresh()
             except Exception:  # the store may be briefly unreachable: keep serving what we have
-                log.exception("Checking the served aliases failed; serving the current versions")
+                log.exception("Checking the served aliases or the canary failed; serving the current versions")
 
     async def refresh(self) -> list[str]:
-        """Re-resolve every watched alias and swap in versions that changed; returns the roles swapped."""
+        """Re-resolve every watched alias and swap in versions that changed, then follow the registry's canary.
+
+        Returns the roles that changed: a version swapped in, or the canary started, changed or ended. An
+        alias that fails to load does not hold up the canary (ending one must reach servers regardless).
+        """
+        try:
+            swapped = await self._refresh_aliases()
+        finally:
+            changed = self.follows_registry_canary and await self._sync_canary()
+        return [*swapped, "canary"] if changed else swapped
+
+    async def _refresh_aliases(self) -> list[str]:
         loop = asyncio.get_running_loop()
         swapped = []
         for slot in self.slots():
@@ -189,3 +217,46 @@ class Deployment:
             log.warning("%s: now serving %s@%s (%s)", slot.role, served.name, served.number, slot.ref)
             swapped.append(slot.role)
         return swapped
+
+    # the registry's canary -----------------------------------------------------------------------
+
+    def _registry_canary(self) -> Canary | None:
+        """The registry's running canary of the champion's model, unless it is the version the champion serves."""
+        assert self.champion is not None
+        served = self.champion.served
+        running = self.client.models.canary(served.name, project=served.version.project)
+        return None if running is None or running.version == served.number else running
+
+    def _canary_slot(self, canary: Canary) -> Slot:
+        version = self.client.models.get(canary.ref, project=canary.project)
+        served = self._load(version, canary.ref)
+        return Slot("canary", canary.ref, served, self._batcher(served), share=canary.share)
+
+    async def _sync_canary(self) -> bool:
+        """Make the canary slot what the registry says; True if it changed."""
+        loop = asyncio.get_running_loop()
+        wanted = await loop.run_in_executor(None, self._registry_canary)
+        current = self.canary
+        if wanted is None and current is None:
+            return False
+        if wanted is not None and current is not None and current.served.number == wanted.version:
+            if current.share == wanted.share:
+                return False
+            current.share = wanted.share
+            log.warning("canary: %s now takes %g%% of traffic", current.ref, wanted.share * 100)
+            return True
+        slot = None if wanted is None else await loop.run_in_executor(None, self._canary_slot, wanted)
+        if slot is not None:
+            slot.batcher.start()
+        self.canary = slot  # new requests choose from here on
+        if current is not None:
+            await current.batcher.close()  # requests already queued on it finish there
+            self.metrics.model_version.remove(current.served.name, "canary")
+        if slot is None:
+            assert current is not None
+            log.warning("canary: %s removed (its canary ended in the registry)", current.ref)
+            return True
+        self.metrics.model_version.labels(slot.served.name, "canary").set(slot.served.number)
+        self.metrics.swaps.labels("canary").inc()
+        log.warning("canary: now serving %s to %g%% of traffic", slot.ref, slot.share * 100)
+        return True

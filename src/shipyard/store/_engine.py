@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shipyard.core.errors import MissingDependency, SchemaOutdated, StoreError
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0008"
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 

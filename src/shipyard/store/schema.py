@@ -416,3 +416,65 @@ alerts = sa.Table(
         postgresql_where=sa.text("state != 'resolved'"),
     ),
 )
+
+# Canaries (revision 0007). A canary sends a share of a model's traffic, on every server of the model, to one of
+# its versions, until someone (or the retraining loop) ends it as promoted, rolled back or stopped. Rows are kept
+# as the history. ``uq_canaries_running`` (a partial unique index, as ``uq_alerts_open``) allows one running
+# canary per model, so two starts racing cannot both win; ``ix_canaries_model`` serves the history, newest first.
+canaries = sa.Table(
+    "canaries",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("share", sa.Double, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("end_reason", sa.Text, nullable=True),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
+    sa.Column("started_by", sa.String(250), nullable=False),
+    sa.Column("ended_by", sa.String(250), nullable=True),
+    sa.Index("ix_canaries_model", "project_id", "model", "started_at"),
+    sa.Index(
+        "uq_canaries_running",
+        "project_id",
+        "model",
+        unique=True,
+        sqlite_where=sa.text("state = 'running'"),
+        postgresql_where=sa.text("state = 'running'"),
+    ),
+)
+
+# Retraining loops (revision 0008): one row per loop of the monitoring's closed loop, moved step by step
+# (``store/loops.py``). ``uq_retrain_loops_active`` allows one unfinished loop per model.
+retrain_loops = sa.Table(
+    "retrain_loops",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("model", sa.String(250), nullable=False),
+    sa.Column("monitor", sa.String(250), nullable=False),
+    sa.Column("alert_id", sa.Integer, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("champion_version", sa.Integer, nullable=True),
+    sa.Column("baseline_version", sa.Integer, nullable=False),
+    sa.Column("pipeline_run_id", sa.String(32), nullable=True),
+    sa.Column("candidate_version", sa.Integer, nullable=True),
+    sa.Column("canary_started_at", sa.BigInteger, nullable=True),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
+    sa.Column("history", sa.Text, nullable=False, server_default="[]"),
+    sa.Index("ix_retrain_loops_model", "project_id", "model", "started_at"),
+    sa.Index(
+        "uq_retrain_loops_active",
+        "project_id",
+        "model",
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
+)
