@@ -16,6 +16,8 @@ PAGES = [
     "docs/gate.md",
     "docs/pipelines.md",
     "docs/serving.md",
+    "docs/monitoring.md",
+    "docs/drift.md",
 ]
 
 

@@ -90,7 +90,7 @@ def test_no_file_or_no_table_means_no_monitors(tmp_path: Path) -> None:
         (monitor(rules=[{"kind": "prediction_drift"}, {"kind": "prediction_drift"}]), "two rules are named"),
         (monitor(roles=["champion", "winner"]), "'winner' is not allowed"),
         (monitor(on_alert={"webhook": "ftp://x"}), "http:// or https:// URL"),
-        (monitor(on_alert={"canary": {"share": 0.1}}), "canary only applies to a retrained model"),
+        (monitor(on_alert={"canary": {"share": 0.1}}), "canary and gate_data apply to a retrained model"),
         (monitor(on_alert={"retrain": "p.py:t", "canary": {"share": 0.9}}), "share must be at most 0.5"),
         (monitor(color="red"), "unknown key 'color'"),
     ],

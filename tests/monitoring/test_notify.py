@@ -2,54 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
 import pytest
 
 from shipyard.monitoring.notify import post_json
-
-
-class Hook:
-    """A local HTTP server answering POSTs with the statuses given, in order (then 200)."""
-
-    def __init__(self, statuses: list[int | str]) -> None:
-        self.statuses = statuses
-        self.received: list[Any] = []
-        self.release = threading.Event()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                status = hook.statuses.pop(0) if hook.statuses else 200
-                if status == "hang":
-                    hook.release.wait(10)
-                    status = 200
-                self.send_response(int(status))
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/ml"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hook(request: pytest.FixtureRequest) -> Iterator[Hook]:
-    server = Hook(list(request.param))
-    yield server
-    server.close()
+from tests.monitoring.conftest import Hook
 
 
 @pytest.mark.parametrize("hook", [[500, 503]], indirect=True)

@@ -88,6 +88,7 @@ _ON_ALERT = (
     Param("webhook_timeout", float, required=False, default=5.0, minimum=0.1),
     Param("webhook_retries", int, required=False, default=3, minimum=0, maximum=10),
     Param("retrain", str, required=False, doc='a pipeline, e.g. "pipelines.py:training"'),
+    Param("gate_data", str, required=False, doc="the eval dataset the gate judges the retrained model on"),
     Param("canary", dict, required=False),
 )
 _CANARY = (
@@ -124,6 +125,8 @@ class OnAlert:
     webhook_timeout: float = 5.0
     webhook_retries: int = 3
     retrain: str | None = None
+    gate_data: str | None = None
+    """The gate's eval dataset for a retrained version (default: the one of the champion's latest verdict)."""
     canary: CanarySpec | None = None
 
 
@@ -274,12 +277,15 @@ def _on_alert(table: Mapping[str, Any], where: str) -> OnAlert:
     canary = None
     if values["canary"] is not None:
         canary = CanarySpec(**validate_params(values["canary"], _CANARY, f"{here}, canary", "canary"))
-    if canary is not None and values["retrain"] is None:
-        raise InvalidInput(f'{here}: canary only applies to a retrained model; add retrain = "FILE.py:PIPELINE".')
+    if (canary is not None or values["gate_data"] is not None) and values["retrain"] is None:
+        raise InvalidInput(
+            f'{here}: canary and gate_data apply to a retrained model; add retrain = "FILE.py:PIPELINE".'
+        )
     return OnAlert(
         webhook=webhook,
         webhook_timeout=values["webhook_timeout"],
         webhook_retries=values["webhook_retries"],
         retrain=values["retrain"],
+        gate_data=values["gate_data"],
         canary=canary,
     )

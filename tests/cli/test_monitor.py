@@ -1,0 +1,86 @@
+"""``shipyard monitor``: run (exit 1 when a rule fires), windows, alerts, ack and resolve; bad configs exit 2."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import shipyard
+from shipyard.serving.predlog import PredictionLog, PredictionRecord
+from tests.cli.helpers import Invoke, strict_json
+from tests.monitoring.conftest import FEATURES, MINUTE, frame
+
+CONFIG = """
+[[monitor]]
+name = "drift"
+model = "churn@live"
+window = "1m"
+min_rows = 200
+[[monitor.rules]]
+kind = "feature_drift"
+"""
+
+
+@pytest.fixture
+def config(store: shipyard.Client, tmp_path: Path) -> Path:
+    """churn@live trained on registered data, and a complete minute of shifted traffic two minutes ago."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = frame(2_000)
+    model = LogisticRegression().fit(train, train["tenure"] > 0)
+    store.models.log(model, "churn", train_data=store.datasets.register("churn-train", train))
+    store.models.set_alias("churn", 1, "live")
+    start = (int(time.time() * 1000) // MINUTE - 2) * MINUTE
+    shifted = frame(500, seed=3, shift=2.0)
+    with PredictionLog(store.backend, "default", "churn") as log:
+        for i in range(0, 500, 50):
+            inputs = {name: shifted[name].iloc[i : i + 50].tolist() for name in FEATURES}
+            log.append(PredictionRecord(f"r{i}", start + i, 1, "champion", inputs, [1] * 50, 1.0))
+    path = tmp_path / "monitors.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_run_exits_1_when_a_rule_fires_and_the_alert_can_be_handled(invoke: Invoke, config: Path) -> None:
+    ran = invoke("monitor", "run", "--config", str(config))
+    assert ran.exit_code == 1, ran.output
+    assert "feature_drift: fail" in ran.stdout and "opened alert 1" in ran.stdout
+    again = invoke("monitor", "run", "--config", str(config))
+    assert again.exit_code == 0 and "no complete window to evaluate yet" in again.stdout
+    [alert] = strict_json(invoke("monitor", "alerts", "--json").stdout)
+    assert (alert["state"], alert["monitor"], alert["rule"]) == ("open", "drift", "feature_drift")
+    assert "tenure" in invoke("monitor", "windows", "drift", "--config", str(config)).stdout
+    assert "is acknowledged" in invoke("monitor", "ack", "1").stdout
+    assert "is resolved" in invoke("monitor", "resolve", "1").stdout
+    assert "No open or acknowledged alerts" in invoke("monitor", "alerts").stdout
+    refused = invoke("monitor", "ack", "1")
+    assert refused.exit_code == 2 and "already resolved" in refused.output
+
+
+def test_a_bad_configuration_exits_2_naming_the_key(invoke: Invoke, config: Path) -> None:
+    config.write_text(CONFIG.replace('kind = "feature_drift"', 'kind = "feature_drfit"'))
+    result = invoke("monitor", "run", "--config", str(config))
+    assert result.exit_code == 2 and "did you mean 'feature_drift'" in result.output
+    missing = invoke("monitor", "run", "--config", str(config.parent / "nope.toml"))
+    assert missing.exit_code == 2 and "No monitor file at" in missing.output
+    valid = config.with_name("ok.toml")
+    valid.write_text(CONFIG)
+    unknown = invoke("monitor", "run", "other", "--config", str(valid))
+    assert unknown.exit_code == 2 and "No monitor named 'other'" in unknown.output
+
+
+def test_report_writes_an_html_file_prints_its_path_and_has_json(invoke: Invoke, config: Path, tmp_path: Path) -> None:
+    invoke("monitor", "run", "--config", str(config))
+    out = tmp_path / "drift.html"
+    made = invoke("monitor", "report", "drift", "--html", str(out), "--config", str(config))
+    assert made.exit_code == 0, made.output
+    assert made.stdout.strip() == str(out) and "<h3>tenure</h3>" in out.read_text(encoding="utf-8")
+    data = strict_json(
+        invoke("monitor", "report", "drift", "--html", str(out), "--json", "--config", str(config)).stdout
+    )
+    assert [c["column"] for c in data["columns"]] == ["tenure", "calls", "spend"]
+    assert (data["counts"]["fail"], len(data["alerts"]), data["report_path"]) == (1, 1, str(out))
+    unknown = invoke("monitor", "report", "drfit", "--config", str(config))
+    assert unknown.exit_code == 2 and "Did you mean 'drift'?" in unknown.output
