@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -84,3 +88,21 @@ def test_report_writes_an_html_file_prints_its_path_and_has_json(invoke: Invoke,
     assert (data["counts"]["fail"], len(data["alerts"]), data["report_path"]) == (1, 1, str(out))
     unknown = invoke("monitor", "report", "drfit", "--config", str(config))
     assert unknown.exit_code == 2 and "Did you mean 'drift'?" in unknown.output
+
+
+def test_watch_evaluates_until_sigterm(store: shipyard.Client, config: Path) -> None:
+    command = [sys.executable, "-m", "shipyard.cli", "--uri", store.settings.uri, "monitor", "watch"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        [*command, "--interval", "0.2", "--config", str(config)], stdout=subprocess.PIPE, text=True, env=env
+    ) as watcher:
+        assert watcher.stdout is not None
+        seen = []
+        for line in watcher.stdout:  # blocks until the watcher prints; the test's timeout bounds it
+            seen.append(line)
+            if "opened alert" in line:
+                break
+        watcher.send_signal(signal.SIGTERM)
+        rest, _ = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, rest
+    assert seen[0].startswith("Watching drift every 0.2 s") and "Stopped watching." in rest

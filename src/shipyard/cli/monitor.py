@@ -7,6 +7,7 @@ until interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -79,13 +80,14 @@ def watch(
     with open_client(ctx) as client:
         monitoring = _monitoring(client, config)
         typer.echo(f"Watching {', '.join(m.name for m in monitoring.monitors)} every {interval:g} s.")
-        try:
-            while not stop.is_set():
-                for outcome in monitoring.run():
-                    _print_outcome(outcome, quiet=True)
-                stop.wait(interval)
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):
+            monitoring.watch(interval, stop, _print_quietly)
+    typer.echo("Stopped watching.")
+
+
+def _print_quietly(outcomes: list[MonitorOutcome]) -> None:
+    for outcome in outcomes:
+        _print_outcome(outcome, quiet=True)
 
 
 @app.command("windows")

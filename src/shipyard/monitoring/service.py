@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,13 +135,22 @@ class Monitoring:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         return [self._run(spec, now) for spec in chosen]
 
-    def watch(self, interval: float, stop: threading.Event) -> None:
-        """Evaluate every ``interval`` seconds until ``stop`` is set; a failing evaluation is logged, not fatal."""
+    def watch(
+        self,
+        interval: float,
+        stop: threading.Event,
+        report: Callable[[list[MonitorOutcome]], None] | None = None,
+    ) -> None:
+        """Evaluate every ``interval`` seconds until ``stop`` is set, handing each evaluation's outcomes to
+        ``report``; a failing evaluation (the store briefly unreachable, say) is logged, and the next one tried."""
         while not stop.is_set():
             try:
-                self.run()
+                outcomes = self.run()
             except Exception:
                 log.exception("Evaluating the monitors failed; trying again in %s s", interval)
+            else:
+                if report is not None:
+                    report(outcomes)
             stop.wait(interval)
 
     def _run(self, spec: MonitorSpec, now: int) -> MonitorOutcome:
