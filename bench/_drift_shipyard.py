@@ -95,10 +95,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     import pyarrow.parquet as pq
-    from shipyard.monitoring.reference import Reference
-    from shipyard.monitoring.statistics import compute_drift
 
     import shipyard
+    from shipyard.monitoring.reference import Reference
+    from shipyard.monitoring.statistics import compute_drift
 
     m.emit(event="start", side="shipyard", size=args.size, import_s=time.perf_counter() - t0)
     files = data.paths(Path(args.data), args.size)
