@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	cd examples && ../$(PY) quickstart.py
+	$(PY) -m shipyard.cli demo --dir shipyard-demo
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -31,4 +31,4 @@ lint: setup
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) examples/.shipyard .pytest_cache
+	rm -rf $(VENV) examples/.shipyard shipyard-demo .pytest_cache

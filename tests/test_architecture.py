@@ -22,6 +22,7 @@ LAYERS = {
     "pipelines": 4,
     "cli": 5,
     "server": 5,
+    "demo": 5,
 }
 
 

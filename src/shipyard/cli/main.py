@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import datasets, gate, maintenance, models, monitor, pipeline, predict, runs, schedule, serve
+from shipyard.cli import datasets, demo, gate, maintenance, models, monitor, pipeline, predict, runs, schedule, serve
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
@@ -60,6 +60,7 @@ gate.register(app)
 serve.register(app)
 predict.register(app)
 monitor.register(app)
+demo.register(app)
 
 
 def _print_version(value: bool) -> None:
