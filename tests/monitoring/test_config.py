@@ -109,3 +109,11 @@ def test_names_are_unique_and_looked_up_with_a_hint(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[[monitor]\n")
     with pytest.raises(sy.InvalidInput, match="is not valid TOML"):
         load_monitors(tmp_path, tmp_path / "bad.toml")
+
+
+def test_a_relative_retrain_pipeline_is_read_beside_the_configuration(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.toml").write_text(EXAMPLE)
+    [drift, _rows] = load_monitors(tmp_path)
+    assert drift.on_alert.retrain == f"{tmp_path / 'pipelines.py'}:training"
+    [parsed] = parse_monitors([monitor(on_alert={"retrain": "/srv/p.py:training"})], str(tmp_path / "shipyard.toml"))
+    assert parsed.on_alert.retrain == "/srv/p.py:training"

@@ -15,6 +15,7 @@ import shipyard as sy
 from shipyard.monitoring.config import parse_monitors
 from shipyard.monitoring.loop import RetrainLoop
 from shipyard.monitoring.service import Monitoring
+from shipyard.pipelines.runner import run_target
 from shipyard.serving.predlog import PredictionLog, PredictionRecord
 from tests.monitoring.conftest import FEATURES, MINUTE, T0, LogRows, frame
 
@@ -170,3 +171,12 @@ def test_a_crash_between_promoting_and_closing_the_canary_is_finished(
     assert done.state == "promoted" and client.models.canary("churn", project="default") is None
     champions = [v.version for v in client.models.versions("churn", project="default") if "champion" in v.aliases]
     assert champions == [2]
+
+
+def test_a_retrain_served_from_the_cache_says_so(client: sy.Client, setup: Path, log_rows: LogRows) -> None:
+    setup.write_text("FAIL = False\n" + PIPELINE.replace("@sy.step(cache=False)", "@sy.step"))
+    run_target(client, f"{setup}:training")  # trained once already: version 2, and every step cached
+    log_rows(0, 2_000, shift=2.0)
+    [loop] = monitoring(client, setup).run(now_ms=T0 + MINUTE)[0].loops
+    assert loop.state == "failed" and "served from its cache" in loop.message
+    assert client.models.get("churn@champion", project="default").version == 1

@@ -233,7 +233,7 @@ def _monitor(table: Mapping[str, Any], index: int, source: str) -> MonitorSpec:
         window_rows=rows,
         min_rows=values["min_rows"],
         roles=tuple(values["roles"]),
-        on_alert=_on_alert(values["on_alert"], where),
+        on_alert=_on_alert(values["on_alert"], where, Path(source).parent if Path(source).is_file() else None),
         source=source,
     )
 
@@ -268,7 +268,10 @@ def _rule(table: Mapping[str, Any], index: int, where: str) -> RuleSpec:
     return RuleSpec(kind=kind, name=name or default, values=values)
 
 
-def _on_alert(table: Mapping[str, Any], where: str) -> OnAlert:
+def _on_alert(table: Mapping[str, Any], where: str, base: Path | None) -> OnAlert:
+    """``base`` is the folder of the configuration file: a relative ``retrain`` file is read from there, as a
+    user who wrote ``retrain = "pipelines.py:training"`` beside ``shipyard.toml`` means, whatever the working
+    directory of the process that evaluates the monitor."""
     here = f"{where}, [monitor.on_alert]"
     values = validate_params(table, _ON_ALERT, here, "on_alert")
     webhook = values["webhook"]
@@ -281,11 +284,16 @@ def _on_alert(table: Mapping[str, Any], where: str) -> OnAlert:
         raise InvalidInput(
             f'{here}: canary and gate_data apply to a retrained model; add retrain = "FILE.py:PIPELINE".'
         )
+    retrain = values["retrain"]
+    if retrain is not None and base is not None:
+        file, sep, name = retrain.rpartition(":")
+        if sep and file and not Path(file).is_absolute():
+            retrain = f"{base / file}:{name}"
     return OnAlert(
         webhook=webhook,
         webhook_timeout=values["webhook_timeout"],
         webhook_retries=values["webhook_retries"],
-        retrain=values["retrain"],
+        retrain=retrain,
         gate_data=values["gate_data"],
         canary=canary,
     )

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shipyard.core.actor import current_actor
-from shipyard.core.entities import RunStatus
+from shipyard.core.entities import RunStatus, StepStatus
 from shipyard.core.errors import Conflict, InvalidInput, NotFound, ShipyardError
 from shipyard.gates import Gate
 
@@ -123,6 +123,14 @@ class RetrainLoop:
             failed = ", ".join(s.node for s in run.failed_steps) or "a step"
             return self._end(loop, "failed", f"the retrain pipeline failed ({failed}); the champion is untouched")
         candidate = self._candidate(loop)
+        if candidate is None and any(step.status == StepStatus.CACHED for step in run.steps):
+            return self._end(
+                loop,
+                "failed",
+                "the retrain pipeline was served from its cache (its inputs have not changed since it last ran), so "
+                "no new version was registered; the champion is untouched. Give it fresh data, or cache=False on the "
+                "step that loads it",
+            )
         if candidate is None:
             return self._end(
                 loop,
