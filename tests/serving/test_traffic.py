@@ -143,3 +143,24 @@ def test_an_unwritable_artifact_store_drops_log_records_but_serving_goes_on(
     assert plog.write_errors >= 1 and plog.dropped == 5
     with TestClient(app) as http:
         assert "shipyard_prediction_log_dropped 5.0" in http.get("/metrics").text
+
+
+def test_a_binary_classifiers_log_holds_the_positive_class_probability(
+    client: shipyard.Client, models: list[LogisticRegression]
+) -> None:
+    from shipyard.monitoring.live import live_metric
+    from shipyard.serving.predictions import read_feedback, read_predictions
+    from shipyard.serving.predlog import PredictionLog
+
+    rows = [row(), row(-2.0, 1.0), row(2.0, -1.0)]
+    app = create_app(client, options("churn@1", log_predictions=True))
+    answers = asyncio.run(_post_many(app, [{"rows": rows}] * 2))
+    logged = read_predictions(client.backend, "default", "churn")
+    expected = models[0].predict_proba(pd.DataFrame(rows)[FEATURES])[:, 1].tolist() * 2
+    assert logged.column("score").to_pylist() == pytest.approx(expected)
+    with PredictionLog(client.backend, "default", "churn") as plog:
+        for answer in answers:
+            for index, label in enumerate((1, 0, 1)):
+                plog.append_feedback(answer.json()["request_id"], label, row=index)
+    auc = live_metric("roc_auc", logged, read_feedback(client.backend, "default", "churn"), min_labels=6)
+    assert auc.status == "ok" and auc.labels == 6

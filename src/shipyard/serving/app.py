@@ -156,7 +156,7 @@ class _Server:
                 raise HttpError(405, "method_not_allowed", f"{scope['method']} /predict: send a POST.")
             batch, slot, proba = await self._read(scope, headers, receive)
             try:
-                predictions = await slot.batcher.predict(batch, proba=proba)
+                predictions, scores = await slot.batcher.predict_scored(batch, proba=proba)
             except SignatureMismatch as exc:  # the model's own check, stricter than ours in some corner
                 raise HttpError(422, "invalid_input", str(exc), request_id=request_id) from exc
             except Exception as exc:
@@ -187,7 +187,7 @@ class _Server:
         self._ok.inc()
         self._latency[slot.role].observe(elapsed)
         if self.log is not None:
-            self._log(request_id, slot, batch, predictions, elapsed)
+            self._log(request_id, slot, batch, predictions, elapsed, scores)
         if self.deployment.shadow is not None:
             self._shadow(request_id, batch, proba)
         await _send(send, 200, body, given_id or request_id.encode(), served.number_header)
@@ -249,7 +249,9 @@ class _Server:
         self.metrics.requests.labels("/predict", str(exc.status)).inc()
         return self._dumps({**exc.body, "request_id": request_id})
 
-    def _log(self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float) -> None:
+    def _log(
+        self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float, scores: Any = None
+    ) -> None:
         from shipyard.serving.predlog import PredictionRecord
 
         assert self.log is not None
@@ -261,6 +263,7 @@ class _Server:
             inputs=batch.columns,
             outputs=predictions.tolist() if hasattr(predictions, "tolist") else list(predictions),
             latency_ms=elapsed * 1000,
+            scores=None if scores is None else scores.tolist(),
         )
         self.log.append(record)
 
@@ -271,13 +274,15 @@ class _Server:
         async def run() -> None:
             start = time.perf_counter()
             try:
-                predictions = await shadow.batcher.predict(batch, proba=proba and shadow.served.has_proba)
+                predictions, scores = await shadow.batcher.predict_scored(
+                    batch, proba=proba and shadow.served.has_proba
+                )
             except Exception:
                 self.metrics.shadow_errors.inc()
                 log.warning("The shadow %s failed on request %s", shadow.ref, request_id, exc_info=True)
                 return
             if self.log is not None:
-                self._log(request_id, shadow, batch, predictions, time.perf_counter() - start)
+                self._log(request_id, shadow, batch, predictions, time.perf_counter() - start, scores)
 
         task = asyncio.get_running_loop().create_task(run())
         self._shadow_tasks.add(task)

@@ -30,9 +30,11 @@ class MicroBatcher:
         *,
         max_batch_rows: int = 256,
         on_batch: Callable[[int], None] | None = None,
+        scores: bool = False,
     ) -> None:
         self.model = model
         self.max_batch_rows = max_batch_rows
+        self.scores = scores
         self._on_batch = on_batch
         self._pending: list[tuple[Batch, bool, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
@@ -50,9 +52,14 @@ class MicroBatcher:
 
     async def predict(self, batch: Batch, *, proba: bool = False) -> Any:
         """This request's predictions (or probability rows), predicted together with concurrent requests."""
+        return (await self.predict_scored(batch, proba=proba))[0]
+
+    async def predict_scored(self, batch: Batch, *, proba: bool = False) -> tuple[Any, Any]:
+        """``(predictions, scores)``: scores (see ``ServedModel.predict_scored``) when the batcher was made with
+        ``scores=True`` and ``proba`` is false, else None."""
         if self._closing:
             raise RuntimeError("this model is not being served (starting, replaced or stopping); retry")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[Any, Any]] = asyncio.get_running_loop().create_future()
         self._pending.append((batch, proba, future))
         self._wake.set()
         return await future
@@ -111,13 +118,17 @@ class MicroBatcher:
             for item in group:  # find the request(s) the model cannot handle
                 await self._predict(loop, [item], proba)
             return
+        predictions, scores = result
         start = 0
         for batch, _proba, future in group:
-            _settle(future, result=result[start : start + batch.rows])
-            start += batch.rows
+            end = start + batch.rows
+            _settle(future, result=(predictions[start:end], None if scores is None else scores[start:end]))
+            start = end
 
-    def _call(self, batch: Batch, proba: bool) -> Any:
-        return self.model.predict(batch, proba=proba)
+    def _call(self, batch: Batch, proba: bool) -> tuple[Any, Any]:
+        if self.scores and not proba:
+            return self.model.predict_scored(batch)
+        return self.model.predict(batch, proba=proba), None
 
 
 def _merge(batches: list[Batch]) -> Batch:

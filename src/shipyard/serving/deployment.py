@@ -169,7 +169,10 @@ class Deployment:
 
     def _batcher(self, served: ServedModel) -> MicroBatcher:
         return MicroBatcher(
-            served, max_batch_rows=self.options.max_batch_rows, on_batch=self.metrics.batch_rows.observe
+            served,
+            max_batch_rows=self.options.max_batch_rows,
+            on_batch=self.metrics.batch_rows.observe,
+            scores=self.options.log_predictions,  # only the log reads them
         )
 
     def _protected_aliases(self) -> frozenset[str]:

@@ -32,6 +32,7 @@ class ServedModel:
         self.gate_passed = gate_passed
         self.validator = RowValidator(loaded.signature)
         self.has_proba = loaded.has_predict_proba
+        self._scores = self.has_proba
         self.number_header = (b"x-model-version", str(version.version).encode())
         """The response header naming this version, built once."""
         self._native: Any = None
@@ -50,6 +51,34 @@ class ServedModel:
     @property
     def fast_path(self) -> bool:
         return self._native is not None
+
+    def predict_scored(self, batch: Batch) -> tuple[np.ndarray, np.ndarray | None]:
+        """Predictions, and for a binary classifier with probabilities the positive class's probability of each
+        row (the prediction log's ``score``, which score-based live metrics such as roc_auc need); else None.
+
+        The input is converted once for both calls. A model whose probabilities are not two columns, or raise,
+        is not asked again.
+        """
+        import numpy as np
+
+        if not self._scores:
+            return self.predict(batch), None
+        if self._native is not None:
+            matrix = self._matrix(batch)
+            predictions, proba_of = np.asarray(self._native.predict(matrix)), self._native.predict_proba
+            given: Any = matrix
+        else:
+            given = self._table(batch)
+            predictions, proba_of = self.loaded.predict(given), self.loaded.predict_proba
+        try:
+            probabilities = np.asarray(proba_of(given))
+        except Exception:
+            self._scores = False
+            return predictions, None
+        if probabilities.ndim != 2 or probabilities.shape[1] != 2:
+            self._scores = False
+            return predictions, None
+        return predictions, probabilities[:, 1]
 
     def predict(self, batch: Batch, *, proba: bool = False) -> np.ndarray:
         if self._native is not None:

@@ -19,6 +19,7 @@ A request with n input rows becomes n log rows:
     role         large_string        champion, canary or shadow
     latency_ms   float64             the request's latency (the same on each of its rows)
     prediction   float64 or text     the row's prediction
+    score        float64             a binary classifier's positive-class probability (when the server gave it)
     <inputs>     canonical types     the request's input columns under their own names, typed as dataset
                                      versions are (shipyard.data.tables), so monitoring compares them to the
                                      training data as they are; an input whose name is one of the columns
@@ -77,7 +78,7 @@ PREDICTION_SCHEMA = pa.schema(
 FEEDBACK_SCHEMA = pa.schema(
     [("request_id", pa.large_string()), ("at", _AT), ("label", pa.float64()), ("row", pa.int64())]
 )
-_RESERVED = frozenset(PREDICTION_SCHEMA.names)
+_RESERVED = frozenset((*PREDICTION_SCHEMA.names, "score"))
 _ENCODE_SLICE = 512  # records turned into Arrow at a time, as they arrive (see _Buffer.encoded)
 _DRAIN = 1024  # records taken off the queue per pass at most, so a due segment is not kept waiting
 _PLAIN_NUMBERS = frozenset((float, int, type(None)))
@@ -94,6 +95,8 @@ class PredictionRecord(NamedTuple):
     inputs: Mapping[str, Sequence[Any]]
     outputs: Sequence[Any]
     latency_ms: float
+    scores: Sequence[float] | None = None
+    """For a binary classifier: the positive class's probability of each row (``score``)."""
 
 
 class _Feedback(NamedTuple):
@@ -397,6 +400,11 @@ def _prediction_table(records: Sequence[PredictionRecord]) -> pa.Table:
             "prediction": _values(list(chain.from_iterable(outputs))),
         }
     )
+    if any(record.scores is not None for record in records):
+        scores = chain.from_iterable(
+            repeat(None, n) if r.scores is None else r.scores for r, n in zip(records, counts, strict=True)
+        )
+        table = table.append_column("score", pa.array(list(scores), pa.float64()))
     keys = [tuple(record.inputs) for record in records]
     by_column: Iterable[Sequence[Any]]
     if keys and keys.count(keys[0]) == len(keys):  # the same columns in the same order: served requests
