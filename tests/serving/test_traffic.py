@@ -164,3 +164,19 @@ def test_a_binary_classifiers_log_holds_the_positive_class_probability(
                 plog.append_feedback(answer.json()["request_id"], label, row=index)
     auc = live_metric("roc_auc", logged, read_feedback(client.backend, "default", "churn"), min_labels=6)
     assert auc.status == "ok" and auc.labels == 6
+
+
+def test_one_probability_call_gives_the_same_predictions_as_predict(
+    client: shipyard.Client, models: list[LogisticRegression]
+) -> None:
+    import numpy as np
+
+    from shipyard.serving.validation import Batch
+
+    served = create_app(client, options("churn@2")).state.deployment.champion.served
+    values = np.random.default_rng(3).normal(scale=3, size=(200, 3))
+    batch = Batch({name: values[:, i].tolist() for i, name in enumerate(FEATURES)}, 200)
+    predictions, scores = served.predict_scored(batch)
+    frame = pd.DataFrame(values, columns=FEATURES)
+    assert predictions.tolist() == models[1].predict(frame).tolist()
+    assert scores.tolist() == pytest.approx(models[1].predict_proba(frame)[:, 1].tolist())

@@ -36,6 +36,7 @@ class ServedModel:
         self.number_header = (b"x-model-version", str(version.version).encode())
         """The response header naming this version, built once."""
         self._native: Any = None
+        self._classes: np.ndarray | None = None
         self._order: list[str] = self.validator.names
         if self.validator.numeric:
             self._probe()
@@ -63,6 +64,9 @@ class ServedModel:
 
         if not self._scores:
             return self.predict(batch), None
+        if self._classes is not None:  # one call gives both (checked at load)
+            probabilities = np.asarray(self._native.predict_proba(self._matrix(batch)))
+            return self._classes[probabilities.argmax(axis=1)], probabilities[:, 1]
         if self._native is not None:
             matrix = self._matrix(batch)
             predictions, proba_of = np.asarray(self._native.predict(matrix)), self._native.predict_proba
@@ -124,8 +128,23 @@ class ServedModel:
             return
         if got.shape == expected.shape and np.array_equal(got, expected):
             self._native = model
+            self._classes = self._argmax_classes(model, self._matrix(batch), got)
         else:
             self._order = self.validator.names
+
+    def _argmax_classes(self, model: Any, matrix: np.ndarray, predicted: np.ndarray) -> np.ndarray | None:
+        """A binary classifier's classes, if its predictions are the class of the larger probability (as for
+        scikit-learn's classifiers): then one ``predict_proba`` call gives both predictions and scores."""
+        import numpy as np
+
+        classes = getattr(model, "classes_", None)
+        if not self.has_proba or classes is None or len(classes) != 2:
+            return None
+        try:
+            derived = np.asarray(classes)[np.asarray(model.predict_proba(matrix)).argmax(axis=1)]
+        except Exception:
+            return None
+        return np.asarray(classes) if np.array_equal(derived, predicted) else None
 
     def describe(self) -> dict[str, Any]:
         return {
