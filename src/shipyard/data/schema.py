@@ -42,7 +42,7 @@ class ColumnSchema:
     maximum: Bound = None
 
     def to_dict(self) -> dict[str, Any]:
-        safe: dict[str, Any] = _json_safe(asdict(self))
+        safe: dict[str, Any] = json_safe(asdict(self))
         return safe
 
     @classmethod
@@ -108,7 +108,7 @@ class ColumnProfile:
     top: list[list[Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        safe: dict[str, Any] = _json_safe(asdict(self))
+        safe: dict[str, Any] = json_safe(asdict(self))
         return safe
 
     @classmethod
@@ -157,12 +157,12 @@ def _logical(value: object) -> LogicalType:
     return value
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """``value`` with every NaN or infinite float replaced by ``None`` (JSON has no such numbers)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value

@@ -73,16 +73,17 @@ class RetrainLoop:
         self.metric = metric or _live_metric_of(spec) or CANARY_METRIC
         self.store = client.backend.loops
         self.actor = current_actor()
+        self.project = client.models.get(spec.model, project=spec.project).project
 
     # starting and carrying on ------------------------------------------------------------------------
 
     def start(self, alert_id: int | None, reason: str) -> LoopRecord | None:
         """Open a loop for the model and carry it as far as it goes now; None if one is already running."""
         champion = self._champion()
-        versions = self.client.models.versions(self.spec.model_name, project=self._project())
+        versions = self.client.models.versions(self.spec.model_name, project=self.project)
         try:
             loop = self.store.start(
-                self._project(),
+                self.project,
                 self.spec.model_name,
                 monitor=self.spec.name,
                 alert_id=alert_id,
@@ -204,7 +205,7 @@ class RetrainLoop:
 
         canary = self.spec.on_alert.canary
         assert canary is not None and loop.canary_started_at is not None
-        project, model = self._project(), self.spec.model_name
+        project, model = self.project, self.spec.model_name
         since = loop.canary_started_at
         predictions = read_predictions(self.client.backend, project, model, since_ms=since)
         feedback = read_feedback(self.client.backend, project, model, since_ms=since)
@@ -268,12 +269,9 @@ class RetrainLoop:
 
     # resolution -----------------------------------------------------------------------------------------
 
-    def _project(self) -> str:
-        return self.client.models.get(self.spec.model, project=self.spec.project).project
-
     def _champion(self) -> ModelVersion | None:
         try:
-            return self.client.models.get(f"{self.spec.model_name}@champion", project=self._project())
+            return self.client.models.get(f"{self.spec.model_name}@champion", project=self.project)
         except NotFound:
             return None
 

@@ -191,10 +191,10 @@ class Monitoring:
     ) -> WindowOutcome:
         inputs = WindowInputs(
             table=window.table,
-            inputs=self.reference(spec),
+            inputs=self.reference(spec, version),
             input_columns=[c["name"] for c in version.signature.get("inputs", [])],
             min_rows=spec.min_rows,
-            predictions=lambda: self.prediction_reference(spec),
+            predictions=lambda: self.prediction_reference(spec, version),
             feedback=lambda: self._feedback(spec, version.project, window.start_at),
         )
         results = [evaluate(rule, inputs) for rule in spec.rules]
@@ -292,19 +292,20 @@ class Monitoring:
 
     # references ---------------------------------------------------------------------------------------
 
-    def reference(self, spec: MonitorSpec) -> Reference:
-        """The summary of the training data of the version ``spec.model`` resolves to (computed once, stored)."""
-        dataset = self._training(spec, self._version(spec))
+    def reference(self, spec: MonitorSpec, version: ModelVersion | None = None) -> Reference:
+        """The summary of the training data of ``version`` (default: the one ``spec.model`` resolves to),
+        computed once and stored."""
+        dataset = self._training(spec, version or self._version(spec))
         return self._stored(f"dataset:{dataset.digest}", lambda: self._build_inputs(dataset))
 
-    def prediction_reference(self, spec: MonitorSpec) -> Reference:
+    def prediction_reference(self, spec: MonitorSpec, version: ModelVersion | None = None) -> Reference:
         """The summary of the version's predictions on (a sample of) its training data."""
-        version = self._version(spec)
+        version = version or self._version(spec)
         dataset = self._training(spec, version)
         key = f"predictions:{version.project}/{version.name}@{version.version}:{dataset.digest}"
         return self._stored(key, lambda: self._build_predictions(version, dataset))
 
-    def _stored(self, key: str, build: Any) -> Reference:
+    def _stored(self, key: str, build: Callable[[], Reference]) -> Reference:
         from shipyard.monitoring.reference import REFERENCE_FORMAT, Reference
 
         if key in self._references:

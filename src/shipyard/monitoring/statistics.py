@@ -36,6 +36,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 from shipyard.core.errors import InvalidInput, MissingDependency
+from shipyard.data.schema import json_safe
 from shipyard.monitoring.reference import (
     CategoricalReference,
     ColumnReference,
@@ -104,7 +105,7 @@ class ColumnDrift:
         return self.status == "drift"
 
     def to_dict(self) -> dict[str, Any]:
-        safe: dict[str, Any] = _json_safe(asdict(self))
+        safe: dict[str, Any] = json_safe(asdict(self))
         return safe
 
 
@@ -381,19 +382,9 @@ def _numeric_drift(
         value = _distance(method, ref_shares, cur_shares)
     elif judged:
         value, p_value = _numeric_statistic(method, ref, counts)
-    return ColumnDrift(
-        column=ref.name,
-        kind="numeric",
-        method=method,
-        value=value,
-        p_value=p_value,
-        threshold=threshold,
-        status=_status(judged, method, value, p_value, threshold),
-        rows=m,
-        missing_share=_share(counts.missing, m + counts.missing),
-        reference_missing_share=_share(ref.nulls, ref.count + ref.nulls),
-        out_of_domain_share=_share(below + above, m),
-        histogram=_numeric_histogram(ref, edges, ref_shares, cur_shares),
+    histogram = _numeric_histogram(ref, edges, ref_shares, cur_shares)
+    return _column_drift(
+        ref, "numeric", method, threshold, judged, value, p_value, counts.missing, m, below + above, histogram
     )
 
 
@@ -502,19 +493,39 @@ def _categorical_drift(
             value, p_value = _chi2(expected, observed)
         else:
             value = _distance(method, expected / expected.sum(), observed / m)
+    histogram = _categorical_histogram(ref, ref_cells, counts.cells)
+    return _column_drift(
+        ref, "categorical", method, threshold, judged, value, p_value, counts.missing, m, counts.unseen, histogram
+    )
+
+
+def _column_drift(
+    ref: ColumnReference,
+    kind: str,
+    method: str,
+    threshold: float,
+    judged: bool,
+    value: float | None,
+    p_value: float | None,
+    missing: int,
+    rows: int,
+    outside: int,
+    histogram: dict[str, Any],
+) -> ColumnDrift:
+    """What either kind of column measured, as a ColumnDrift (shares, status)."""
     return ColumnDrift(
         column=ref.name,
-        kind="categorical",
+        kind=kind,
         method=method,
         value=value,
         p_value=p_value,
         threshold=threshold,
         status=_status(judged, method, value, p_value, threshold),
-        rows=m,
-        missing_share=_share(counts.missing, m + counts.missing),
+        rows=rows,
+        missing_share=_share(missing, rows + missing),
         reference_missing_share=_share(ref.nulls, ref.count + ref.nulls),
-        out_of_domain_share=_share(counts.unseen, m),
-        histogram=_categorical_histogram(ref, ref_cells, counts.cells),
+        out_of_domain_share=_share(outside, rows),
+        histogram=histogram,
     )
 
 
@@ -590,13 +601,3 @@ def _status(judged: bool, method: str, value: float | None, p_value: float | Non
 
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value

@@ -142,6 +142,10 @@ class _Server:
         self._ok = metrics.requests.labels("/predict", "200")
         self._latency = {role: metrics.latency.labels(role) for role in ("champion", "canary")}
         self._shadow_tasks: set[asyncio.Task[None]] = set()
+        if plog is not None:  # looked up once, not on each request
+            from shipyard.serving.predlog import PredictionRecord
+
+            self._record = PredictionRecord
 
     # /predict ------------------------------------------------------------------------------------
 
@@ -252,10 +256,8 @@ class _Server:
     def _log(
         self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float, scores: Any = None
     ) -> None:
-        from shipyard.serving.predlog import PredictionRecord
-
         assert self.log is not None
-        record = PredictionRecord(
+        record = self._record(
             request_id=request_id,
             at_ms=int(time.time() * 1000),
             version=slot.served.number,

@@ -107,17 +107,20 @@ class LoopStore(StoreBase):
         if unknown:
             raise ValueError(f"unknown loop fields {sorted(unknown)}")
         now = now_ms()
-        current = self.get(loop_id)
-        history = [*current.history, {"at": now, "state": state, "message": message}]
         values: dict[str, Any] = {"state": state, "message": message, "updated_at": now, **fields}
-        values["history"] = json.dumps(history)
         if state in ENDINGS:
             values["ended_at"] = now
-        with self._write() as conn:
-            project_id = self._project_id(conn, current.project, create=False)
+        with self._write() as conn:  # the history is read and extended in one transaction (row locked on PostgreSQL)
+            row = conn.execute(_LOOPS.where(retrain_loops.c.id == loop_id).with_for_update(of=retrain_loops)).first()
+            if row is None:
+                raise NotFound(f"No retraining loop with id {loop_id}. List them with `shipyard monitor loops`.")
+            current = _loop(row)
+            values["history"] = json.dumps([*current.history, {"at": now, "state": state, "message": message}])
             conn.execute(retrain_loops.update().where(retrain_loops.c.id == loop_id).values(**values))
             detail = {"loop": loop_id, "message": message, **fields}
-            audit.record(conn, actor, f"loop.{state}", project_id, f"model:{current.model}", detail)
+            audit.record(
+                conn, actor, f"loop.{state}", int(row._mapping["project_id"]), f"model:{current.model}", detail
+            )
         return self.get(loop_id)
 
     def get(self, loop_id: int) -> LoopRecord:
