@@ -42,10 +42,25 @@ def test_an_unexpected_error_is_an_internal_error_with_a_debug_hint(
 
     monkeypatch.setattr(shipyard.Client, "search_runs", broken)
     result = invoke("runs", "list")
-    assert result.exit_code == 1
-    assert "internal error: RuntimeError: boom" in result.stderr and "--debug" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.exit_code == 3  # neither 1 (a check failed) nor 2 (your input was wrong): CI must not read a verdict
+    assert result.stderr == "error: internal error: RuntimeError: boom (rerun with --debug for the traceback)\n"
     assert "Traceback" in invoke("--debug", "runs", "list").stderr
+
+
+def test_an_internal_error_prints_only_the_first_line_of_its_message(
+    monkeypatch: pytest.MonkeyPatch, invoke: Invoke
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(
+            "database disk image is malformed\n(Background on this error at: https://sqlalche.me/e/21/4xp6)"
+        )
+
+    monkeypatch.setattr(shipyard.Client, "search_runs", broken)
+    result = invoke("runs", "list")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: internal error: RuntimeError: database disk image is malformed (rerun with --debug for the traceback)\n"
+    )
 
 
 def test_importing_the_cli_loads_no_database_layer() -> None:

@@ -1,6 +1,7 @@
 """The ``shipyard`` command: global options, the sub-commands, and the one place errors become exit codes.
 
-Exit codes: 0 ok, 1 a check failed (or an internal error), 2 a usage or input error. Every
+Exit codes: 0 ok, 1 a check or gate failed, 2 a usage or input error, 3 an internal error (a bug or an
+unexpected failure, never a verdict, so that CI can tell a crash from a failed gate). Every
 ``ShipyardError`` carries its own ``exit_code``; :meth:`_ShipyardGroup.invoke` is the only place that
 turns one into a message and an exit status.
 """
@@ -17,6 +18,9 @@ from shipyard.cli import datasets, demo, gate, maintenance, models, monitor, pip
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
+INTERNAL_ERROR = 3
+"""The exit code of an unexpected exception; 1 is kept for "a check or gate failed"."""
+
 # Typer's own control flow (usage errors, --help, Exit, Abort) passes through untouched: Typer prints
 # those itself, with "Try 'shipyard … --help'" and "Did you mean …?".
 _TYPER_FLOW = (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError)
@@ -32,7 +36,17 @@ class _ShipyardGroup(TyperGroup):
         except ShipyardError as exc:
             _fail(str(exc), exc.exit_code, debug=debug)
         except Exception as exc:
-            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1, debug=debug)
+            _fail(
+                f"internal error: {_first_line(exc)} (rerun with --debug for the traceback)",
+                INTERNAL_ERROR,
+                debug=debug,
+            )
+
+
+def _first_line(exc: Exception) -> str:
+    """``Type: message``, cut to the message's first line (SQLAlchemy, for one, appends a "Background" link)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _fail(message: str, exit_code: int, *, debug: bool) -> None:

@@ -12,9 +12,11 @@
     ├── StoreError                      exit 2   http 503
     │   └── SchemaOutdated              exit 2   http 503
     └── MissingDependency (ImportError) exit 2   http 500
+    any other exception                 exit 3   http 500   an internal error (a bug), never a verdict
 
 The CLI and the server each translate these to exit codes and HTTP statuses in exactly one place,
-using the ``exit_code`` and ``http_status`` class attributes.
+using the ``exit_code`` and ``http_status`` class attributes. CLI exit codes: 0 ok, 1 a check or gate
+failed, 2 a usage or input error, 3 an internal error.
 """
 
 from __future__ import annotations
