@@ -148,6 +148,34 @@ def test_a_failing_step_fails_the_run_skips_its_dependents_and_lets_other_branch
     assert "'broken' failed" in (run.step("after").error or "")
 
 
+HELPER = """
+import shipyard as sy
+
+def check_row(x: int) -> None:
+    raise ValueError(f"bad row {x}")
+
+@sy.step
+def broken(x: int) -> int:
+    check_row(x)
+    return x
+
+@sy.pipeline
+def flow():
+    return broken(7)
+"""
+
+
+def test_a_failed_steps_traceback_names_the_pipeline_files_lines_and_source(
+    client: shipyard.Client, write_pipeline: WritePipeline, tmp_path: Path, executor: str
+) -> None:
+    # cloudpickle >= 3.1.3 names shipped code "<dynamic-code>"; the user must still see their own file.
+    error = write_pipeline(HELPER).run(executor=executor, client=client).step("broken").error or ""
+    flow = tmp_path / "flow.py"
+    assert f'File "{flow}", line 9, in broken\n    check_row(x)\n' in error
+    assert f'File "{flow}", line 5, in check_row\n    raise ValueError(f"bad row {{x}}")\n' in error
+    assert "<dynamic-code>" not in error
+
+
 def test_a_step_killed_by_the_os_is_marked_crashed(
     client: shipyard.Client, write_pipeline: WritePipeline, executor: str
 ) -> None:

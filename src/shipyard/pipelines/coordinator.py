@@ -161,7 +161,7 @@ class Coordinator:
         return entries
 
     def _submit(self, name: str) -> None:
-        import cloudpickle
+        from shipyard.pipelines._pickling import dumps
 
         node = self.dag.nodes[name]
         self.attempts[name] += 1
@@ -193,7 +193,7 @@ class Coordinator:
         )
         deadline = None if node.step.timeout is None else time.monotonic() + node.step.timeout
         self.running[name] = (task, deadline)
-        self.executor.submit(name, cloudpickle.dumps(task))
+        self.executor.submit(name, dumps(task))
 
     def _handle(self, done: Done) -> None:
         import cloudpickle
