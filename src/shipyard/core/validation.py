@@ -6,8 +6,12 @@
 | param values | 6,000 characters |
 | tag values | 8,000 characters |
 | run and project names | 1–250 characters, no control characters |
-| metric values | any ``int`` or ``float`` (NaN and ±inf are kept); not ``bool`` or strings |
-| steps | integers in ``[-2**63, 2**63)`` |
+| metric values | any ``int`` or ``float`` that fits a float (NaN and ±inf are kept); not ``bool`` or strings |
+| steps | integers in ``[-2**63, 2**63)`` (a default step too: none follows ``2**63 - 1``) |
+| timestamps | milliseconds since the epoch, integers in ``[-2**63, 2**63)`` |
+
+A metric point that passes these checks is one the store can hold: ``metric_point_problem`` says why
+one cannot, for the store's own message and for a flush that must set a refused point aside.
 """
 
 from __future__ import annotations
@@ -74,15 +78,66 @@ def check_metric_value(value: object, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInput(
             f"The metric {key!r} must be a number (int or float; NaN and ±inf are allowed); "
-            f"got {type(value).__name__} {value!r}."
+            f"got {type(value).__name__} {_shown(value)}."
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInput(
+            f"The metric {key!r} is too large for a float (a 64-bit float holds up to about 1.8e308); got "
+            f"{_shown(value)}. Log it scaled, or as a param."
+        ) from None
 
 
 def check_step(step: object, key: str) -> int:
     if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not -_INT64 <= int(step) < _INT64:
-        raise InvalidInput(f"The step for metric {key!r} must be a 64-bit integer; got {step!r}.")
+        raise InvalidInput(
+            f"The step for metric {key!r} must be a 64-bit integer (from -2**63 to 2**63 - 1); got {_shown(step)}."
+        )
     return int(step)
+
+
+def check_timestamp(timestamp: object, key: str) -> int:
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, numbers.Integral)
+        or not -_INT64 <= int(timestamp) < _INT64
+    ):
+        raise InvalidInput(
+            f"The timestamp for metric {key!r} must be milliseconds since the epoch, a 64-bit integer such as "
+            f"int(time.time() * 1000); got {_shown(timestamp)}. Leave it out to use the time of the call."
+        )
+    return int(timestamp)
+
+
+def no_next_step(key: str) -> InvalidInput:
+    """The error for a default step past the last one a 64-bit integer holds."""
+    return InvalidInput(
+        f"The metric {key!r} already has a point at step {_INT64 - 1}, the largest 64-bit step, so there is no "
+        "next step to default to; pass step= explicitly."
+    )
+
+
+def metric_point_problem(point: tuple[object, object, object, object]) -> str | None:
+    """Why the store cannot hold the point ``(key, value, step, timestamp)``, or None if it can."""
+    key, value, step, timestamp = point
+    try:
+        check_key(key, "metric")
+        if value.__class__ is not float:
+            check_metric_value(value, str(key))
+        check_step(step, str(key))
+        check_timestamp(timestamp, str(key))
+    except InvalidInput as exc:
+        return str(exc)
+    return None
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it: short, and never the 4,300-digit repr Python refuses to make."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def check_name(name: object, what: str) -> str:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
+from shipyard.core.validation import metric_point_problem
 from shipyard.store import _search, audit
 from shipyard.store._base import StoreBase, chunks, now_ms
 from shipyard.store._liveness import hostname, process_alive
@@ -209,7 +210,11 @@ class SqlStore(StoreBase):
         params_: Mapping[str, str] | None = None,
         tags_: Mapping[str, str] | None = None,
     ) -> None:
-        """Write metric points, params and tags to a running run in one transaction: all or nothing."""
+        """Write metric points, params and tags to a running run in one transaction: all or nothing.
+
+        A metric point the database cannot hold (a step or timestamp beyond 64 bits, say) is ``InvalidInput``
+        naming it, and nothing is written.
+        """
         with self._write() as conn:
             self._require_writable(conn, run_id)
             if params_:
@@ -223,7 +228,10 @@ class SqlStore(StoreBase):
                     [{"run_id": run_id, "key": k, "value": v} for k, v in tags_.items()],
                 )
             if metrics_:
-                self._write_metrics(conn, run_id, metrics_)
+                try:
+                    self._write_metrics(conn, run_id, metrics_)
+                except (OverflowError, sa.exc.DataError, sa.exc.IntegrityError) as exc:
+                    raise InvalidInput(_refused_points(metrics_, exc)) from exc
 
     def _write_params(self, conn: sa.Connection, run_id: str, new: Mapping[str, str]) -> None:
         existing = dict(
@@ -422,6 +430,20 @@ _END_RUN = (
     .where(runs.c.id == sa.bindparam("run_id"), runs.c.status == RunStatus.RUNNING.value)
     .values(status=sa.bindparam("status"), end_time=sa.bindparam("end_time"))
 )
+
+
+def _refused_points(points: Sequence[MetricRow], exc: BaseException) -> str:
+    # Off the hot path: only once the driver or the database has refused a write.
+    for point in points:
+        problem = metric_point_problem(point)
+        if problem is not None:
+            key, _, step, timestamp = point
+            return (
+                f"The store cannot hold the metric point ({key!r}, step {step}, timestamp {timestamp}): {problem} "
+                "Nothing of this write was stored."
+            )
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return f"The database refused these metric points: {reason}. Nothing of this write was stored."
 
 
 def _environment_json(environment: Mapping[str, Any]) -> str:

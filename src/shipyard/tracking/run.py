@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.artifacts import check_artifact_path
 from shipyard.core import validation as v
 from shipyard.core.entities import DatasetVersion, Metric, ModelVersion, RunArtifact, RunRecord, RunStatus
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import Conflict, InvalidInput, NotFound, ShipyardError, StoreError
 
 if TYPE_CHECKING:
     from shipyard.tracking.client import Client
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 _active_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("shipyard_active_run", default=None)
 _MIN_INT64, _MAX_INT64 = -(2**63), 2**63 - 1
 MetricPoint = Metric | tuple[str, float] | tuple[str, float, int] | tuple[str, float, int, int]
+Point = tuple[str, float, int, int]  # key, value, step, timestamp (ms): as buffered and written
 
 
 class Run:
@@ -42,7 +43,10 @@ class Run:
         self.project = record.project
         self.name = record.name
         self.parent_id = record.parent_id
-        self._buffer: list[tuple[str, float, int, int]] = []
+        self._buffer: list[Point] = []
+        # Points the store refused (they got past the checks at the call), with why; the run ends failed.
+        self._refused: list[tuple[Point, str]] = []
+        self._refused_reported = 0
         self._buffer_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._max_points = client.settings.flush_max_points
@@ -82,7 +86,11 @@ class Run:
     # metrics -----------------------------------------------------------------------------------------
 
     def log_metric(self, key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
-        """Buffer one point. ``step`` defaults to one past this key's last step; ``timestamp`` (ms) to now."""
+        """Buffer one point. ``step`` defaults to one past this key's last step; ``timestamp`` (ms) to now.
+
+        The point is checked here, whole, so a bad one raises ``InvalidInput`` and nothing is buffered.
+        """
+        # The hot path: exact-class and range tests inline; the validators only build the error messages.
         if key not in self._checked_keys:
             v.check_key(key, "metric")
             self._checked_keys.add(key)
@@ -90,12 +98,14 @@ class Run:
             value = v.check_metric_value(value, key)
         if step is None:
             step = self._next_step.get(key, 0)
+            if step > _MAX_INT64:
+                raise v.no_next_step(key)
         elif step.__class__ is not int or not _MIN_INT64 <= step <= _MAX_INT64:
             step = v.check_step(step, key)
         if timestamp is None:
             timestamp = int(time.time() * 1000)
-        elif timestamp.__class__ is not int:
-            timestamp = v.check_step(timestamp, key)
+        elif timestamp.__class__ is not int or not _MIN_INT64 <= timestamp <= _MAX_INT64:
+            timestamp = v.check_timestamp(timestamp, key)
         if self._ended:
             self._check_open()
         self._next_step[key] = step + 1
@@ -106,10 +116,21 @@ class Run:
             self.flush()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
-        """Buffer several metrics at one step (each key's own next step when ``step`` is None)."""
-        stamp = int(time.time() * 1000) if timestamp is None else timestamp
-        for key, value in v.check_mapping(metrics).items():
-            self.log_metric(key, value, step, stamp)
+        """Buffer several metrics at one step (each key's own next step when ``step`` is None).
+
+        Every point is checked before any is buffered.
+        """
+        items = v.check_mapping(metrics).items()
+        now = int(time.time() * 1000) if timestamp is None else timestamp
+        points = self._points(((k, x) if step is None else (k, x, step) for k, x in items), now)
+        self._check_open()
+        for key, _, point_step, _ in points:
+            self._next_step[key] = point_step + 1
+        with self._buffer_lock:
+            self._buffer += points
+            full = len(self._buffer) >= self._max_points
+        if full:
+            self.flush()
 
     def log_batch(
         self,
@@ -131,9 +152,11 @@ class Run:
             if step >= self._next_step.get(key, 0):
                 self._next_step[key] = step + 1
 
-    def _points(self, items: Iterable[MetricPoint]) -> list[tuple[str, float, int, int]]:
+    def _points(self, items: Iterable[MetricPoint], now: object = None) -> list[Point]:
+        """Check every point; ``now`` is the timestamp of points without one (default: the time of the call)."""
         # The hot loop of a batch: type checks by exact class first, full validation only off the fast path.
-        now = int(time.time() * 1000)
+        if now is None:
+            now = int(time.time() * 1000)
         next_step = dict(self._next_step)
         checked = self._checked_keys
         points = []
@@ -147,6 +170,8 @@ class Run:
             elif size == 2:
                 key, value = item  # type: ignore[misc]
                 step, timestamp = next_step.get(key, 0), now
+                if step > _MAX_INT64:
+                    raise v.no_next_step(key)
             else:
                 raise InvalidInput(
                     f"A metric point is a Metric or a tuple (key, value[, step[, timestamp_ms]]); got {item!r}."
@@ -157,30 +182,56 @@ class Run:
                 value = v.check_metric_value(value, key)
             if step.__class__ is not int or not _MIN_INT64 <= step <= _MAX_INT64:
                 step = v.check_step(step, key)
-            if timestamp.__class__ is not int:
-                timestamp = v.check_step(timestamp, key)
+            if timestamp.__class__ is not int or not _MIN_INT64 <= timestamp <= _MAX_INT64:
+                timestamp = v.check_timestamp(timestamp, key)
             next_step[key] = step + 1
             points.append((key, value, step, timestamp))
         return points
 
     def flush(self) -> None:
-        """Write every buffered point; returns once they are durable. Re-raises a failed background write."""
+        """Write every buffered point; returns once they are durable. Re-raises a failed background write.
+
+        If the write fails, the points stay buffered for the next flush. A point the store refuses (one
+        that got past the checks at the call) is set aside and the others are written; the refusal is
+        raised as ``InvalidInput``, once, here or by the next flush, and the run will end ``failed``.
+        """
         with self._flush_lock:
-            with self._buffer_lock:
-                points, self._buffer = self._buffer, []
+            self._write_buffer()
+            if len(self._refused) > self._refused_reported:
+                refused, self._refused_reported = self._refused[self._refused_reported :], len(self._refused)
+                raise InvalidInput(
+                    f"{_points_text(len(refused))} of run {self.id} could not be stored: {_refused_text(refused)}. "
+                    "The other points were written; the run will end failed, as its history is incomplete."
+                )
+
+    def _write_buffer(self) -> None:
+        # Under _flush_lock. Whatever is not written or set aside goes back to the front of the buffer.
+        with self._buffer_lock:
+            points, self._buffer = self._buffer, []
+        try:
             if points:
                 try:
                     self._store.write(self.id, metrics_=points)
-                except BaseException:
-                    with self._buffer_lock:
-                        self._buffer[:0] = points  # keep them for the next attempt, in order
-                    raise
+                except InvalidInput:
+                    problems = [(point, v.metric_point_problem(point)) for point in points]
+                    refused = [(point, why) for point, why in problems if why is not None]
+                    if not refused:
+                        raise  # no point is to blame: keep them all
+                    self._refused += refused
+                    points = [point for point, why in problems if why is None]
+                    if points:
+                        self._store.write(self.id, metrics_=points)
+                points = []
+        except BaseException:
+            with self._buffer_lock:
+                self._buffer[:0] = points  # keep them for the next attempt, in order
+            raise
 
     def _flush_quietly(self) -> None:
         # From the background thread: a failed write keeps its points buffered, and the next flush()
-        # the user makes retries them and raises if it fails again.
-        with contextlib.suppress(Exception):
-            self.flush()
+        # the user makes retries them and raises if it fails again (or reports the points set aside).
+        with self._flush_lock, contextlib.suppress(Exception):
+            self._write_buffer()
 
     # artifacts ---------------------------------------------------------------------------------------
 
@@ -250,15 +301,46 @@ class Run:
     # lifecycle ---------------------------------------------------------------------------------------
 
     def end(self, status: RunStatus | str = RunStatus.FINISHED) -> None:
-        """Flush and end the run. Ending twice is a no-op."""
+        """Flush and end the run. Ending twice is a no-op.
+
+        A run whose points could not all be stored never ends ``finished``: it ends ``failed`` and ``end``
+        raises ``InvalidInput`` saying which points and why. If the store cannot be reached, ``end`` raises
+        ``StoreError`` and leaves the run open with its points buffered: call ``end`` again to retry.
+        """
         if self._ended:
             return
         status = RunStatus(status)
+        problem: InvalidInput | None = None
         try:
             self.flush()
-        finally:
-            self._ended = True
-            self._client._background.unregister(self)
+        except StoreError:
+            raise  # the run stays open (and heartbeating), its points buffered for the next try
+        except InvalidInput as exc:
+            problem = exc
+        except Exception:
+            self._close(RunStatus.FAILED, quietly=True)
+            raise
+        if problem is None and not self._refused:
+            self._close(status)
+            return
+        self._close(RunStatus.FAILED, quietly=True)
+        reasons = []
+        if self._refused:
+            reasons.append(f"{_points_text(len(self._refused))} could not be stored: {_refused_text(self._refused)}")
+        if self._buffer:
+            reasons.append(f"{_points_text(len(self._buffer))} could not be written: {problem}")
+        instead = "" if status is RunStatus.FAILED else f", not {status.value},"
+        raise InvalidInput(
+            f"Run {self.id} ended failed{instead} because {'; and '.join(reasons)}. Its other points were stored."
+        ) from problem
+
+    def _close(self, status: RunStatus, *, quietly: bool = False) -> None:
+        self._ended = True
+        self._client._background.unregister(self)
+        if not quietly:
+            self._store.end_run(self.id, status)
+            return
+        with contextlib.suppress(ShipyardError):  # the error about to be raised says more than this one
             self._store.end_run(self.id, status)
 
     def _check_open(self) -> None:
@@ -280,3 +362,13 @@ class Run:
                 _active_run.reset(self._context_token)
             self._context_token = None
         self.end(RunStatus.FINISHED if exc_type is None else RunStatus.FAILED)
+
+
+def _points_text(count: int) -> str:
+    return "1 metric point" if count == 1 else f"{count:,} metric points"
+
+
+def _refused_text(refused: Sequence[tuple[Point, str]]) -> str:
+    (key, _, step, timestamp), why = refused[0]
+    more = f" (and {len(refused) - 1:,} more)" if len(refused) > 1 else ""
+    return f"({key!r}, step {step}, timestamp {timestamp}){more}: {why.rstrip('.')}"
