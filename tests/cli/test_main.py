@@ -21,7 +21,42 @@ def test_version() -> None:
 def test_a_mistyped_command_suggests_the_right_one() -> None:
     result = CliRunner().invoke(app, ["runs", "lst"])
     assert result.exit_code == 2
-    assert "Did you mean 'list'?" in result.output
+    assert result.stderr == "error: No such command 'lst'. Did you mean 'list'? Try 'shipyard runs --help'.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["gc", "--grace", "-5"], "Invalid value for '--grace': Input should be greater than or equal to 0; got '-5'."),
+        (["gc", "--grace", "abc"], "Invalid value for '--grace': Input should be a valid number"),
+        (["models", "audit", "--limit", "0"], "Invalid value for '--limit'"),
+        (["serve", "churn@champion", "--port", "70000"], "Input should be less than or equal to 65535; got '70000'."),
+        (["promote", "churn@2", "--override"], '--override needs --reason "…" saying why.'),
+        (["pipeline", "runs", "--limit", "0"], "Invalid value for '--limit'"),
+        (["scheduler", "--poll", "-1"], "Invalid value for '--poll'"),
+        (["runs", "show"], "Missing argument 'run_id'."),
+        (["runs", "list", "--filtr", "x"], "No such option: --filtr. Did you mean --filter?"),
+        (["runs", "compare", "0" * 32], "give at least two run ids to compare; got 1."),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help_to_read(args: list[str], expected: str, invoke: Invoke) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    command = "shipyard " + " ".join(arg for arg in args[:2] if not arg.startswith("-") and "@" not in arg)
+    assert line.startswith("error: ") and expected in line and line.endswith(f" Try '{command} --help'.")
+
+
+def test_a_bad_global_option_is_one_line_too() -> None:
+    result = CliRunner().invoke(app, ["--uri"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: Option '--uri' requires an argument. Try 'shipyard --help'.\n"
+
+
+def test_a_group_without_a_command_still_prints_its_help() -> None:
+    result = CliRunner().invoke(app, ["runs"])
+    assert result.exit_code == 2
+    assert "Usage: shipyard runs" in result.output and "error:" not in result.output
 
 
 def test_a_shipyard_error_exits_with_its_own_code(monkeypatch: pytest.MonkeyPatch, invoke: Invoke) -> None:

@@ -75,6 +75,14 @@ def test_a_bad_configuration_exits_2_naming_the_key(invoke: Invoke, config: Path
     assert unknown.exit_code == 2 and "No monitor named 'other'" in unknown.output
 
 
+def test_a_configuration_without_monitors_is_an_input_error_not_a_usage_error(invoke: Invoke, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("[shipyard]\n")
+    result = invoke("monitor", "windows", "drift", "--config", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {empty} declares no [[monitor]] tables; add one (see docs/monitoring.md).\n"
+
+
 def test_report_writes_an_html_file_prints_its_path_and_has_json(invoke: Invoke, config: Path, tmp_path: Path) -> None:
     invoke("monitor", "run", "--config", str(config))
     out = tmp_path / "drift.html"

@@ -2,37 +2,62 @@
 
 Exit codes: 0 ok, 1 a check or gate failed, 2 a usage or input error, 3 an internal error (a bug or an
 unexpected failure, never a verdict, so that CI can tell a crash from a failed gate). Every
-``ShipyardError`` carries its own ``exit_code``; :meth:`_ShipyardGroup.invoke` is the only place that
-turns one into a message and an exit status.
+``ShipyardError`` carries its own ``exit_code``; :class:`_ShipyardGroup` is the only place that turns
+an exception into a message and an exit status. Every error is one ``error:`` line on stderr, usage
+errors included (they end with "Try 'shipyard … --help'.").
 """
 
 from __future__ import annotations
 
 import traceback
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import datasets, demo, gate, maintenance, models, monitor, pipeline, predict, runs, schedule, serve
+from shipyard.cli import (
+    audit,
+    datasets,
+    demo,
+    gate,
+    maintenance,
+    models,
+    monitor,
+    pipeline,
+    predict,
+    runs,
+    schedule,
+    serve,
+)
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
+USAGE_ERROR = 2
 INTERNAL_ERROR = 3
 """The exit code of an unexpected exception; 1 is kept for "a check or gate failed"."""
 
-# Typer's own control flow (usage errors, --help, Exit, Abort) passes through untouched: Typer prints
-# those itself, with "Try 'shipyard … --help'" and "Did you mean …?".
-_TYPER_FLOW = (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError)
+# Typer's own control flow (--help, Exit, Abort) passes through untouched.
+_TYPER_FLOW = (typer.Exit, typer.Abort, BrokenPipeError)
 
 
 class _ShipyardGroup(TyperGroup):
+    # Typer's usage errors (UsageError, BadParameter, NoSuchOption, …) are Click's, vendored in Typer's
+    # private `typer._click`; all of them derive from the public `typer.TyperException`, caught here.
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        # The root's own options (`shipyard --uri` without a value) are parsed here, before invoke.
+        try:
+            return super().make_context(*args, **kwargs)
+        except typer.TyperException as exc:
+            _usage_error(exc)
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # Typer passes its own Context
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
         except _TYPER_FLOW:
             raise
+        except typer.TyperException as exc:  # a sub-command's usage error, or a BadParameter a command raised
+            _usage_error(exc)
         except ShipyardError as exc:
             _fail(str(exc), exc.exit_code, debug=debug)
         except Exception as exc:
@@ -49,7 +74,35 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _fail(message: str, exit_code: int, *, debug: bool) -> None:
+def _usage_error(exc: typer.TyperException) -> NoReturn:
+    """One ``error:`` line, like every other error, instead of Typer's usage box; "Did you mean" hints stay."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `shipyard runs` alone: Typer has printed the help already
+        raise exc
+    message = " ".join(part.strip() for part in exc.format_message().splitlines() if part.strip())
+    close = getattr(exc, "possibilities", None)  # an unknown option's near misses
+    if close:
+        message = f"{exc.message}. Did you mean {' or '.join(sorted(close))}?"
+    got = _refused_value(exc)
+    if got:
+        message = f"{message.rstrip('.')}; got {got}"
+    command = getattr(getattr(exc, "ctx", None), "command_path", None) or "shipyard"
+    end = "" if message.endswith((".", "?", "!")) else "."
+    _fail(f"{message}{end} Try '{command} --help'.", USAGE_ERROR, debug=False)
+
+
+def _refused_value(exc: BaseException) -> str:
+    """The value Typer's validation refused, quoted (``'-5'``), when its cause says which; else ''.
+
+    Typer checks option types and ranges with pydantic, whose ``ValidationError.errors()`` keep the input.
+    """
+    errors = getattr(exc.__cause__, "errors", None)
+    found = errors() if callable(errors) else []
+    if len(found) != 1 or not isinstance(found[0], dict) or not isinstance(found[0].get("input"), str):
+        return ""
+    return repr(found[0]["input"])
+
+
+def _fail(message: str, exit_code: int, *, debug: bool) -> NoReturn:
     if debug:
         traceback.print_exc()
     typer.secho("error: ", fg="red", bold=True, err=True, nl=False)
@@ -68,6 +121,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(audit.app, name="audit")
 schedule.register(pipeline.app, app)
 maintenance.register(app)
 gate.register(app)

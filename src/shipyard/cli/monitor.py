@@ -18,6 +18,7 @@ import typer
 from shipyard.cli._output import console, fmt_time, print_json, table, text
 from shipyard.cli._state import open_client
 from shipyard.core.actor import current_actor
+from shipyard.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from shipyard.monitoring.service import Monitoring, MonitorOutcome
@@ -45,7 +46,7 @@ def _monitoring(client: Client, config: Path | None) -> Monitoring:
     monitoring = Monitoring.from_config(client, config)
     if not monitoring.monitors:
         where = config or client.settings.root / "shipyard.toml"
-        raise typer.BadParameter(f"{where} declares no [[monitor]] tables; see docs/monitoring.md.")
+        raise InvalidInput(f"{where} declares no [[monitor]] tables; add one (see docs/monitoring.md).")
     return monitoring
 
 
@@ -184,7 +185,6 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """Write an offline HTML report of a monitor's latest windows: drift per column over time, alerts."""
-    from shipyard.core.errors import InvalidInput
     from shipyard.monitoring.report import build_report, render_html
 
     with open_client(ctx) as client:
