@@ -141,9 +141,10 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     max_results: int = 1000,
     page_token: str | None = None,
+    include_deleted: bool = False,
 ) -> RunPage:
-    """Search runs on the default client; see ``Client.search_runs``."""
-    return _client().search_runs(project, filter, order_by, max_results, page_token)
+    """Search runs on the default client; see ``Client.search_runs``. Deleted runs only with ``include_deleted``."""
+    return _client().search_runs(project, filter, order_by, max_results, page_token, include_deleted=include_deleted)
 
 
 def get_run(run_id: str) -> RunRecord:

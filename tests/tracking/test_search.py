@@ -115,3 +115,12 @@ def test_two_conditions_on_one_metric_make_a_range(client: sy.Client, runs: dict
         project="churn", filter="metrics.auc > 0.9 and metrics.auc < 0.96", order_by=["metrics.auc"]
     )
     assert names(page) == ["b", "a"]
+
+
+def test_the_module_level_search_can_include_deleted_runs(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sy, "_default", client)
+    with client.start_run() as run:
+        pass
+    client.delete_run(run.id)
+    assert sy.search_runs() == []
+    assert [r.id for r in sy.search_runs(include_deleted=True)] == [run.id]
