@@ -5,26 +5,27 @@ A test earns 1 point when a system runs it automatically (0.5 when a person runs
 tool cannot see, so it is never awarded here). A section scores the sum of its tests; the final score is
 the *lowest* section, so a project is only as ready as its weakest area.
 
-A test counts as automated when the policy configures a check kind that runs it at every gate, or when
-Shipyard itself does it on every run, dataset or model version (``PLATFORM``). What later releases will
-bring (serving with canaries, prediction logs, monitors, retraining) is marked ``planned`` and earns
-nothing yet.
+A test counts as automated when the gate policy configures a check kind that runs it at every gate, when
+a ``[[monitor]]`` of the project has a rule (or an ``on_alert`` action) that runs it on every window of
+the prediction log, or when Shipyard itself does it on every run, dataset, model version or served
+request (``PLATFORM``). The monitors are those of ``shipyard.monitoring.config.load_monitors``; this
+module only reads the fields of ``MonitorLike``, so the gate layer does not import the monitoring one.
 
->>> report = score(Policy())                  # no checks: only what Shipyard does on its own
+>>> report = score(Policy())                  # no checks, no monitors: only what Shipyard does on its own
 >>> report.sections, report.final
 ({'data': 1.0, 'model': 0.0, 'infra': 3.0, 'monitor': 0.0}, 0.0)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from shipyard.gates.policy import CheckSpec, Policy
 
 Section = Literal["data", "model", "infra", "monitor"]
-Status = Literal["automated", "planned", "uncovered"]
+Status = Literal["automated", "uncovered"]
 
 SECTIONS: Mapping[Section, str] = {
     "data": "Data (features and data)",
@@ -33,21 +34,23 @@ SECTIONS: Mapping[Section, str] = {
     "monitor": "Monitoring",
 }
 AUTOMATED_POINTS = 1.0
-_UNCOVERED_KEYS = ("id", "section", "title", "kinds", "planned", "hint")
+_UNCOVERED_KEYS = ("id", "section", "title", "kinds", "monitor_rules", "hint")
 
-# What Shipyard does on its own, whatever the policy says. Only what is built today belongs here.
+# What Shipyard does on its own, whatever shipyard.toml says. Only what is built today belongs here.
 PLATFORM: Mapping[str, str] = {
     "tracking": "every run records its params, metrics, git commit (and dirty flag), Python and package versions",
     "datasets": "dataset versions are immutable, addressed by digest, with a schema and per-column profile",
-    "lineage": "each model version links to its training run, code commit and training dataset versions",
+    "lineage": "each model version links to its training run, code commit and training dataset versions; "
+    "a pipeline's lineage walks back through its steps (code, parameters, input digests) to the raw data",
     "signature": "each model version's input signature is inferred when logged and checked on every predict",
     "packages": "any registered version loads on any machine with every file's digest verified",
+    "prediction_log": "serving logs every answer under its request id: inputs, predictions, version, role, latency",
     "registry": "aliases move atomically and every move (and gate override) is in the audit log",
-    "rollback": "promotion keeps previous-champion, and `shipyard rollback` swaps them back",
+    "rollback": "promotion keeps previous-champion; `shipyard rollback` swaps them back, and running servers "
+    "serve the restored version within one poll, dropping no request",
 }
 
-# Built-in kinds that guard something the rubric has no test for; reported, never scored. The table also names
-# the kinds of checks/operations.py (latency, memory, invariance, determinism_process) ahead of their registration.
+# Built-in kinds that guard something the rubric has no test for; reported, never scored.
 OUTSIDE_RUBRIC: Mapping[str, str] = {
     "split_overlap": "guards against leakage between training and eval data, which no rubric test covers",
     "group_split": "guards against leakage between training and eval data, which no rubric test covers",
@@ -57,6 +60,49 @@ OUTSIDE_RUBRIC: Mapping[str, str] = {
     "metric_policy": "guards the choice of the primary metric, which no rubric test covers",
     "safe_format": "guards against code running when a model loads; security is outside the rubric",
 }
+
+# Why a monitor rule earns nothing on its own (only rules that can earn nothing need a line).
+RULE_NOTES: Mapping[str, str] = {
+    "prediction_drift": "a label-free warning that the predictions moved; it counts for monitor-4 in a monitor "
+    'whose [monitor.on_alert] has retrain = "FILE.py:PIPELINE", while monitor-7 asks for quality measured '
+    'against labels: add kind = "live_metric"',
+}
+
+
+class RuleLike(Protocol):
+    """What the score reads of a monitor rule (``shipyard.monitoring.config.RuleSpec``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class OnAlertLike(Protocol):
+    @property
+    def retrain(self) -> str | None: ...
+    @property
+    def canary(self) -> object | None: ...
+
+
+class MonitorLike(Protocol):
+    """What the score reads of a ``[[monitor]]`` table (``shipyard.monitoring.config.MonitorSpec``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def rules(self) -> Sequence[RuleLike]: ...
+    @property
+    def on_alert(self) -> OnAlertLike: ...
+
+
+def _actions(monitor: MonitorLike) -> tuple[str, ...]:
+    """The ``[monitor.on_alert]`` actions a monitor sets that the rubric can credit, in a fixed order."""
+    return tuple(
+        action
+        for action, value in (("retrain", monitor.on_alert.retrain), ("canary", monitor.on_alert.canary))
+        if value is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +120,28 @@ class By:
 
 
 @dataclass(frozen=True)
+class ByMonitor:
+    """A monitor that automates a test: one with a rule of one of ``rules`` (any rule when empty) and, with
+    ``on_alert``, whose ``[monitor.on_alert]`` sets that action. ``add`` is what to write to get it."""
+
+    rules: tuple[str, ...]
+    add: str
+    on_alert: Literal["retrain", "canary"] | None = None
+
+    def credits(self, monitor: MonitorLike) -> tuple[str, ...]:
+        """``monitor/rule`` (and ``monitor/on_alert.ACTION``) for each part of ``monitor`` that earns the test."""
+        if self.on_alert is not None and self.on_alert not in _actions(monitor):
+            return ()
+        found = tuple(f"{monitor.name}/{rule.name}" for rule in monitor.rules if rule.kind in self.rules)
+        if self.rules and not found:
+            return ()
+        return found + ((f"{monitor.name}/on_alert.{self.on_alert}",) if self.on_alert else ())
+
+    def __str__(self) -> str:
+        return self.add
+
+
+@dataclass(frozen=True)
 class RubricItem:
     """One of the 28 tests: its id, section, a short title of our own, and how Shipyard can cover it."""
 
@@ -82,7 +150,7 @@ class RubricItem:
     title: str
     kinds: tuple[By, ...] = ()
     platform: tuple[str, ...] = ()
-    planned: str | None = None
+    rules: tuple[ByMonitor, ...] = ()
     hint: str | None = None
 
 
@@ -92,6 +160,7 @@ def _by(*kinds: str) -> tuple[By, ...]:
 
 _DATA_EXPECTATIONS = _by("schema", "completeness", "no_nan_inf", "min_rows", "class_balance")
 _QUALITY = _by("min_metric", "max_metric", "no_regression", "beats_baseline", "mcnemar", "slice_metric")
+_RETRAIN = 'retrain = "FILE.py:PIPELINE" in [monitor.on_alert]'
 
 RUBRIC: tuple[RubricItem, ...] = (
     RubricItem(
@@ -129,7 +198,7 @@ RUBRIC: tuple[RubricItem, ...] = (
         "data-6",
         "data",
         "A new feature reaches production quickly",
-        hint="a process measure: time from idea to a served feature",
+        hint="a process measure: time from idea to a served feature (cached pipelines shorten it, not measure it)",
     ),
     RubricItem("data-7", "data", "Feature-building code has tests", hint="unit tests of your feature code in your CI"),
     RubricItem(
@@ -143,7 +212,8 @@ RUBRIC: tuple[RubricItem, ...] = (
         "model-2",
         "model",
         "Offline metrics track online impact",
-        planned="live metrics from prediction logs and feedback, set beside the verdict's offline ones",
+        hint="relate the offline metric to your product's impact metric (revenue, engagement) in A/B tests with "
+        "a deliberately worse model; a canary can host them, but live_metric watches the offline metric itself",
     ),
     RubricItem(
         "model-3",
@@ -172,16 +242,24 @@ RUBRIC: tuple[RubricItem, ...] = (
         "infra-3",
         "infra",
         "The whole pipeline is tested end to end",
-        planned="pipelines that run data, training and the gate as one, and automatic retraining",
+        rules=(ByMonitor((), _RETRAIN, "retrain"),),
+        hint="the retraining loop runs data, training, the gate, the canary and promotion as one; "
+        "`shipyard pipeline schedule` runs the pipeline on a timer too",
     ),
     RubricItem("infra-4", "infra", "Quality is checked before a model is served", _QUALITY),
-    RubricItem("infra-5", "infra", "One example can be traced through the model", platform=("packages", "lineage")),
+    RubricItem(
+        "infra-5",
+        "infra",
+        "One example can be traced through the model",
+        platform=("packages", "lineage", "prediction_log"),
+    ),
     RubricItem(
         "infra-6",
         "infra",
         "A new model is tried on a little traffic first",
         _by("loads_clean", "bad_input"),
-        planned="canary and shadow deployments in serving",
+        rules=(ByMonitor((), f"{_RETRAIN} with canary = {{ share = 0.1 }}", "canary"),),
+        hint="`shipyard models canary` or `serve --shadow` by hand is a half point you may count yourself",
     ),
     RubricItem(
         "infra-7", "infra", "A served model can be rolled back quickly and safely", platform=("rollback", "registry")
@@ -190,22 +268,34 @@ RUBRIC: tuple[RubricItem, ...] = (
         "monitor-1",
         "monitor",
         "Changes in upstream dependencies are announced to the team",
-        hint="subscribe to the announcements of the systems that feed your data",
+        hint="subscribe to the announcements of the systems that feed your data; drift rules catch only the "
+        "changes that move the data",
     ),
     RubricItem(
         "monitor-2",
         "monitor",
         "Serving inputs keep the training data's invariants",
-        planned="data-quality monitors over prediction logs",
+        rules=(
+            ByMonitor(("data_quality",), '[[monitor.rules]] kind = "data_quality", max_out_of_domain_share = 0.05'),
+        ),
     ),
     RubricItem(
         "monitor-3",
         "monitor",
         "Features compute the same values in training and serving",
-        planned="skew monitors comparing served inputs with the training profile",
+        rules=(ByMonitor(("feature_drift",), '[[monitor.rules]] kind = "feature_drift"'),),
     ),
     RubricItem(
-        "monitor-4", "monitor", "A stale model is noticed", planned="model-age monitors and automatic retraining"
+        "monitor-4",
+        "monitor",
+        "A stale model is noticed",
+        rules=(
+            ByMonitor(
+                ("feature_drift", "prediction_drift", "live_metric"),
+                f"a feature_drift, prediction_drift or live_metric rule and {_RETRAIN}",
+                "retrain",
+            ),
+        ),
     ),
     RubricItem("monitor-5", "monitor", "Numerical trouble (NaN, infinity) is caught", _by("no_nan_inf")),
     RubricItem(
@@ -213,13 +303,19 @@ RUBRIC: tuple[RubricItem, ...] = (
         "monitor",
         "Latency, throughput and memory have not regressed",
         _by("latency", "memory"),
-        planned="live latency and throughput measured by serving",
+        hint="serving measures live latency (/metrics, latency_ms in the prediction log) but no monitor rule "
+        "judges it: alert on it in Prometheus",
     ),
     RubricItem(
         "monitor-7",
         "monitor",
         "Live prediction quality has not regressed",
-        planned="live performance from feedback on prediction logs",
+        rules=(
+            ByMonitor(
+                ("live_metric",),
+                '[[monitor.rules]] kind = "live_metric", metric = "roc_auc", min = 0.75 (and send POST /feedback)',
+            ),
+        ),
     ),
 )
 
@@ -245,12 +341,12 @@ class ItemScore:
     checks: tuple[str, ...]
     """Names of the policy's checks that automate the test."""
     platform: tuple[str, ...]
+    monitors: tuple[str, ...] = ()
+    """``monitor/rule`` and ``monitor/on_alert.ACTION`` of the monitors that automate the test."""
 
     @property
     def status(self) -> Status:
-        if self.checks or self.platform:
-            return "automated"
-        return "planned" if self.item.planned else "uncovered"
+        return "automated" if self.checks or self.monitors or self.platform else "uncovered"
 
     @property
     def points(self) -> float:
@@ -263,9 +359,13 @@ class ItemScore:
             "title": self.item.title,
             "status": self.status,
             "points": self.points,
-            "covered_by": {"checks": list(self.checks), "platform": list(self.platform)},
+            "covered_by": {
+                "checks": list(self.checks),
+                "monitors": list(self.monitors),
+                "platform": list(self.platform),
+            },
             "kinds": [str(by) for by in self.item.kinds],
-            "planned": self.item.planned,
+            "monitor_rules": [str(by) for by in self.item.rules],
             "hint": self.item.hint,
         }
 
@@ -281,10 +381,32 @@ class UnscoredCheck:
 
 
 @dataclass(frozen=True)
+class RuleScore:
+    """One rule (or ``on_alert.ACTION``) of a monitor and the tests it earns; ``reason`` when it earns none."""
+
+    monitor: str
+    rule: str
+    kind: str
+    earns: tuple[str, ...]
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor,
+            "rule": self.rule,
+            "kind": self.kind,
+            "earns": list(self.earns),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class ScoreReport:
     items: tuple[ItemScore, ...]
     unscored: tuple[UnscoredCheck, ...]
     source: str
+    rules: tuple[RuleScore, ...] = ()
+    """Every rule and ``on_alert`` action of the monitors, with what it earns."""
 
     @property
     def sections(self) -> dict[Section, float]:
@@ -300,7 +422,7 @@ class ScoreReport:
 
     @property
     def uncovered(self) -> tuple[ItemScore, ...]:
-        """The tests that earn nothing yet (planned or not), in rubric order."""
+        """The tests that earn nothing yet, in rubric order."""
         return tuple(s for s in self.items if s.status != "automated")
 
     def to_dict(self) -> dict[str, Any]:
@@ -314,17 +436,24 @@ class ScoreReport:
                 {key: value for key, value in s.to_dict().items() if key in _UNCOVERED_KEYS} for s in self.uncovered
             ],
             "unscored_checks": [u.to_dict() for u in self.unscored],
+            "monitor_rules": [r.to_dict() for r in self.rules],
             "platform": dict(PLATFORM),
         }
 
 
-def score(policy: Policy) -> ScoreReport:
-    """Score ``policy`` and Shipyard's own automation against the ML Test Score rubric."""
+def score(policy: Policy, monitors: Iterable[MonitorLike] = ()) -> ScoreReport:
+    """Score ``policy``, the project's ``monitors`` and Shipyard's own automation against the rubric.
+
+    ``monitors`` are ``[[monitor]]`` tables as ``shipyard.monitoring.config.load_monitors`` reads and validates
+    them: ``score(load_policy(root), monitors=load_monitors(root))`` scores the ``shipyard.toml`` in ``root``.
+    """
+    watched = tuple(monitors)
     items = tuple(
         ItemScore(
             item=item,
             checks=tuple(c.name for c in policy.checks if any(by.matches(c) for by in item.kinds)),
             platform=item.platform,
+            monitors=tuple(credit for m in watched for by in item.rules for credit in by.credits(m)),
         )
         for item in RUBRIC
     )
@@ -334,4 +463,19 @@ def score(policy: Policy) -> ScoreReport:
         for c in policy.checks
         if c.kind not in scoring
     )
-    return ScoreReport(items=items, unscored=unscored, source=policy.source)
+    return ScoreReport(items=items, unscored=unscored, source=policy.source, rules=_rule_scores(watched, items))
+
+
+def _rule_scores(monitors: Sequence[MonitorLike], items: Sequence[ItemScore]) -> tuple[RuleScore, ...]:
+    def earns(credit: str) -> tuple[str, ...]:
+        return tuple(s.item.id for s in items if credit in s.monitors)
+
+    found: list[RuleScore] = []
+    for monitor in monitors:
+        parts = [(rule.name, rule.kind) for rule in monitor.rules]
+        parts += [(f"on_alert.{action}", f"on_alert.{action}") for action in _actions(monitor)]
+        for name, kind in parts:
+            earned = earns(f"{monitor.name}/{name}")
+            reason = None if earned else RULE_NOTES.get(kind, "a rule kind the rubric table does not know")
+            found.append(RuleScore(monitor.name, name, kind, earned, reason))
+    return tuple(found)
