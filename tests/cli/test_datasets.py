@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import shipyard
-from tests.cli.helpers import Invoke, strict_json
+from tests.cli.helpers import Invoke, log_run, strict_json
 
 TRAIN = {
     "age": [23, 35, 41, 58, None],
@@ -21,10 +21,21 @@ def test_list_shows_the_newest_version_of_each_dataset(store: shipyard.Client, i
     assert [item["version"] for item in strict_json(invoke("datasets", "list", "--json").stdout)["datasets"]] == [1, 2]
 
 
-def test_list_of_an_empty_project_says_how_to_register(invoke: Invoke) -> None:
-    result = invoke("datasets", "list", "--project", "churn")
-    assert result.exit_code == 0, result.output
-    assert "project 'churn'" in result.stdout and "sy.datasets.register" in result.stdout
+def test_list_of_an_empty_project_says_how_to_register(store: shipyard.Client, invoke: Invoke) -> None:
+    log_run(store, "a", {}, {})  # creates the project 'churn', with no dataset in it
+    for args in (["--project", "churn"], []):  # named, or the configured one that nothing created yet
+        result = invoke("datasets", "list", *args)
+        assert result.exit_code == 0, result.output
+        assert "sy.datasets.register" in result.stdout
+    assert "project 'churn'" in invoke("datasets", "list", "--project", "churn").stdout
+
+
+def test_list_of_an_unknown_project_exits_2_naming_the_known_ones(store: shipyard.Client, invoke: Invoke) -> None:
+    log_run(store, "a", {}, {})
+    result = invoke("datasets", "list", "--project", "chrun")
+    assert result.exit_code == 2
+    assert result.stderr == invoke("runs", "list", "--project", "chrun").stderr
+    assert "No project named 'chrun'. Did you mean 'churn'?" in result.stderr
 
 
 def test_list_refuses_a_project_and_all_projects_together(invoke: Invoke) -> None:

@@ -83,6 +83,15 @@ def test_a_configuration_without_monitors_is_an_input_error_not_a_usage_error(in
     assert result.stderr == f"error: {empty} declares no [[monitor]] tables; add one (see docs/monitoring.md).\n"
 
 
+def test_loops_of_an_unknown_model_or_project_exit_2_naming_the_known_ones(invoke: Invoke, config: Path) -> None:
+    assert invoke("monitor", "loops", "--model", "churn").exit_code == 0
+    model = invoke("monitor", "loops", "--model", "chrun")
+    assert model.exit_code == 2
+    assert "No registered model named 'chrun' in project 'default'. Did you mean 'churn'?" in model.stderr
+    project = invoke("monitor", "loops", "--project", "nope")
+    assert project.exit_code == 2 and "No project named 'nope'. Known projects: default;" in project.stderr
+
+
 def test_report_writes_an_html_file_prints_its_path_and_has_json(invoke: Invoke, config: Path, tmp_path: Path) -> None:
     invoke("monitor", "run", "--config", str(config))
     out = tmp_path / "drift.html"

@@ -31,6 +31,16 @@ def test_schedule_list_and_unschedule(invoke: Invoke, pipeline_file: Path) -> No
     assert strict_json(invoke("pipeline", "schedules", "--json").stdout)["schedules"] == []
 
 
+def test_listing_the_schedules_of_an_unknown_project_exits_2_naming_the_known_ones(
+    invoke: Invoke, pipeline_file: Path
+) -> None:
+    invoke("pipeline", "schedule", f"{pipeline_file}:training", "--cron", "0 3 * * *", "--project", "churn")
+    assert "training" in invoke("pipeline", "schedules", "--project", "churn").stdout
+    result = invoke("pipeline", "schedules", "--project", "chrun")
+    assert result.exit_code == 2
+    assert "No project named 'chrun'. Did you mean 'churn'? Known projects: churn;" in result.stderr
+
+
 def test_a_relative_target_is_stored_as_an_absolute_path(
     invoke: Invoke, pipeline_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

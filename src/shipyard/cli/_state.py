@@ -85,6 +85,16 @@ def open_client(ctx: typer.Context) -> Iterator[Client]:
         client.close()
 
 
+def require_project(client: Client, project: str) -> None:
+    """``NotFound``, naming the known projects, unless ``project`` exists.
+
+    Listing a project nobody created is a typo far more often than an empty project, so every listing
+    that takes --project says so, as `runs list` does. Searching its runs resolves the project by name
+    and raises the store's own message.
+    """
+    client.search_runs(project, max_results=1)
+
+
 def redact(url: str) -> str:
     """``url`` without its password, fit to print."""
     if "://" not in url or "@" not in url:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shipyard.cli._output import console, print_json
-from shipyard.cli._state import open_client
+from shipyard.cli._state import open_client, require_project
 
 app = typer.Typer(
     help="List dataset versions, inspect their schema and profile, and trace who used them.", no_args_is_help=True
@@ -47,6 +47,8 @@ def list_datasets(
     """The newest version of each dataset: rows, columns, size, when and by whom it was registered."""
     where = list_project(project, all_projects)
     with open_client(ctx) as client:
+        if project is not None:
+            require_project(client, project)
         newest = client.datasets.list(where)
         shown_project = where or client.settings.project
     if as_json:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipyard.cli._output import console, fmt_time, print_json, table, text
-from shipyard.cli._state import open_client
+from shipyard.cli._state import open_client, require_project
 from shipyard.core.actor import current_actor
-from shipyard.core.errors import InvalidInput
+from shipyard.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from shipyard.monitoring.service import Monitoring, MonitorOutcome
@@ -244,7 +244,12 @@ def loops(
 ) -> None:
     """Retraining loops, newest first: each step, the candidate version and how it ended."""
     with open_client(ctx) as client:
-        found = client.backend.loops.loops(project or client.settings.project, model=model, limit=limit)
+        if project is not None:
+            require_project(client, project)
+        where = project or client.settings.project
+        if model is not None:
+            _require_model(client, model, where)
+        found = client.backend.loops.loops(where, model=model, limit=limit)
     if as_json:
         print_json([loop.to_dict() for loop in found])
         return
@@ -259,6 +264,18 @@ def loops(
             str(loop.id), loop.model, text(loop.state, style), candidate, fmt_time(loop.started_at), loop.message
         )
     console().print(grid)
+
+
+def _require_model(client: Client, name: str, project: str) -> None:
+    """``NotFound`` naming the project's models unless ``name`` is one: a typo must not read as "no loop yet"."""
+    import difflib
+
+    known = sorted(found.name for found in client.models.list(project))
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        listing = ", ".join(known) or "none"
+        raise NotFound(f"No registered model named {name!r} in project {project!r}. {hint}Models there: {listing}.")
 
 
 def register(root: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shipyard.cli._output import console, print_json, table, text
-from shipyard.cli._state import open_client
+from shipyard.cli._state import open_client, require_project
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -89,6 +89,8 @@ def schedules(
 ) -> None:
     """List schedules: target, cron, next and last run (UTC), last status, and whether one is running now."""
     with open_client(ctx) as client:
+        if project is not None:
+            require_project(client, project)
         found = client.backend.schedules.list(project)
     if as_json:
         print_json({"schedules": [s.to_dict() for s in found]})
