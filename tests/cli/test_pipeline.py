@@ -115,6 +115,20 @@ def test_a_missing_file_exits_2(invoke: Invoke, tmp_path: Path) -> None:
     assert "No pipeline file" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("target", "args"),
+    [("nowhere.py", ()), ("broken.py", ()), ("flow.py", ("--param", "y=1")), ("flow.py:other", ())],
+)
+def test_an_input_error_comes_before_anything_is_announced(
+    invoke: Invoke, flow_file: Path, target: str, args: tuple[str, ...]
+) -> None:
+    (flow_file.parent / "broken.py").write_text("def (:\n")
+    result = run(invoke, flow_file.parent / target, *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")  # no "Running … on the local executor…" first
+    assert "Running" not in result.output
+
+
 def test_address_needs_the_ray_executor(invoke: Invoke, flow_file: Path) -> None:
     result = run(invoke, flow_file, "--address", "ray://head:10001")
     assert result.exit_code == 2

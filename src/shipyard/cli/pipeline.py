@@ -64,16 +64,26 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline and print its steps; exit 1 if a step failed (then fix it and `resume`)."""
-    from shipyard.pipelines.loader import parse_assignments
-    from shipyard.pipelines.runner import run_target
+    from shipyard.pipelines.loader import load_pipeline, parse_assignments, parse_params
+    from shipyard.pipelines.runner import run_pipeline
 
     _check_address(executor, address)
-    params = parse_assignments(param or [])
+    # Every input error (the file, the pipeline's name, its parameters, its DAG) before "Running …":
+    # building records the DAG and runs no step.
+    pipeline = load_pipeline(target)
+    values = parse_params(pipeline, parse_assignments(param or []))
+    pipeline.build(values)
     with open_client(ctx) as client:
         if not as_json:
             typer.echo(f"Running {target} on the {executor.value} executor…", err=True)
-        done = run_target(
-            client, target, params, executor=executor.value, workers=workers, cache=not no_cache, address=address
+        done = run_pipeline(
+            pipeline,
+            values,
+            executor=executor.value,
+            workers=workers,
+            cache=not no_cache,
+            address=address,
+            client=client,
         )
         _report(client, done.id, as_json=as_json, outcome=True)
 
