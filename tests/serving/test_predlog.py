@@ -100,7 +100,8 @@ def test_requests_of_one_segment_may_differ_in_columns_and_in_kinds_of_values(cl
     assert (log.written_rows, log.dropped) == (4, 0)
 
 
-def test_a_full_queue_drops_and_counts_without_blocking(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def stuck_writer(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """(entered, release): the writer blocks in its first segment write until ``release`` is set."""
     entered, release = threading.Event(), threading.Event()
     adopt = client.backend.blobs.adopt_file
 
@@ -110,6 +111,11 @@ def test_a_full_queue_drops_and_counts_without_blocking(client: sy.Client, monke
         return adopt(path)
 
     monkeypatch.setattr(client.backend.blobs, "adopt_file", stuck)
+    return entered, release
+
+
+def test_a_full_queue_drops_and_counts_without_blocking(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    entered, release = stuck_writer(client, monkeypatch)
     log = PredictionLog(client.backend, "p", "churn", max_queue=2, segment_rows=1)
     log.append(record("r0"))
     assert entered.wait(10)  # the writer holds r0 and cannot take more
@@ -118,6 +124,39 @@ def test_a_full_queue_drops_and_counts_without_blocking(client: sy.Client, monke
     release.set()
     assert log.close()
     assert rows(client).column("request_id").to_pylist() == ["r0", "r1", "r2"]
+
+
+def test_feedback_cannot_crowd_out_predictions(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    entered, release = stuck_writer(client, monkeypatch)
+    log = PredictionLog(client.backend, "p", "churn", max_queue=2, max_feedback_queue=3, segment_rows=1)
+    log.append(record("r0"))
+    assert entered.wait(10)  # the writer holds r0 and cannot take more
+    assert [log.append_feedback(f"f{i}", 1.0) for i in range(4)] == [True, True, True, False]
+    assert [log.append(record(f"r{i}")) for i in (1, 2, 3)] == [True, True, False]  # feedback took none of their room
+    assert (log.depth, log.dropped) == (5, 2)
+    release.set()
+    assert log.close()
+    assert rows(client).column("request_id").to_pylist() == ["r0", "r1", "r2"]
+    assert read_feedback(client.backend, "p", "churn").column("request_id").to_pylist() == ["f0", "f1", "f2"]
+
+
+def test_a_batch_of_feedback_is_taken_whole_or_not_at_all(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    entered, release = stuck_writer(client, monkeypatch)
+    log = PredictionLog(client.backend, "p", "churn", max_feedback_queue=3, segment_rows=1)
+    log.append(record("r0"))
+    assert entered.wait(10)
+    assert log.append_feedback_items([("a", 1.0, 0), ("b", 0.0, None)]) is True
+    assert log.append_feedback_items([("c", 1.0, 0), ("d", 0.0, 1)]) is False  # room for one only: none is taken
+    assert (log.depth, log.dropped) == (2, 0)  # refused, not lost: the caller knows
+    assert log.append_feedback_items([("c", 1.0, 0)]) is True
+    release.set()
+    assert log.close()
+    table = read_feedback(client.backend, "p", "churn")
+    assert table.select(["request_id", "label", "row"]).to_pylist() == [
+        {"request_id": "a", "label": 1.0, "row": 0},
+        {"request_id": "b", "label": 0.0, "row": None},
+        {"request_id": "c", "label": 1.0, "row": 0},
+    ]
 
 
 @pytest.mark.parametrize("broken", ["artifact store", "metadata store"])

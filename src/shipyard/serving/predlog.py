@@ -9,6 +9,8 @@ segment is written once it holds ``segment_rows`` rows, once its oldest row has 
 and on :meth:`~PredictionLog.flush` and :meth:`~PredictionLog.close`. When the queue is full, or a segment
 cannot be written (the artifact store unwritable, the database down), its records are dropped and counted,
 a warning goes to the ``shipyard.serving`` logger, and serving goes on: a log never takes a service down.
+Feedback has a bound of its own in the queue (``max_feedback_queue``), so a flood of labels can never
+crowd out the predictions' records; a batch of labels is taken whole or not at all.
 
 A request with n input rows becomes n log rows:
 
@@ -147,10 +149,12 @@ class PredictionLog:
         model: str,
         *,
         max_queue: int = 10_000,
+        max_feedback_queue: int = 20_000,
         segment_rows: int = 50_000,
         segment_seconds: float = 60.0,
     ) -> None:
-        for name, value in (("max_queue", max_queue), ("segment_rows", segment_rows)):
+        bounds = (("max_queue", max_queue), ("max_feedback_queue", max_feedback_queue), ("segment_rows", segment_rows))
+        for name, value in bounds:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInput(
                     f"The {name!r} parameter of PredictionLog must be an int >= 1. Got {value!r} instead."
@@ -164,12 +168,15 @@ class PredictionLog:
         self.project = check_name(project, "project")
         self.model = check_name(model, "model")
         self._max_queue = max_queue
+        self.max_feedback_queue = max_feedback_queue
+        """Feedback items the queue holds at most, apart from the ``max_queue`` answered requests."""
         self._segment_rows = segment_rows
         self._segment_seconds = float(segment_seconds)
         self._queue: deque[tuple[str, Any] | _Marker] = deque()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._queued = self._dropped = self._write_errors = self._written_rows = 0
+        self._queued_feedback = 0  # of self._queued
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"shipyard-predlog-{model}", daemon=True)
         self._thread.start()
@@ -187,22 +194,43 @@ class PredictionLog:
 
     def append(self, record: PredictionRecord) -> bool:
         """Queue one answered request; False (and counted in ``dropped``) if the queue is full or the log closed."""
-        return self._put("predictions", record)
-
-    def append_feedback(self, request_id: str, label: Any, at_ms: int | None = None, *, row: int | None = None) -> bool:
-        """Queue the ground truth for ``request_id`` (for one of its rows if ``row`` is given), like :meth:`append`."""
-        at = int(time.time() * 1000) if at_ms is None else at_ms
-        return self._put("feedback", _Feedback(request_id, label, at, row))
-
-    def _put(self, kind: str, payload: Any) -> bool:
         with self._lock:
-            if self._closed or self._queued >= self._max_queue:
+            if self._closed or self._queued - self._queued_feedback >= self._max_queue:
                 self._dropped += 1
                 return False
             self._queued += 1
             # Under the lock, so nothing can land behind close()'s stop marker.
-            self._queue.append((kind, payload))
+            self._queue.append(("predictions", record))
             if self._queued == _ENCODE_SLICE:
+                self._wake.set()
+        return True
+
+    def append_feedback(self, request_id: str, label: Any, at_ms: int | None = None, *, row: int | None = None) -> bool:
+        """Queue the ground truth for ``request_id`` (for one of its rows if ``row`` is given); False (and counted
+        in ``dropped``) if the feedback queue is full or the log closed."""
+        if self.append_feedback_items([(request_id, label, row)], at_ms):
+            return True
+        with self._lock:
+            self._dropped += 1
+        return False
+
+    def append_feedback_items(self, items: Sequence[tuple[str, Any, int | None]], at_ms: int | None = None) -> bool:
+        """Queue several ``(request_id, label, row)`` at once, all or none.
+
+        False, with none taken, when the feedback queue has no room for all of them or the log is closed;
+        these are not counted in ``dropped``: the caller knows, and answers its client so (``/feedback``
+        answers 503, retry later), rather than a share of them vanishing.
+        """
+        at = int(time.time() * 1000) if at_ms is None else at_ms
+        records = [("feedback", _Feedback(request_id, label, at, row)) for request_id, label, row in items]
+        with self._lock:
+            if self._closed or self._queued_feedback + len(records) > self.max_feedback_queue:
+                return False
+            before = self._queued
+            self._queued += len(records)
+            self._queued_feedback += len(records)
+            self._queue.extend(records)
+            if before < _ENCODE_SLICE <= self._queued:
                 self._wake.set()
         return True
 
@@ -274,9 +302,11 @@ class PredictionLog:
                 markers.append(item)
             else:
                 taken += 1
+                kind, payload = item
                 with self._lock:  # given back at once, so a slow write does not shrink the queue
                     self._queued -= 1
-                kind, payload = item
+                    if kind == "feedback":
+                        self._queued_feedback -= 1
                 buffer = buffers[kind]
                 if buffer.empty:
                     buffer.since = time.monotonic()
