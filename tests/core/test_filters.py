@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from shipyard.core.errors import FilterSyntaxError, InvalidInput
-from shipyard.core.filters import Comparison, OrderBy, parse_filter, parse_order_by
+from shipyard.core.filters import MAX_COMPARISONS, MAX_ORDER_BY, Comparison, OrderBy, parse_filter, parse_order_by
 
 
 @pytest.mark.parametrize("text", [None, "", "   \t "])
@@ -169,3 +169,22 @@ def test_order_by_errors(item: str, column: int, fragment: str) -> None:
 def test_order_by_rejects_empty_items_and_bare_strings(items: list[str], fragment: str) -> None:
     with pytest.raises(InvalidInput, match=fragment.replace("[", r"\[").replace("]", r"\]")):
         parse_order_by(items)
+
+
+def test_a_filter_may_hold_up_to_the_limit_of_comparisons() -> None:
+    text = " and ".join(f"metrics.m{i} > 0" for i in range(MAX_COMPARISONS))
+    assert len(parse_filter(text)) == MAX_COMPARISONS == 50
+
+
+@pytest.mark.parametrize("count", [51, 2001])
+def test_more_comparisons_than_the_limit_name_the_limit(count: int) -> None:
+    text = " and ".join("metrics.auc > 0" for _ in range(count))
+    with pytest.raises(InvalidInput, match=f"has {count:,} comparisons; a filter holds at most 50") as caught:
+        parse_filter(text)
+    assert len(str(caught.value)) < 400  # the message does not repeat a filter of any length
+
+
+def test_order_by_may_hold_up_to_the_limit_of_items() -> None:
+    assert len(parse_order_by([f"params.p{i}" for i in range(MAX_ORDER_BY)])) == MAX_ORDER_BY == 10
+    with pytest.raises(InvalidInput, match="order_by holds at most 10 items; got 11"):
+        parse_order_by([f"params.p{i}" for i in range(11)])

@@ -124,3 +124,20 @@ def test_the_module_level_search_can_include_deleted_runs(client: sy.Client, mon
     client.delete_run(run.id)
     assert sy.search_runs() == []
     assert [r.id for r in sy.search_runs(include_deleted=True)] == [run.id]
+
+
+def test_the_largest_filter_and_order_run_on_the_store(client: sy.Client) -> None:
+    # Each comparison on another key and each sort key joins a table; SQLite joins at most 64.
+    with client.start_run(project="wide") as run:
+        run.log_metrics({f"m{i}": 1.0 for i in range(60)})
+    page = client.search_runs(
+        project="wide",
+        filter=" and ".join(f"metrics.m{i} > 0" for i in range(50)),
+        order_by=[f"metrics.m{i} DESC" for i in range(50, 60)],
+    )
+    assert [r.id for r in page] == [run.id]
+
+
+def test_a_filter_past_the_limit_is_invalid_input_not_a_store_error(client: sy.Client) -> None:
+    with pytest.raises(sy.InvalidInput, match="2,001 comparisons; a filter holds at most 50"):
+        client.search_runs(filter=" and ".join("metrics.auc > 0.5" for _ in range(2001)))

@@ -41,6 +41,11 @@ An order-by item is an identifier, optionally followed by ``ASC`` or ``DESC`` (t
 
 Runs can be ordered by any metric, param or tag, and by the attributes ``name``, ``status``, ``start_time``,
 ``end_time`` and ``run_id``.
+
+Limits: a filter holds at most ``MAX_COMPARISONS`` (50) comparisons and an order-by at most ``MAX_ORDER_BY``
+(10) items. Each comparison or sort key on another metric, param or tag joins one more table to the query,
+and SQLite joins at most 64 (``runs`` and ``projects`` take two); PostgreSQL takes more, but its planning time
+grows fast past a few dozen joins. A longer filter is ``InvalidInput`` naming the limit.
 """
 
 from __future__ import annotations
@@ -54,7 +59,10 @@ from typing import Literal
 from shipyard.core.entities import RunStatus
 from shipyard.core.errors import FilterSyntaxError, InvalidInput
 
-__all__ = ["Comparison", "OrderBy", "parse_filter", "parse_order_by"]
+__all__ = ["MAX_COMPARISONS", "MAX_ORDER_BY", "Comparison", "OrderBy", "parse_filter", "parse_order_by"]
+
+MAX_COMPARISONS = 50
+MAX_ORDER_BY = 10
 
 Entity = Literal["metrics", "params", "tags", "attributes"]
 Operator = Literal["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE"]
@@ -151,7 +159,7 @@ def parse_filter(text: str | None) -> list[Comparison]:
         comparisons.append(_comparison(scanner))
         scanner.skip_space()
         if scanner.at_end():
-            return comparisons
+            return _within_limit(comparisons)
         start = scanner.pos
         word = (scanner.match(_WORD) or "").upper()
         if word == "AND":
@@ -164,12 +172,30 @@ def parse_filter(text: str | None) -> list[Comparison]:
         raise scanner.error(f"expected AND or the end of the filter but found {scanner.found(start)}", start)
 
 
+def _within_limit(comparisons: list[Comparison]) -> list[Comparison]:
+    # Checked once the whole filter has parsed, so the message can say how long it is (and a syntax
+    # error anywhere in it is still reported where it is).
+    if len(comparisons) > MAX_COMPARISONS:
+        raise InvalidInput(
+            f"The filter has {len(comparisons):,} comparisons; a filter holds at most {MAX_COMPARISONS} (each one "
+            "on another key joins a table, and databases limit joins). Keep the most selective comparisons and "
+            "check the rest on the runs returned."
+        )
+    return comparisons
+
+
 def parse_order_by(items: Sequence[str] | None) -> list[OrderBy]:
     """Parse sort keys such as ``["metrics.auc DESC", "attributes.start_time"]``, most significant first."""
     if items is None:
         return []
     if isinstance(items, str):
         raise InvalidInput(f"order_by takes a list of items, not a single string; got {items!r}. Pass [{items!r}].")
+    items = list(items)
+    if len(items) > MAX_ORDER_BY:
+        raise InvalidInput(
+            f"order_by holds at most {MAX_ORDER_BY} items; got {len(items)}. Sort by the first few keys; runs "
+            "that tie on all of them come newest first."
+        )
     return [_order_by(item) for item in items]
 
 
