@@ -98,6 +98,21 @@ def test_an_internal_error_prints_only_the_first_line_of_its_message(
     )
 
 
+def test_a_prompt_that_nobody_can_answer_exits_2_saying_to_pass_yes(store: shipyard.Client, invoke: Invoke) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    data = {"x": [0.0, 1.0]}
+    with store.start_run() as run:
+        run.log_model(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), "churn", train_data=data)
+    result = invoke("models", "delete", "churn", "1")  # asks; CliRunner's stdin is no terminal, like </dev/null
+    assert result.exit_code == 2
+    assert (
+        result.stderr.splitlines()[-1]
+        == "error: This command asks for confirmation, but stdin is not a terminal; pass --yes."
+    )
+    assert store.models.get("churn@1").version == 1
+
+
 def test_importing_the_cli_loads_no_database_layer() -> None:
     code = "import sys; from shipyard.cli.main import app; print(sorted({'sqlalchemy', 'alembic'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 import shipyard
+from shipyard.cli import _output
 from tests.cli.helpers import Invoke, log_run, strict_json
 
 
@@ -124,11 +127,26 @@ def test_delete_hides_a_run_and_restore_brings_it_back(store: shipyard.Client, i
     assert [run["id"] for run in strict_json(invoke("runs", "list", "--json").stdout)["runs"]] == [run_id]
 
 
-def test_delete_asks_first_and_declining_changes_nothing(store: shipyard.Client, invoke: Invoke) -> None:
+def test_delete_asks_first_and_declining_changes_nothing(
+    store: shipyard.Client, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_output, "stdin_is_terminal", lambda: True)
     run_id = log_run(store, "gbm", {}, {})
     result = invoke("runs", "delete", run_id, input="n\n")
     assert result.exit_code == 1
-    assert "Nothing deleted" in result.stderr
+    assert f"Delete 1 run: gbm ({run_id})? [y/N]" in result.stderr and "Nothing deleted" in result.stderr
+    assert not store.get_run(run_id).deleted
+
+
+def test_delete_without_yes_refuses_at_once_when_stdin_is_not_a_terminal(
+    store: shipyard.Client, invoke: Invoke
+) -> None:
+    run_id = log_run(store, "gbm", {}, {})
+    result = invoke("runs", "delete", run_id)  # CliRunner's stdin is no terminal, as with </dev/null or in CI
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "error: Cannot ask whether to delete 1 run: stdin is not a terminal. Pass --yes to go ahead.\n"
+    )
     assert not store.get_run(run_id).deleted
 
 

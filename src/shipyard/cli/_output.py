@@ -1,4 +1,4 @@
-"""Rendering: rich tables for people, JSON for machines, and the small formatters both share.
+"""Rendering: rich tables for people, JSON for machines, the small formatters both share, and prompts.
 
 Rich is imported inside the functions that draw, so ``shipyard --help`` does not pay for it. Every value
 that came from a user (names, params, tags) goes into a ``Text``, never into markup, so ``[x]`` in a
@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from shipyard.core.entities import RunStatus, json_number
+from shipyard.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -106,6 +108,25 @@ def key_values(rows: Mapping[str, str | Text], *, title: str) -> Text:
         out.append("  ")
         out.append(value if isinstance(value, Text) else text(value))
     return out
+
+
+# prompts -----------------------------------------------------------------------------------------------
+
+
+def stdin_is_terminal() -> bool:
+    """Whether someone can answer a question: stdin is a terminal, not a pipe, a file or /dev/null."""
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, *, action: str) -> bool:
+    """Ask ``question`` (y/N) on stderr; ``InvalidInput`` at once when nobody can answer it.
+
+    Without a terminal (CI, cron, ``</dev/null``) a prompt would read end-of-file and abort; ``action``
+    ("delete 2 runs") says what --yes would do instead.
+    """
+    if not stdin_is_terminal():
+        raise InvalidInput(f"Cannot ask whether to {action}: stdin is not a terminal. Pass --yes to go ahead.")
+    return typer.confirm(question, err=True)
 
 
 # formatters --------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from shipyard.cli import (
     schedule,
     serve,
 )
+from shipyard.cli._output import stdin_is_terminal
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
 
@@ -54,6 +55,13 @@ class _ShipyardGroup(TyperGroup):
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
+        except typer.Abort:  # a prompt read end-of-file
+            if stdin_is_terminal():
+                raise  # the user's own Ctrl-D: "Aborted."
+            typer.echo(err=True)  # the prompt left its line open
+            _fail(
+                "This command asks for confirmation, but stdin is not a terminal; pass --yes.", USAGE_ERROR, debug=debug
+            )
         except _TYPER_FLOW:
             raise
         except typer.TyperException as exc:  # a sub-command's usage error, or a BadParameter a command raised

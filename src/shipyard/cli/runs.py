@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from shipyard.cli._output import console, fmt_seconds, plural, print_json
+from shipyard.cli._output import confirm, console, fmt_seconds, plural, print_json
 from shipyard.cli._state import open_client
 
 app = typer.Typer(help="List, inspect, compare, delete and restore runs.", no_args_is_help=True)
@@ -102,7 +102,8 @@ def delete(
         runs = [client.get_run(run_id) for run_id in dict.fromkeys(run_ids)]  # all exist, or nothing changes
         todo = [run for run in runs if not run.deleted]
         names = ", ".join(f"{run.name} ({run.id})" for run in todo)
-        if todo and not yes and not typer.confirm(f"Delete {plural(len(todo), 'run')}: {names}?", err=True):
+        count = plural(len(todo), "run")
+        if todo and not yes and not confirm(f"Delete {count}: {names}?", action=f"delete {count}"):
             typer.echo("Nothing deleted.", err=True)
             raise typer.Exit(1)
         for run in todo:
