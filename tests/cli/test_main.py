@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -111,6 +112,17 @@ def test_a_prompt_that_nobody_can_answer_exits_2_saying_to_pass_yes(store: shipy
         == "error: This command asks for confirmation, but stdin is not a terminal; pass --yes."
     )
     assert store.models.get("churn@1").version == 1
+
+
+def test_a_config_file_that_is_not_utf8_is_an_input_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, invoke: Invoke
+) -> None:
+    (tmp_path / "shipyard.toml").write_bytes(b"\xff\xfe[gate]\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("runs", "list")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {tmp_path / 'shipyard.toml'} is not valid UTF-8 TOML: ")
+    assert "Save it as UTF-8" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_importing_the_cli_loads_no_database_layer() -> None:

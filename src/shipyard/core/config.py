@@ -121,6 +121,8 @@ def read_table(path: Path, name: str) -> dict[str, Any]:
             table = tomllib.load(fh).get(name, {})
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path} is not valid TOML: {exc}. Fix the file and try again.") from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        raise InvalidInput(f"{path} is not valid UTF-8 TOML: {exc}. Save it as UTF-8 and try again.") from exc
     if not isinstance(table, dict):
         raise InvalidInput(f"{path}: [{name}] must be a table; got {table!r}.")
     return table
