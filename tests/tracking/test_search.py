@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 import shipyard as sy
@@ -141,3 +144,21 @@ def test_the_largest_filter_and_order_run_on_the_store(client: sy.Client) -> Non
 def test_a_filter_past_the_limit_is_invalid_input_not_a_store_error(client: sy.Client) -> None:
     with pytest.raises(sy.InvalidInput, match="2,001 comparisons; a filter holds at most 50"):
         client.search_runs(filter=" and ".join("metrics.auc > 0.5" for _ in range(2001)))
+
+
+def test_the_status_filter_applies_the_rule_the_status_is_shown_by(client: sy.Client) -> None:
+    # A run whose process on this host is gone reads crashed at once, before its heartbeat goes stale.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    killed = client.backend.store.create_run("b" * 32, project="p", name="killed", pid=gone.pid)
+    alive = client.start_run(project="p", name="alive")
+    assert client.get_run(killed.id).status is sy.RunStatus.CRASHED
+
+    def found(status_filter: str) -> list[str]:
+        return names(client.search_runs(project="p", filter=status_filter))
+
+    assert found("attributes.status = 'running'") == ["alive"]
+    assert found("attributes.status = 'crashed'") == ["killed"]
+    assert found("attributes.status != 'running'") == ["killed"]
+    assert found("attributes.status != 'crashed'") == ["alive"]
+    alive.end()

@@ -45,15 +45,19 @@ Joined = dict[tuple[str, str], Any]  # (entity, key) → the aliased value table
 
 
 def apply_filter(
-    query: sa.Select[Any], comparisons: Sequence[Comparison], crashed_before: int
+    query: sa.Select[Any], comparisons: Sequence[Comparison], crashed_before: int, dead: Sequence[str] = ()
 ) -> tuple[sa.Select[Any], Joined]:
-    """Add the filter's conditions; also return the value tables it inner-joined, by (entity, key)."""
+    """Add the filter's conditions; also return the value tables it inner-joined, by (entity, key).
+
+    A status comparison reads a run marked running as crashed if its heartbeat is older than
+    ``crashed_before`` (ms) or its id is among ``dead`` (its process on this host is gone).
+    """
     joined: Joined = {}
     for index, comparison in enumerate(comparisons):
         compare = _OPS[comparison.op]
         if comparison.entity == "attributes":
             if comparison.key == "status":
-                query = query.where(_status_condition(comparison, crashed_before))
+                query = query.where(_status_condition(comparison, crashed_before, dead))
             else:
                 query = query.where(compare(_ATTRIBUTE_COLUMNS[comparison.key], comparison.value))
             continue
@@ -66,13 +70,18 @@ def apply_filter(
     return query, joined
 
 
-def _status_condition(comparison: Comparison, crashed_before: int) -> sa.ColumnElement[bool]:
-    # A run still marked running whose heartbeat is stale is crashed; the filter must agree with what is shown.
-    stale = sa.and_(runs.c.status == "running", runs.c.heartbeat_at < crashed_before)
+def _status_condition(comparison: Comparison, crashed_before: int, dead: Sequence[str]) -> sa.ColumnElement[bool]:
+    # A run still marked running whose heartbeat is stale, or whose process is known dead, is crashed:
+    # the filter must agree with what is shown.
+    silent = runs.c.heartbeat_at < crashed_before
+    if dead:
+        silent = sa.or_(silent, runs.c.id.in_(list(dead)))
     if comparison.value == "crashed":
-        matches: sa.ColumnElement[bool] = sa.or_(runs.c.status == "crashed", stale)
+        matches: sa.ColumnElement[bool] = sa.or_(
+            runs.c.status == "crashed", sa.and_(runs.c.status == "running", silent)
+        )
     elif comparison.value == "running":
-        matches = sa.and_(runs.c.status == "running", runs.c.heartbeat_at >= crashed_before)
+        matches = sa.and_(runs.c.status == "running", sa.not_(silent))
     else:
         matches = runs.c.status == comparison.value
     return matches if comparison.op == "=" else sa.not_(matches)

@@ -378,17 +378,36 @@ class SqlStore(StoreBase):
         offset = _search.decode_page_token(page_token)
         with self._read() as conn:
             query: sa.Select[Any] = _RUN_COLUMNS
-            if project is not None:
-                query = query.where(runs.c.project_id == self._project_id(conn, project, create=False))
+            project_id = None if project is None else self._project_id(conn, project, create=False)
+            if project_id is not None:
+                query = query.where(runs.c.project_id == project_id)
             if not include_deleted:
                 query = query.where(runs.c.deleted_at.is_(None))
-            query, joined = _search.apply_filter(query, comparisons, now_ms() - self.heartbeat_timeout_ms)
+            crashed_before = now_ms() - self.heartbeat_timeout_ms
+            dead: list[str] = []
+            if any(c.entity == "attributes" and c.key == "status" and c.value in _LIVE for c in comparisons):
+                dead = self._dead_here(conn, crashed_before, project_id)
+            query, joined = _search.apply_filter(query, comparisons, crashed_before, dead)
             query = _search.apply_order(query, ordering, joined, self.engine.dialect.name)
             query = query.limit(max_results + 1).offset(offset)
             rows = conn.execute(query).all()
             records = self._records(conn, rows[:max_results])
         token = _search.encode_page_token(offset + max_results) if len(rows) > max_results else None
         return RunPage(records, token)
+
+    @staticmethod
+    def _dead_here(conn: sa.Connection, crashed_before: int, project_id: int | None) -> list[str]:
+        """Runs marked running, heartbeat still fresh, whose process on this host is gone.
+
+        ``_effective_status`` shows them crashed at once, so a filter on running or crashed must say the
+        same. Only such a filter pays for this: one pass over the (project's) runs, as the filter makes anyway.
+        """
+        query = sa.select(runs.c.id, runs.c.pid).where(
+            runs.c.status == RunStatus.RUNNING.value, runs.c.heartbeat_at >= crashed_before, runs.c.host == hostname()
+        )
+        if project_id is not None:
+            query = query.where(runs.c.project_id == project_id)
+        return [run_id for run_id, pid in conn.execute(query).all() if not process_alive(hostname(), pid)]
 
     def _records(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
         ids = [row.id for row in rows]
@@ -421,6 +440,8 @@ class SqlStore(StoreBase):
             return RunStatus.CRASHED
         return status
 
+
+_LIVE = (RunStatus.RUNNING.value, RunStatus.CRASHED.value)  # the statuses a dead process changes
 
 # Statements of the hot paths, built once: constructing a statement costs more than running it on SQLite.
 _INSERT_RUN = runs.insert()
