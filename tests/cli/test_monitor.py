@@ -92,6 +92,17 @@ def test_loops_of_an_unknown_model_or_project_exit_2_naming_the_known_ones(invok
     assert project.exit_code == 2 and "No project named 'nope'. Known projects: default;" in project.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["ack", str(2**64)], ["resolve", str(2**64)], ["alerts", "--limit", str(2**64)], ["loops", "--limit", str(2**64)]],
+)
+def test_a_number_beyond_the_stores_integers_is_a_usage_error(invoke: Invoke, args: list[str]) -> None:
+    result = invoke("monitor", *args)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert f"Input should be less than or equal to {2**63 - 1}; got '{2**64}'." in line
+
+
 def test_report_writes_an_html_file_prints_its_path_and_has_json(invoke: Invoke, config: Path, tmp_path: Path) -> None:
     invoke("monitor", "run", "--config", str(config))
     out = tmp_path / "drift.html"

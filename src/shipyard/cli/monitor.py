@@ -35,6 +35,8 @@ ConfigOption = Annotated[
 ProjectOption = Annotated[
     str | None, typer.Option("--project", "-p", help="The project (default: the configured one).", show_default=False)
 ]
+INT_MAX = 2**63 - 1  # the store's integers are 64-bit: a larger id or limit is refused as a usage error
+AlertId = Annotated[int, typer.Argument(help="The alert's id.", min=1, max=INT_MAX)]
 STATE_STYLES = {"open": "bold red", "acknowledged": "yellow", "resolved": "green"}
 LOOP_STYLES = {"promoted": "green", "rolled_back": "yellow", "blocked": "bold red", "failed": "bold red"}
 WINDOW_STYLES = {"fail": "bold red", "pass": "green", "insufficient_data": "dim"}
@@ -95,7 +97,7 @@ def _print_quietly(outcomes: list[MonitorOutcome]) -> None:
 def windows(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The monitor.")],
-    limit: Annotated[int, typer.Option("--limit", min=1, help="The latest windows to show.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=INT_MAX, help="The latest windows to show.")] = 20,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -129,7 +131,7 @@ def alerts(
         list[str] | None, typer.Option("--state", help="open, acknowledged or resolved; repeat for more.")
     ] = None,
     monitor: Annotated[str | None, typer.Option("--monitor", help="Only this monitor's alerts.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=INT_MAX)] = 50,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -161,13 +163,13 @@ def alerts(
 
 
 @app.command("ack")
-def ack(ctx: typer.Context, alert_id: Annotated[int, typer.Argument(help="The alert's id.")]) -> None:
+def ack(ctx: typer.Context, alert_id: AlertId) -> None:
     """Acknowledge an alert: known, being handled (it stays until its rule passes or it is resolved)."""
     _set_state(ctx, alert_id, "acknowledged")
 
 
 @app.command("resolve")
-def resolve(ctx: typer.Context, alert_id: Annotated[int, typer.Argument(help="The alert's id.")]) -> None:
+def resolve(ctx: typer.Context, alert_id: AlertId) -> None:
     """Resolve an alert by hand; a later failure of its rule opens a new one."""
     _set_state(ctx, alert_id, "resolved")
 
@@ -180,7 +182,9 @@ def report(
         Path | None,
         typer.Option("--html", help="Write the HTML report here (default: monitor-NAME.html).", show_default=False),
     ] = None,
-    last: Annotated[int, typer.Option("--last", min=1, help="How many of the latest windows to cover.")] = 168,
+    last: Annotated[
+        int, typer.Option("--last", min=1, max=INT_MAX, help="How many of the latest windows to cover.")
+    ] = 168,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -238,7 +242,7 @@ def _print_outcome(outcome: MonitorOutcome, *, quiet: bool = False) -> None:
 def loops(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", help="Only this model's loops.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=INT_MAX)] = 20,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -5,6 +5,7 @@ The progress bar goes to stderr, and only to a terminal: piped output and ``--js
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import typer
 from shipyard.cli._output import console, plural, print_json
 from shipyard.cli._state import open_client
 from shipyard.cli.datasets import JsonOption, ProjectOption
+from shipyard.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,6 +65,7 @@ def predict(
     from shipyard.serving.batch import predict_file
 
     keep = None if columns is None else [name.strip() for name in columns.split(",") if name.strip()]
+    _check_writable(dest.parent)
     with open_client(ctx) as client, progress_bar(console(stderr=True), enabled=not as_json) as progress:
         result = predict_file(
             client,
@@ -84,6 +87,21 @@ def predict(
             f"{plural(result.chunks, 'chunk')} "
             f"({result.seconds:.1f}s): {result.output}"
         )
+
+
+def _check_writable(folder: Path) -> None:
+    """``InvalidInput`` before any scoring when no file can be created in ``folder`` (permissions, a read-only
+    or virtual file system); a folder that does not exist is left to ``predict_file``, which says so."""
+    if not folder.is_dir():
+        return
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".shipyard-"):
+            pass
+    except OSError as exc:
+        raise InvalidInput(
+            f"Cannot write the output into the folder {str(folder)!r}: {exc.strerror or exc}. "
+            "Give an OUTPUT in a folder you can write to."
+        ) from None
 
 
 @contextmanager
