@@ -6,69 +6,21 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
-import fsspec
 import pytest
-from fsspec.implementations.memory import MemoryFileSystem
 
 import shipyard.artifacts
-from shipyard.artifacts import BlobStore, GcReport, open_blob_store
+from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.core.digests import digest_bytes
-from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependency, NotFound
+from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependency, NotFound, StoreError
+from tests.artifacts.conftest import Backend
+from tests.artifacts.readonly import read_only
 
 MiB = 1 << 20
 UNKNOWN = "sha256:" + "0" * 64
 HOUR = 3600.0
-
-
-@dataclass
-class Backend:
-    """A store, plus an fsspec view of its root for tampering with it the way a failing disk or a clock would."""
-
-    store: BlobStore
-    fs: fsspec.AbstractFileSystem
-    root: str
-    set_mtime: Callable[[str, float], None]
-
-    def blob_path(self, digest: str) -> str:
-        hex_digest = digest.removeprefix("sha256:")
-        return f"{self.root}/blobs/{hex_digest[:2]}/{hex_digest}"
-
-    def files(self, folder: str) -> list[str]:
-        return list(self.fs.find(f"{self.root}/{folder}"))
-
-
-@pytest.fixture(params=["file", "memory"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "file":
-        root = tmp_path / "store"  # not created: the store makes its folders on first write
-        yield Backend(
-            open_blob_store(root.as_uri()), fsspec.filesystem("file", auto_mkdir=True), str(root), _set_local_mtime
-        )
-        return
-    url = f"memory://test-{uuid.uuid4().hex}"
-    fs = MemoryFileSystem()
-    root = fs._strip_protocol(url)
-    yield Backend(open_blob_store(url), fs, root, _memory_mtime_setter(fs))
-    if fs.exists(root):  # the memory filesystem is process-wide
-        fs.rm(root, recursive=True)
-
-
-def _set_local_mtime(path: str, mtime: float) -> None:
-    os.utime(path, (mtime, mtime))
-
-
-def _memory_mtime_setter(fs: MemoryFileSystem) -> Callable[[str, float], None]:
-    def set_mtime(path: str, mtime: float) -> None:
-        file = fs.store[path]
-        file.created = file.modified = datetime.fromtimestamp(mtime, tz=UTC)
-
-    return set_mtime
 
 
 class FailingStream:
@@ -181,6 +133,27 @@ def test_download_of_a_tampered_blob_keeps_the_previous_file(
     assert list(dest.parent.iterdir()) == [dest]
 
 
+def test_storing_a_damaged_blob_again_repairs_it(backend: Backend, corrupt_digest: str) -> None:
+    assert backend.store.put_bytes(b"original content")[0] == corrupt_digest
+    assert backend.store.read_bytes(corrupt_digest) == b"original content"
+
+
+def test_a_read_only_store_refuses_writes_with_a_store_error_and_still_reads(tmp_path: Path) -> None:
+    store = open_blob_store(tmp_path / "store")
+    digest, _ = store.put_bytes(b"stored before")
+    (tmp_path / "model.bin").write_bytes(b"new")
+    with read_only(tmp_path / "store"):
+        for write in (
+            lambda: store.put_bytes(b"new"),
+            lambda: store.adopt_file(tmp_path / "model.bin"),
+            store.scratch_dir,
+        ):
+            with pytest.raises(StoreError, match=r"artifact store file://.*: .* \(/.*\)\. Make it writable"):
+                write()
+        assert store.read_bytes(digest) == b"stored before"
+    assert (tmp_path / "model.bin").read_bytes() == b"new"
+
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -210,57 +183,6 @@ def test_delete_removes_the_blob_and_tolerates_absence(backend: Backend) -> None
     backend.store.delete(digest)
     backend.store.delete(digest)
     assert not backend.store.exists(digest)
-
-
-def test_gc_removes_old_unreferenced_blobs_and_keeps_referenced_ones(backend: Backend) -> None:
-    kept, _ = backend.store.put_bytes(b"referenced")
-    dropped, size = backend.store.put_bytes(b"orphan")
-    report = backend.store.gc({kept}, grace_seconds=60, now=time.time() + HOUR)
-    assert report == GcReport(removed=[dropped], freed_bytes=size, kept=1)
-    assert backend.store.exists(kept)
-    assert not backend.store.exists(dropped)
-
-
-def test_gc_keeps_young_unreferenced_blobs(backend: Backend) -> None:
-    digest, _ = backend.store.put_bytes(b"just written")
-    assert backend.store.gc(set(), grace_seconds=HOUR) == GcReport(kept=1)
-    assert backend.store.exists(digest)
-
-
-def test_gc_dry_run_removes_nothing(backend: Backend) -> None:
-    digest, size = backend.store.put_bytes(b"orphan")
-    report = backend.store.gc(set(), grace_seconds=0, now=time.time() + HOUR, dry_run=True)
-    assert report == GcReport(removed=[digest], freed_bytes=size, kept=0)
-    assert backend.store.exists(digest)
-
-
-def test_putting_an_old_blob_again_protects_it_from_gc(backend: Backend) -> None:
-    digest, _ = backend.store.put_bytes(b"old model")
-    backend.set_mtime(backend.blob_path(digest), time.time() - 2 * HOUR)
-    assert backend.store.gc(set(), grace_seconds=HOUR, dry_run=True).removed == [digest]
-    backend.store.put_bytes(b"old model")
-    assert backend.store.gc(set(), grace_seconds=HOUR) == GcReport(kept=1)
-    assert backend.store.exists(digest)
-
-
-def test_gc_removes_stale_temps_only(backend: Backend) -> None:
-    stale, live = f"{backend.root}/tmp/stale", f"{backend.root}/tmp/live"
-    backend.fs.pipe_file(stale, b"12345")
-    backend.fs.pipe_file(live, b"1")
-    backend.set_mtime(stale, time.time() - 2 * HOUR)
-    assert backend.store.gc(set(), grace_seconds=HOUR) == GcReport(freed_bytes=5)
-    assert backend.files("tmp") == [live]
-
-
-@pytest.mark.parametrize(
-    ("referenced", "grace", "message"),
-    [({"abc"}, 60, "64 hex characters"), (set(), -1, "'grace_seconds' parameter .* Got -1 instead")],
-)
-def test_gc_rejects_bad_arguments(backend: Backend, referenced: set[str], grace: float, message: str) -> None:
-    backend.store.put_bytes(b"must survive")
-    with pytest.raises(InvalidInput, match=message):
-        backend.store.gc(referenced, grace_seconds=grace, now=time.time() + HOUR)
-    assert len(list(backend.store.iter_blobs())) == 1
 
 
 def test_plain_relative_path_opens_a_local_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

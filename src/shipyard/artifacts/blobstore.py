@@ -4,6 +4,8 @@ Layout under the store's root::
 
     blobs/<hex[:2]>/<hex>    one blob per digest
     tmp/<uuid>               writes in progress
+    gc.lock                  local stores: where writers and gc take turns (see ``_local``)
+    trash/                   object stores: blobs gc took away, kept a grace period (see ``_remote``)
 
 A write streams into a temporary object while hashing it, then moves it to its digest's name, so no
 reader ever sees a partial blob. Every read hashes again and raises :class:`CorruptArtifact` on a mismatch.
@@ -21,25 +23,25 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from shipyard.artifacts._local import LocalStorage
+from shipyard.artifacts._remote import FsspecStorage
 from shipyard.core.digests import CHUNK_SIZE, PREFIX, check_digest, digest_bytes, hex_part
-from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependency, NotFound
+from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependency, NotFound, StoreError
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 _HEX = re.compile(r"[0-9a-f]{64}")
-# Where fsspec implementations keep a file's modification time, in the order tried: local and sftp,
-# s3fs, adlfs, gcsfs, and the memory filesystem (whose files are only ever replaced, never changed).
-_MTIME_KEYS = ("mtime", "LastModified", "last_modified", "updated", "created")
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_NOT_ALLOWED = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class _Reader(Protocol):
@@ -53,25 +55,34 @@ class GcReport:
     removed: list[str] = field(default_factory=list)
     """Digests of the blobs removed."""
     freed_bytes: int = 0
-    """Bytes of the removed blobs and stale temporary files."""
+    """Bytes freed: removed blobs of a local store, stale temporary files, and emptied trash."""
     kept: int = 0
     """Number of blobs kept."""
     purged_runs: list[str] = field(default_factory=list)
     """Ids of deleted runs removed for good before the blobs were collected (filled by the tracking client)."""
+    trashed_bytes: int = 0
+    """Bytes of removed blobs an object store keeps in its trash until a gc a grace period later."""
+    restored: list[str] = field(default_factory=list)
+    """Digests brought back from an object store's trash because something refers to them again."""
 
 
 class _Storage(Protocol):
     """The few file operations the store needs. Paths are strings joined with '/' under ``root``."""
 
     root: str
+    keeps_trash: bool
 
     def open_read(self, path: str) -> IO[bytes]: ...  # FileNotFoundError if absent
     def open_write(self, path: str) -> AbstractContextManager[IO[bytes]]: ...  # creates parent folders
-    def publish(self, temp: str, final: str, size: int) -> None: ...  # move temp to final, or refresh final
+    def publish(self, temp: str, final: str) -> None: ...  # move temp over final, which gets a fresh mtime
     def size(self, path: str) -> int: ...
     def exists(self, path: str) -> bool: ...
     def remove(self, path: str) -> None: ...  # no error if absent
     def walk(self, folder: str) -> Iterator[tuple[str, int, float]]: ...  # (path, size, mtime) of files below
+    # gc: remove the blobs still older than cutoff, safely against concurrent writers; return those removed
+    def take_away(self, paths: Sequence[str], cutoff: float) -> list[str]: ...
+    # gc: free what an earlier gc set aside; (bytes freed, hex digests of referenced blobs restored)
+    def empty_trash(self, referenced: set[str], cutoff: float, dry_run: bool) -> tuple[int, list[str]]: ...
 
 
 class BlobStore:
@@ -102,7 +113,7 @@ class BlobStore:
         and renamed into place; anywhere else it is copied as :meth:`put_file` does, then removed.
         """
         source = os.fspath(path)
-        if isinstance(self._storage, _LocalStorage):
+        if isinstance(self._storage, LocalStorage):
             with open(source, "rb") as fh:
                 sha, size = hashlib.sha256(), 0
                 while chunk := fh.read(CHUNK_SIZE):
@@ -110,11 +121,11 @@ class BlobStore:
                     size += len(chunk)
                 os.fsync(fh.fileno())
             try:
-                self._storage.publish(source, self._blob_path(PREFIX + sha.hexdigest()), size)
+                self._storage.publish(source, self._blob_path(PREFIX + sha.hexdigest()))
                 return PREFIX + sha.hexdigest(), size
             except OSError as exc:
                 if exc.errno != errno.EXDEV:
-                    raise
+                    raise self._unwritable(exc) from exc
         try:
             return self.put_file(source)
         finally:
@@ -123,10 +134,15 @@ class BlobStore:
 
     def scratch_dir(self) -> Path | None:
         """A folder on the store's own filesystem for files that :meth:`adopt_file` will move in; None if remote."""
-        if not isinstance(self._storage, _LocalStorage):
+        if not isinstance(self._storage, LocalStorage):
             return None
         folder = Path(self._join("tmp"))
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):  # say so now, not deep inside the caller's tempfile call
+                raise PermissionError(errno.EACCES, "the folder is not writable", str(folder))
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
         return folder
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
@@ -136,17 +152,23 @@ class BlobStore:
     def put_stream(self, stream: _Reader) -> tuple[str, int]:
         """Store everything read from the binary ``stream``; return its ``(digest, size)``.
 
-        Storing content that is already there keeps one copy and marks it as freshly written, so that
-        :meth:`gc` leaves it alone for the grace period while the caller records its reference.
+        The fresh copy replaces a stored blob of the same digest, so storing content again repairs a blob
+        damaged on disk, and marks it as freshly written, so that :meth:`gc` leaves it alone for the grace
+        period while the caller records its reference. A failure of the store (read-only, full) raises
+        :class:`StoreError`; a failure of ``stream`` itself passes through unchanged.
         """
         temp = self._join("tmp", uuid.uuid4().hex)
+        source = _Source(stream)
         try:
             with self._storage.open_write(temp) as out:
-                digest, size = _copy(stream, out)
-            self._storage.publish(temp, self._blob_path(digest), size)
-        except BaseException:
+                digest, size = _copy(source, out)
+            self._storage.publish(temp, self._blob_path(digest))
+        except BaseException as exc:
             # Whatever failed (the source, the disk, an interrupt), no partial blob or temp stays behind.
-            self._storage.remove(temp)
+            with suppress(OSError):
+                self._storage.remove(temp)
+            if isinstance(exc, OSError) and exc is not source.error:
+                raise self._unwritable(exc) from exc
             raise
         return digest, size
 
@@ -177,14 +199,19 @@ class BlobStore:
         dest = Path(dest)
         temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
         with self._open(digest) as blob:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            source = _Source(blob)
             try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
                 with open(temp, "xb") as out:
-                    actual, size = _copy(blob, out)
+                    actual, size = _copy(source, out)
                 self._verify(digest, actual, size)
                 os.replace(temp, dest)
-            except BaseException:
+            except BaseException as exc:
                 temp.unlink(missing_ok=True)
+                if isinstance(exc, OSError) and exc is not source.error:
+                    raise InvalidInput(
+                        f"Cannot write {dest}: {exc.strerror or exc}. Download into a folder you can write to."
+                    ) from exc
                 raise
 
     def delete(self, digest: str) -> None:
@@ -203,9 +230,12 @@ class BlobStore:
     ) -> GcReport:
         """Remove blobs not in ``referenced`` and temporary files, if older than ``grace_seconds``.
 
-        The grace period protects a blob written (or re-written) after ``referenced`` was computed whose
-        reference is not recorded yet. ``now`` defaults to the current time; with ``dry_run`` nothing is
-        removed and the report says what would be.
+        The grace period protects a blob written (or written again) whose reference is not recorded yet: a
+        writer records it within that time. So read ``referenced`` after ``now`` (default: the current time).
+        A blob written or written again after gc listed it is never deleted, however the two interleave:
+        a local store takes turns with writers on a lock, an object store sets blobs aside in a trash and
+        frees them in a gc at least a grace period later (``trashed_bytes``), restoring any that something
+        refers to by then. With ``dry_run`` nothing is changed and the report says what would be.
         """
         for digest in referenced:
             # A malformed reference matches no blob, so the blob it meant to keep would be deleted.
@@ -216,19 +246,33 @@ class BlobStore:
             )
         cutoff = (time.time() if now is None else now) - grace_seconds
         report = GcReport()
-        for digest, size, mtime in list(self.iter_blobs()):
+        with self._writing():
+            freed, restored = self._storage.empty_trash({hex_part(d) for d in referenced}, cutoff, dry_run)
+        report.freed_bytes, report.restored = freed, [PREFIX + hex_digest for hex_digest in restored]
+        candidates: dict[str, tuple[str, int]] = {}
+        for digest, size, mtime in self.iter_blobs():
             if digest in referenced or mtime >= cutoff:
                 report.kept += 1
-                continue
-            if not dry_run:
-                self.delete(digest)
+            else:
+                candidates[self._blob_path(digest)] = (digest, size)
+        removed = list(candidates)
+        if not dry_run and removed:
+            with self._writing():
+                removed = self._storage.take_away(removed, cutoff)
+        report.kept += len(candidates) - len(removed)
+        for path in removed:
+            digest, size = candidates[path]
             report.removed.append(digest)
-            report.freed_bytes += size
+            if self._storage.keeps_trash:
+                report.trashed_bytes += size
+            else:
+                report.freed_bytes += size
         # A temp that old belongs to a writer that crashed or stalled: a live local write refreshes its mtime.
         for path, size, mtime in list(self._storage.walk(self._join("tmp"))):
             if mtime < cutoff:
                 if not dry_run:
-                    self._storage.remove(path)
+                    with self._writing():
+                        self._storage.remove(path)
                 report.freed_bytes += size
         return report
 
@@ -245,8 +289,33 @@ class BlobStore:
             blob = self._storage.open_read(self._blob_path(digest))
         except FileNotFoundError:
             raise self._not_found(digest) from None
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot read the blob {digest} from the artifact store {self.url}: {exc.strerror or exc}. "
+                "Check that the artifact store is readable by this user (and reachable)."
+            ) from exc
         with blob:
             yield blob
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+
+    def _unwritable(self, exc: OSError) -> StoreError:
+        if exc.errno in _NO_SPACE:
+            hint = "The disk is full: free some space (`shipyard gc` removes blobs nothing refers to) and try again."
+        elif exc.errno in _NOT_ALLOWED or isinstance(exc, PermissionError):
+            hint = (
+                "Make it writable, or point the `artifacts` setting (SHIPYARD_ARTIFACTS) to a folder you can "
+                "write to; reading what is stored still works."
+            )
+        else:
+            hint = "Check the artifact store and try again."
+        where = f" ({exc.filename})" if exc.filename else ""
+        return StoreError(f"Cannot write to the artifact store {self.url}: {exc.strerror or exc}{where}. {hint}")
 
     def _not_found(self, digest: str) -> NotFound:
         return NotFound(
@@ -263,6 +332,21 @@ class BlobStore:
             )
 
 
+class _Source:
+    """A stream whose own failures stay its own: the store tells them apart from its storage's failures."""
+
+    def __init__(self, stream: _Reader) -> None:
+        self._stream = stream
+        self.error: BaseException | None = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+
 def _copy(source: _Reader, out: IO[bytes]) -> tuple[str, int]:
     """Copy ``source`` to ``out`` one chunk at a time, hashing on the way; return ``(digest, size)``."""
     sha = hashlib.sha256()
@@ -272,113 +356,6 @@ def _copy(source: _Reader, out: IO[bytes]) -> tuple[str, int]:
         out.write(chunk)
         size += len(chunk)
     return PREFIX + sha.hexdigest(), size
-
-
-class _LocalStorage:
-    """The local filesystem through plain ``open`` and ``os`` calls."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-
-    def open_read(self, path: str) -> IO[bytes]:
-        return open(path, "rb")
-
-    @contextmanager
-    def open_write(self, path: str) -> Iterator[IO[bytes]]:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "xb") as out:
-            yield out
-            # On disk before the rename publishes it, so a crash cannot leave an empty file under a digest's name.
-            out.flush()
-            os.fsync(out.fileno())
-
-    def publish(self, temp: str, final: str, size: int) -> None:
-        try:
-            stored_size: int | None = os.stat(final).st_size
-        except FileNotFoundError:
-            stored_size = None
-        if stored_size == size:
-            os.utime(final)
-            os.remove(temp)
-            return
-        # Absent, or a truncated leftover that the fresh copy repairs. os.replace is atomic.
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(temp, final)
-
-    def size(self, path: str) -> int:
-        return os.stat(path).st_size
-
-    def exists(self, path: str) -> bool:
-        return os.path.isfile(path)
-
-    def remove(self, path: str) -> None:
-        with suppress(FileNotFoundError):
-            os.remove(path)
-
-    def walk(self, folder: str) -> Iterator[tuple[str, int, float]]:
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except FileNotFoundError:
-            return
-        for entry in entries:
-            path = f"{folder}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                yield from self.walk(path)
-                continue
-            with suppress(FileNotFoundError):  # removed since the listing, e.g. by a concurrent gc
-                stat = entry.stat(follow_symlinks=False)
-                yield path, stat.st_size, stat.st_mtime
-
-
-class _FsspecStorage:
-    """Any fsspec filesystem: object stores, memory, sftp, …"""
-
-    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
-        self.fs = fs
-        self.root = root
-
-    def open_read(self, path: str) -> IO[bytes]:
-        return self.fs.open(path, "rb")  # type: ignore[no-any-return]
-
-    def open_write(self, path: str) -> AbstractContextManager[IO[bytes]]:
-        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        return self.fs.open(path, "wb")  # type: ignore[no-any-return]
-
-    def publish(self, temp: str, final: str, size: int) -> None:
-        # Even when the blob exists, the temp is moved over it: the bytes are identical and the blob gets a fresh
-        # modification time, which is how it is refreshed, since object stores cannot touch an object in place.
-        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-        self.fs.mv(temp, final)
-
-    def size(self, path: str) -> int:
-        return int(self.fs.size(path))
-
-    def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(path))
-
-    def remove(self, path: str) -> None:
-        with suppress(FileNotFoundError):
-            self.fs.rm_file(path)
-
-    def walk(self, folder: str) -> Iterator[tuple[str, int, float]]:
-        try:
-            found: dict[str, dict[str, Any]] = self.fs.find(folder, detail=True)
-        except FileNotFoundError:
-            return
-        for path, info in found.items():
-            yield path, int(info["size"]), self._mtime(path, info)
-
-    def _mtime(self, path: str, info: dict[str, Any]) -> float:
-        for key in _MTIME_KEYS:
-            value = info.get(key)
-            if isinstance(value, datetime):
-                return value.timestamp()
-            if isinstance(value, int | float):
-                return float(value)
-            if isinstance(value, str):
-                return datetime.fromisoformat(value).timestamp()
-        return float(self.fs.modified(path).timestamp())
 
 
 def open_blob_store(url: str | os.PathLike[str]) -> BlobStore:
@@ -394,11 +371,11 @@ def open_blob_store(url: str | os.PathLike[str]) -> BlobStore:
         )
     if "://" not in text:
         root = os.path.abspath(text)
-        return BlobStore(_LocalStorage(root.rstrip("/")), Path(root).as_uri())
+        return BlobStore(LocalStorage(root.rstrip("/")), Path(root).as_uri())
     if text.startswith("file://"):
-        return BlobStore(_LocalStorage(_file_url_path(text).rstrip("/")), text)
+        return BlobStore(LocalStorage(_file_url_path(text).rstrip("/")), text)
     fs, root = _url_to_fs(text)
-    return BlobStore(_FsspecStorage(fs, root.rstrip("/")), text)
+    return BlobStore(FsspecStorage(fs, root.rstrip("/")), text)
 
 
 def _file_url_path(url: str) -> str:
