@@ -13,6 +13,9 @@ from shipyard.core.errors import InvalidInput
         ("a/./b/", "a/b"),
         ("..hidden/x..y", "..hidden/x..y"),
         ("with space/é.txt", "with space/é.txt"),
+        ("ünï/😀.txt", "ünï/😀.txt"),
+        ("/".join(["d" * 200] * 5 + ["x" * 19]), "/".join(["d" * 200] * 5 + ["x" * 19])),  # 1,024 characters
+        ("é" * 127 + "x", "é" * 127 + "x"),  # 255 bytes in UTF-8
     ],
 )
 def test_accepts_relative_paths_in_canonical_form(path: str, canonical: str) -> None:
@@ -44,3 +47,17 @@ def test_rejects_paths_that_could_escape_or_are_ambiguous(path: str, rule: str) 
 def test_rejects_non_strings() -> None:
     with pytest.raises(InvalidInput, match="must be a string; got bytes"):
         check_artifact_path(b"a/b")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("a/" * 2000 + "x", "is 4,001 characters long; the limit is 1,024"),
+        ("./" + "/".join(["d" * 200] * 5 + ["x" * 20]), "is 1,025 characters long"),
+        ("plots/" + "é" * 128, "has a name of 256 bytes .*; names are limited to 255 bytes"),
+    ],
+)
+def test_rejects_paths_too_long_to_download(path: str, rule: str) -> None:
+    with pytest.raises(InvalidInput, match=rule) as raised:
+        check_artifact_path(path)
+    assert len(str(raised.value)) < 400  # the path is shortened in the message
