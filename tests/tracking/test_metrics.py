@@ -227,3 +227,14 @@ def test_a_store_that_cannot_be_reached_at_the_end_leaves_the_run_open(
     run.end()  # the store is back: the buffered point is written and the run finishes
     assert [m.value for m in client.get_metric_history(run.id, "loss")] == [0.5]
     assert client.get_run(run.id).status is RunStatus.FINISHED
+
+
+def test_a_refusal_is_reported_by_flush_not_by_a_batch_that_writes_on_the_way(client: sy.Client) -> None:
+    run = client.start_run()
+    run._buffer.append(("x", 1.0, 0, 2**70))
+    run.log_batch(metrics=[("b", 1.0, 0)])  # writes the buffer first; the batch is not at fault
+    assert len(client.get_metric_history(run.id, "b")) == 1
+    with pytest.raises(sy.InvalidInput, match="could not be stored"):
+        run.flush()
+    with pytest.raises(sy.InvalidInput, match="ended failed"):
+        run.end()

@@ -113,7 +113,7 @@ class Run:
             self._buffer.append((key, value, step, timestamp))
             full = len(self._buffer) >= self._max_points
         if full:
-            self.flush()
+            self._write_points()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
         """Buffer several metrics at one step (each key's own next step when ``step`` is None).
@@ -130,7 +130,7 @@ class Run:
             self._buffer += points
             full = len(self._buffer) >= self._max_points
         if full:
-            self.flush()
+            self._write_points()
 
     def log_batch(
         self,
@@ -146,7 +146,7 @@ class Run:
         checked_params = v.check_params(params)
         checked_tags = v.check_tags(tags)
         self._check_open()
-        self.flush()
+        self._write_points()  # the buffered points go first, so that steps keep their order
         self._store.write(self.id, metrics_=points, params_=checked_params, tags_=checked_tags)
         for key, _, step, _ in points:
             if step >= self._next_step.get(key, 0):
@@ -204,6 +204,12 @@ class Run:
                     "The other points were written; the run will end failed, as its history is incomplete."
                 )
 
+    def _write_points(self) -> None:
+        # flush() without reporting points set aside, for the calls that write on the way: the point
+        # logged, or the batch, is not the one at fault, and flush() or end() will report it.
+        with self._flush_lock:
+            self._write_buffer()
+
     def _write_buffer(self) -> None:
         # Under _flush_lock. Whatever is not written or set aside goes back to the front of the buffer.
         with self._buffer_lock:
@@ -230,21 +236,31 @@ class Run:
     def _flush_quietly(self) -> None:
         # From the background thread: a failed write keeps its points buffered, and the next flush()
         # the user makes retries them and raises if it fails again (or reports the points set aside).
-        with self._flush_lock, contextlib.suppress(Exception):
-            self._write_buffer()
+        with contextlib.suppress(Exception):
+            self._write_points()
 
     # artifacts ---------------------------------------------------------------------------------------
 
     def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> list[RunArtifact]:
-        """Store a file, or a folder recursively, under ``artifact_path`` (default: its own name)."""
+        """Store a file, or a folder recursively, under ``artifact_path`` (default: its own name).
+
+        Symbolic links in a folder are followed while they stay inside it; one that leads outside it (or
+        nowhere) raises ``InvalidInput`` before anything is stored.
+        """
+        from shipyard.artifacts.folders import folder_files
+
+        if not isinstance(local_path, str | os.PathLike):
+            raise InvalidInput(
+                "The 'local_path' parameter of Run.log_artifact must be a str or os.PathLike naming a file or "
+                f"folder. Got {local_path!r} instead."
+            )
         source = Path(local_path)
         if not source.exists():
             raise NotFound(f"Cannot log {str(local_path)!r} as an artifact: no such file or folder.")
         self._check_open()
         base = check_artifact_path(artifact_path if artifact_path is not None else source.resolve().name)
         if source.is_dir():
-            files = sorted(p for p in source.rglob("*") if p.is_file())
-            pairs = [(p, check_artifact_path(f"{base}/{p.relative_to(source).as_posix()}")) for p in files]
+            pairs = [(p, check_artifact_path(f"{base}/{relative}")) for p, relative in folder_files(source)]
         else:
             pairs = [(source, base)]
         logged = []
@@ -327,7 +343,7 @@ class Run:
         reasons = []
         if self._refused:
             reasons.append(f"{_points_text(len(self._refused))} could not be stored: {_refused_text(self._refused)}")
-        if self._buffer:
+        if self._buffer or not reasons:
             reasons.append(f"{_points_text(len(self._buffer))} could not be written: {problem}")
         instead = "" if status is RunStatus.FAILED else f", not {status.value},"
         raise InvalidInput(
