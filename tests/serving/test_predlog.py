@@ -257,3 +257,14 @@ def test_times_are_read_from_every_documented_form() -> None:
         to_ms(1.5, "until")  # type: ignore[arg-type]
     with pytest.raises(sy.InvalidInput, match="ISO 8601"):
         to_ms("yesterday", "since")
+
+
+def test_times_and_versions_beyond_64_bits_are_refused_not_an_overflow(client: sy.Client) -> None:
+    with PredictionLog(client.backend, "p", "churn") as log:
+        log.append(record())
+    for since in (10**20, -(10**20)):
+        with pytest.raises(sy.InvalidInput, match=r"'since' parameter must be .* within 64 bits"):
+            rows(client, since_ms=to_ms(since, "since"))
+    with pytest.raises(sy.InvalidInput, match="'version' parameter must be a model version number"):
+        rows(client, version=2**63)
+    assert rows(client, since_ms=to_ms(2**63 - 1, "since")).num_rows == 0

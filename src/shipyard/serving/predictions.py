@@ -23,6 +23,8 @@ from shipyard.store.predictions import PredictionSegment
 if TYPE_CHECKING:
     from shipyard.backends.local import LocalBackend
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what the store and Arrow hold; a caller's int may be larger
+
 
 def read_predictions(
     backend: LocalBackend,
@@ -39,7 +41,9 @@ def read_predictions(
     Segments written by different versions may have different input columns; a column missing from a
     segment is null in its rows. ``NotFound`` for an unknown project.
     """
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not _INT64_MIN <= version <= _INT64_MAX
+    ):
         raise InvalidInput(f"The 'version' parameter must be a model version number (int). Got {version!r} instead.")
     if role is not None and role not in ROLES:
         raise InvalidInput(f"The 'role' parameter must be one of {', '.join(ROLES)}. Got {role!r} instead.")
@@ -139,6 +143,11 @@ def to_ms(value: datetime | date | timedelta | str | int | None, parameter: str)
     if isinstance(value, date):
         return int(datetime(value.year, value.month, value.day).timestamp() * 1000)
     if isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise InvalidInput(
+                f"The {parameter!r} parameter must be milliseconds since the epoch within 64 bits "
+                f"({_INT64_MIN} to {_INT64_MAX}). Got {value!r} instead."
+            )
         return value
     raise InvalidInput(
         f"The {parameter!r} parameter must be a datetime, a date, an ISO 8601 string, a timedelta (that long ago) "
