@@ -53,6 +53,38 @@ def test_a_missing_local_file_is_not_found(client: sy.Client, tmp_path: Path) ->
         run.log_artifact(tmp_path / "nope.png")
 
 
+@pytest.mark.parametrize("link", ["link.txt", "linkdir"])
+def test_a_symlink_leading_out_of_a_logged_folder_is_refused_and_nothing_is_stored(
+    client: sy.Client, tmp_path: Path, link: str
+) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("TOP SECRET")
+    (tmp_path / "leak").mkdir()
+    (tmp_path / "leak" / "a.txt").write_text("a")
+    target = tmp_path / "outside" / ("secret.txt" if link == "link.txt" else "")
+    (tmp_path / "leak" / link).symlink_to(target)
+    with client.start_run() as run, pytest.raises(sy.InvalidInput, match=f"'{link}' is a symbolic link to .*outside"):
+        run.log_artifact(tmp_path / "leak")
+    assert client.list_artifacts(run.id) == []
+    assert list(client.backend.blobs.iter_blobs()) == []
+
+
+def test_symlinks_inside_a_logged_folder_are_followed(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "out" / "sub").mkdir(parents=True)
+    (tmp_path / "out" / "sub" / "x.txt").write_text("x")
+    (tmp_path / "out" / "alias.txt").symlink_to("sub/x.txt")
+    (tmp_path / "out" / "again").symlink_to("sub")
+    with client.start_run() as run:
+        run.log_artifact(tmp_path / "out")
+    assert [a.path for a in client.list_artifacts(run.id)] == ["out/again/x.txt", "out/alias.txt", "out/sub/x.txt"]
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"bytes.txt"])
+def test_log_artifact_of_something_not_a_path_is_invalid_input(client: sy.Client, bad: object) -> None:
+    with client.start_run() as run, pytest.raises(sy.InvalidInput, match=r"'local_path' parameter .* Got"):
+        run.log_artifact(bad)  # type: ignore[arg-type]
+
+
 def test_an_altered_blob_raises_corrupt_artifact(client: sy.Client, tmp_path: Path) -> None:
     (tmp_path / "model.bin").write_bytes(b"weights" * 100)
     with client.start_run() as run:

@@ -242,15 +242,25 @@ class Run:
     # artifacts ---------------------------------------------------------------------------------------
 
     def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> list[RunArtifact]:
-        """Store a file, or a folder recursively, under ``artifact_path`` (default: its own name)."""
+        """Store a file, or a folder recursively, under ``artifact_path`` (default: its own name).
+
+        Symbolic links in a folder are followed while they stay inside it; one that leads outside it (or
+        nowhere) raises ``InvalidInput`` before anything is stored.
+        """
+        from shipyard.artifacts.folders import folder_files
+
+        if not isinstance(local_path, str | os.PathLike):
+            raise InvalidInput(
+                "The 'local_path' parameter of Run.log_artifact must be a str or os.PathLike naming a file or "
+                f"folder. Got {local_path!r} instead."
+            )
         source = Path(local_path)
         if not source.exists():
             raise NotFound(f"Cannot log {str(local_path)!r} as an artifact: no such file or folder.")
         self._check_open()
         base = check_artifact_path(artifact_path if artifact_path is not None else source.resolve().name)
         if source.is_dir():
-            files = sorted(p for p in source.rglob("*") if p.is_file())
-            pairs = [(p, check_artifact_path(f"{base}/{p.relative_to(source).as_posix()}")) for p in files]
+            pairs = [(p, check_artifact_path(f"{base}/{relative}")) for p, relative in folder_files(source)]
         else:
             pairs = [(source, base)]
         logged = []
