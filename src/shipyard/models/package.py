@@ -19,6 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import InvalidInput, PermissionDenied, ShipyardError
 from shipyard.models._environment import check_environment, record_environment
+from shipyard.models._portability import (
+    CodeReference,
+    UnloadableModel,
+    load_problems,
+    not_found_elsewhere,
+    refuse,
+    unportable,
+    unresolved,
+)
 from shipyard.models._tables import data_kind, to_arrow
 from shipyard.models.flavors import FLAVORS, detect_flavor, get_flavor
 from shipyard.models.flavors.base import Flavor, Predictor, SaveContext
@@ -227,8 +236,14 @@ def save_model(
         table = table.select([c for c in table.column_names if c in set(signature.column_names)])
     try:
         meta = chosen.save(model, folder, SaveContext(signature.inputs, None if sample is None else data_kind(sample)))
+        rows = expected = None
         if table is not None:
-            signature = _with_output(chosen, model, meta, signature, table)
+            rows = validate_input(table.slice(0, SMOKE_ROWS), Signature(signature.inputs))
+            expected = _smoke_predict(chosen, model, meta, signature, rows)
+            if signature.output is None:
+                output, shape = infer_output(expected)
+                signature = Signature(signature.inputs, output, shape)
+        _check_loads(chosen, folder, meta, rows, expected)
     except BaseException:
         for path in folder.iterdir():  # the folder was empty: everything in it is a partial package of ours
             path.unlink()
@@ -236,13 +251,11 @@ def save_model(
     return PackageInfo(chosen.name, chosen.unsafe_format, signature, record_environment(chosen), meta)
 
 
-def _with_output(
-    flavor: Flavor, model: object, meta: dict[str, Any], signature: Signature, table: pa.Table
-) -> Signature:
-    """``signature`` with the output type learnt by predicting on the first rows of ``table``."""
-    rows = validate_input(table.slice(0, SMOKE_ROWS), Signature(signature.inputs))
+def _smoke_predict(flavor: Flavor, model: object, meta: dict[str, Any], signature: Signature, rows: pa.Table) -> Any:
+    """The model's predictions on the first rows of its example data: they give the output type and prove
+    that the model runs on data shaped like its signature."""
     try:
-        predictions = flavor.wrap(model, meta).predict(rows)
+        return flavor.wrap(model, meta).predict(rows)
     except ShipyardError:
         raise
     except Exception as exc:
@@ -250,10 +263,83 @@ def _with_output(
             f"The {flavor.name} model failed to predict on the first {rows.num_rows} rows of its example data "
             f"(columns {', '.join(signature.column_names)}): {type(exc).__name__}: {exc}"
         ) from exc
-    if signature.output is not None:
-        return signature
-    output, shape = infer_output(predictions)
-    return Signature(signature.inputs, output, shape)
+
+
+def _check_loads(
+    flavor: Flavor, folder: Path, meta: dict[str, Any], rows: pa.Table | None, expected: NDArray[Any] | None
+) -> None:
+    """Load the package just written, as a server would, and predict the example rows again.
+
+    A package that another process could not load, or that predicts otherwise once loaded, is refused now
+    rather than registered and found broken at serving time. The load is from the written files, in this
+    process; what the files name is checked first without importing it, and the user's own modules last
+    in a fresh interpreter (see ``_portability``).
+    """
+    references = flavor.references(folder, meta)
+    problems = unportable(references)
+    if problems:
+        raise _refusal(flavor, folder, meta, problems)
+    try:
+        loaded = flavor.load(folder, meta, trust_unsafe=flavor.unsafe_format)  # just written from the caller's model
+    except ShipyardError:
+        raise
+    except Exception as exc:
+        problems = unresolved(references) if isinstance(exc, AttributeError | ImportError) else []
+        if problems:
+            raise _refusal(flavor, folder, meta, problems) from exc
+        raise UnloadableModel(
+            f"This {flavor.name} model could be saved but its files cannot be loaded back: "
+            f"{type(exc).__name__}: {exc}. Save it with flavor='python_function' (cloudpickle) instead."
+        ) from exc
+    problems = not_found_elsewhere(references)
+    if problems:
+        raise _refusal(flavor, folder, meta, problems)
+    if rows is None or expected is None:
+        return
+    try:
+        again = flavor.wrap(loaded, meta).predict(rows)
+    except ShipyardError:
+        raise
+    except Exception as exc:
+        raise UnloadableModel(
+            f"This {flavor.name} model, once saved and loaded back, fails to predict on the first {rows.num_rows} "
+            f"rows of its example data: {type(exc).__name__}: {exc}. Save it with flavor='python_function' instead."
+        ) from exc
+    if not _same_predictions(expected, again):
+        raise UnloadableModel(
+            f"This {flavor.name} model predicts otherwise once saved and loaded back: {_head(expected)} before, "
+            f"{_head(again)} after, on the first {rows.num_rows} rows of its example data. The {flavor.name} "
+            "format does not hold everything the model uses (e.g. a subclass that overrides predict); save it "
+            "with flavor='python_function' instead."
+        )
+
+
+def _refusal(
+    flavor: Flavor,
+    folder: Path,
+    meta: Mapping[str, Any],
+    problems: list[tuple[CodeReference, str]],
+    *,
+    loading: BaseException | None = None,
+) -> UnloadableModel:
+    """``refuse``, naming where in the model each problem is used (worth reading the files for, only now)."""
+    located = {(r.module, r.name): r for r in flavor.references(folder, meta, located=True)}
+    return refuse(flavor.name, [(located.get((r.module, r.name), r), why) for r, why in problems], loading=loading)
+
+
+def _same_predictions(before: NDArray[Any], after: NDArray[Any]) -> bool:
+    import numpy as np
+
+    if before.shape != after.shape:
+        return False
+    if before.dtype.kind in "fc" and after.dtype.kind in "fc":
+        # Equal up to rounding: a loaded copy may lay out its arrays differently, and BLAS sums in another order.
+        return bool(np.allclose(before, after, rtol=1e-9, atol=1e-12, equal_nan=True))
+    return bool(np.array_equal(before, after))
+
+
+def _head(values: NDArray[Any]) -> str:
+    return repr(values[:3].tolist()) + (" …" if len(values) > 3 else "")
 
 
 def load_model(folder: Path, info: PackageInfo, *, trust_unsafe: bool = False) -> LoadedModel:
@@ -273,5 +359,11 @@ def load_model(folder: Path, info: PackageInfo, *, trust_unsafe: bool = False) -
         )
     flavor.import_libraries()
     check_environment(flavor, info.environment)
-    model = flavor.load(Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
+    try:
+        model = flavor.load(Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
+    except (AttributeError, ImportError) as exc:  # the package names code this process cannot import
+        if isinstance(exc, ShipyardError):
+            raise
+        problems = load_problems(flavor.references(Path(folder), info.flavor_meta))
+        raise _refusal(flavor, Path(folder), info.flavor_meta, problems, loading=exc) from exc
     return LoadedModel(info, flavor.wrap(model, info.flavor_meta))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     from numpy.typing import NDArray
 
+    from shipyard.models._portability import CodeReference
     from shipyard.models.signature import ColumnSpec
 
 
@@ -93,6 +94,12 @@ class Flavor(ABC):
     @abstractmethod
     def wrap(self, model: object, meta: Mapping[str, Any]) -> Predictor:
         """A predictor over a model object: the one given to ``save``, or the one ``load`` returned."""
+
+    def references(self, folder: Path, meta: Mapping[str, Any], *, located: bool = False) -> list[CodeReference]:
+        """The functions and classes outside the model library that the saved files name and ``load`` imports
+        by name (none by default: a native format holds no Python objects), without importing anything. With
+        ``located``, each says where in the model it is used, which may cost reading the files."""
+        return []
 
     def import_libraries(self) -> None:
         """Import every library this flavor needs, or raise ``MissingDependency``."""

@@ -9,6 +9,7 @@ file holding anything else is refused, naming the types, unless the caller passe
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,8 @@ from shipyard.models.flavors.base import Flavor, Predictor, SaveContext, model_f
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     from numpy.typing import NDArray
+
+    from shipyard.models._portability import CodeReference
 
 FILE = "model.skops"
 
@@ -116,3 +119,43 @@ class SklearnFlavor(Flavor):
     def wrap(self, model: object, meta: Mapping[str, Any]) -> Predictor:
         names = meta.get("feature_names_in")
         return SklearnPredictor(model, None if names is None else [str(n) for n in names])
+
+    def references(self, folder: Path, meta: Mapping[str, Any], *, located: bool = False) -> list[CodeReference]:
+        """The types skops does not trust by default, recorded at save (what a user's code shows up as);
+        ``located`` finds where each is used in the file's ``schema.json``."""
+        from shipyard.models._portability import CodeReference
+
+        names = [str(t).rpartition(".") for t in meta.get("trusted_types", [])]
+        references = [CodeReference(module, name) for module, _, name in names if module]
+        if not located or not references:
+            return references
+        path = model_file(folder, meta, FILE)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                schema = json.loads(archive.read("schema.json"))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise CorruptArtifact(f"{path} is not a readable skops file: {exc}") from exc
+        where: dict[tuple[str, str], str] = {}
+        _walk(schema, "", where)
+        return [CodeReference(r.module, r.name, where.get((r.module, r.name), "")) for r in references]
+
+
+def _walk(node: Any, owner: str, where: dict[tuple[str, str], str]) -> None:
+    """Where each ``__module__``/``__class__`` of a skops schema is first used: the attribute holding it."""
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, owner, where)
+        return
+    if not isinstance(node, dict):
+        return
+    module, name = node.get("__module__"), node.get("__class__")
+    if "__loader__" in node and isinstance(module, str) and isinstance(name, str):
+        where.setdefault((module, name), owner)
+    state = node.get("content")
+    state = state.get("content") if node.get("__loader__") == "ObjectNode" and isinstance(state, dict) else None
+    if isinstance(state, dict):
+        for attribute, value in state.items():  # the object's attributes: name → node
+            _walk(value, f"{name}.{attribute}", where)
+        return
+    for value in node.values():
+        _walk(value, owner, where)
