@@ -3,16 +3,41 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The test environment's exact versions (pyproject.toml keeps open ranges for users); `make lock` refreshes it.
+CONSTRAINTS := constraints.txt
+LOCK_VENV := $(or $(TMPDIR),/tmp)/shipyard-lock-venv
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint lock lock-check clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
+
+# On purpose only: resolve '.[dev]' afresh in a throwaway venv (the newest versions pyproject.toml allows),
+# pin what it installed in constraints.txt, then reinstall .venv from it. Run `make test` before committing.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	sed -n '/^# Resolved on/q;/^#/p' $(CONSTRAINTS) > $(CONSTRAINTS).new
+	echo "# Resolved on $$($(LOCK_VENV)/bin/python --version) ($$(uname -s) $$(uname -m))." >> $(CONSTRAINTS).new
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^#' >> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
+	$(MAKE) setup
+
+# CI: everything installed is pinned (a dependency added to pyproject.toml without `make lock` fails here).
+lock-check: setup
+	@unpinned="$$($(PY) -m pip freeze --exclude-editable | grep -v '^#' | grep -vxF -f $(CONSTRAINTS))"; \
+	if [ -n "$$unpinned" ]; then \
+		echo "Installed but not pinned in $(CONSTRAINTS); run make lock:"; echo "$$unpinned"; exit 1; \
+	fi
+	$(PY) -m pip check
 
 demo: setup
 	$(PY) -m shipyard.cli demo --dir shipyard-demo
