@@ -120,9 +120,14 @@ class Run:
 
         Every point is checked before any is buffered.
         """
-        items = v.check_mapping(metrics).items()
-        now = int(time.time() * 1000) if timestamp is None else timestamp
-        points = self._points(((k, x) if step is None else (k, x, step) for k, x in items), now)
+        checked = v.check_mapping(metrics)
+        if timestamp is None:
+            now = int(time.time() * 1000)
+        elif timestamp.__class__ is not int or not _MIN_INT64 <= timestamp <= _MAX_INT64:
+            now = v.check_timestamp(timestamp, next(iter(checked), ""))
+        else:
+            now = timestamp
+        points = self._points(((k, x) if step is None else (k, x, step) for k, x in checked.items()), now)
         self._check_open()
         for key, _, point_step, _ in points:
             self._next_step[key] = point_step + 1
@@ -152,8 +157,8 @@ class Run:
             if step >= self._next_step.get(key, 0):
                 self._next_step[key] = step + 1
 
-    def _points(self, items: Iterable[MetricPoint], now: object = None) -> list[Point]:
-        """Check every point; ``now`` is the timestamp of points without one (default: the time of the call)."""
+    def _points(self, items: Iterable[MetricPoint], now: int | None = None) -> list[Point]:
+        """Check every point; ``now`` (checked already) is the timestamp of points without one (default: now)."""
         # The hot loop of a batch: type checks by exact class first, full validation only off the fast path.
         if now is None:
             now = int(time.time() * 1000)
@@ -182,7 +187,7 @@ class Run:
                 value = v.check_metric_value(value, key)
             if step.__class__ is not int or not _MIN_INT64 <= step <= _MAX_INT64:
                 step = v.check_step(step, key)
-            if timestamp.__class__ is not int or not _MIN_INT64 <= timestamp <= _MAX_INT64:
+            if timestamp is not now and (timestamp.__class__ is not int or not _MIN_INT64 <= timestamp <= _MAX_INT64):
                 timestamp = v.check_timestamp(timestamp, key)
             next_step[key] = step + 1
             points.append((key, value, step, timestamp))
