@@ -99,6 +99,47 @@ def test_an_altered_blob_raises_corrupt_artifact(client: sy.Client, tmp_path: Pa
     assert not (tmp_path / "dl" / "model.bin").exists()
 
 
+def _damage(client: sy.Client, digest: str) -> None:
+    """Flip one byte of a stored blob, keeping its size."""
+    hex_digest = digest.split(":")[1]
+    blob = Path(client.settings.artifacts) / "blobs" / hex_digest[:2] / hex_digest
+    data = blob.read_bytes()
+    blob.write_bytes(bytes([data[0] ^ 1]) + data[1:])
+
+
+def test_a_folder_download_that_fails_leaves_the_destination_untouched(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "a.txt").write_text("new a")
+    (tmp_path / "rep" / "b.txt").write_text("new b")
+    with client.start_run() as run:
+        logged = run.log_artifact(tmp_path / "rep")
+    _damage(client, logged[1].digest)
+    (tmp_path / "out" / "rep").mkdir(parents=True)
+    (tmp_path / "out" / "rep" / "a.txt").write_text("PREVIOUS")
+    with pytest.raises(sy.CorruptArtifact):
+        client.download_artifacts(run.id, "rep", tmp_path / "out")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "out").rglob("*")) == [
+        "out/rep",
+        "out/rep/a.txt",
+    ]
+    assert (tmp_path / "out" / "rep" / "a.txt").read_text() == "PREVIOUS"
+    with pytest.raises(sy.CorruptArtifact):
+        client.download_artifacts(run.id, "rep", tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_download_refuses_a_folder_in_the_way_and_changes_nothing(client: sy.Client, tmp_path: Path) -> None:
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "a.txt").write_text("a")
+    (tmp_path / "rep" / "b.txt").write_text("b")
+    with client.start_run() as run:
+        run.log_artifact(tmp_path / "rep")
+    (tmp_path / "out" / "rep" / "b.txt").mkdir(parents=True)
+    with pytest.raises(sy.InvalidInput, match=r"rep/b\.txt is a folder in the way"):
+        client.download_artifacts(run.id, "rep", tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out" / "rep").iterdir()) == ["b.txt"]
+
+
 def test_gc_keeps_referenced_blobs_and_purges_deleted_runs(client: sy.Client, tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("keep")
     (tmp_path / "drop.txt").write_text("drop")
@@ -128,3 +169,12 @@ def test_a_dry_run_counts_deleted_runs_and_their_blobs_and_removes_nothing(clien
 def test_a_negative_grace_is_invalid_input(client: sy.Client) -> None:
     with pytest.raises(sy.InvalidInput, match="grace"):
         client.gc(grace=-1)
+
+
+def test_gc_refuses_to_run_when_the_metadata_store_records_nothing_but_blobs_exist(client: sy.Client) -> None:
+    assert client.gc(grace=0).removed == []  # a fresh store: nothing recorded, nothing stored, nothing refused
+    digest, _ = client.backend.blobs.put_bytes(b"an artifact of a run the lost database knew")
+    for dry_run in (True, False):
+        with pytest.raises(sy.StoreError, match=r"gc refused: .* records nothing .* restore shipyard\.db"):
+            client.gc(grace=0, dry_run=dry_run)
+    assert client.backend.blobs.exists(digest)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from shipyard.core import validation as v
 from shipyard.core.actor import current_actor
 from shipyard.core.config import Settings
 from shipyard.core.entities import DatasetVersion, Metric, ModelVersion, RunArtifact, RunPage, RunRecord, RunStatus
-from shipyard.core.errors import InvalidInput, NotFound
+from shipyard.core.errors import InvalidInput, NotFound, StoreError
 from shipyard.core.ids import check_run_id, new_run_id
 from shipyard.data.service import Datasets
 from shipyard.registry.lineage import DatasetLineage, ModelLineage
@@ -177,13 +179,32 @@ class Client:
         return self.backend.blobs.read_bytes(self._artifact(run_id, path).digest)
 
     def download_artifacts(self, run_id: str, path: str = "", dest: str | os.PathLike[str] = ".") -> Path:
-        """Copy an artifact, or every artifact under a folder path, into ``dest``; each file is verified."""
+        """Copy an artifact, or every artifact under a folder path, into ``dest``; each file is verified.
+
+        All or nothing: the files are downloaded and verified into a temporary folder inside ``dest``, then
+        moved into place, so a corrupt or missing blob leaves ``dest`` as it was.
+        """
         items = self.list_artifacts(run_id, path)
         if not items:
             raise NotFound(f"Run {run_id} has no artifact at {path or '/'!r}; see `shipyard runs show {run_id}`.")
         target = Path(dest)
-        for item in items:
-            self.backend.blobs.download(item.digest, target / item.path)
+        created = not target.exists()
+        # Inside dest, so that moving a file into place is a rename on the same filesystem.
+        staging = target / f".shipyard-download-{uuid.uuid4().hex[:12]}.part"
+        try:
+            for item in items:
+                self.backend.blobs.download(item.digest, staging / item.path)
+            for item in items:  # everything is checked before the first file moves
+                _check_room(target, item.path)
+            for item in items:
+                (target / item.path).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / item.path, target / item.path)
+        except BaseException:
+            if created:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return target / path if path else target
 
     def _artifact(self, run_id: str, path: str) -> RunArtifact:
@@ -198,12 +219,18 @@ class Client:
     def gc(self, *, grace: float | None = None, dry_run: bool = False) -> GcReport:
         """Purge runs deleted more than ``grace`` seconds ago, then blobs no run refers to (older than ``grace``).
 
-        With ``dry_run`` nothing is removed; the report lists what would be, runs included.
+        With ``dry_run`` nothing is removed; the report lists what would be, runs included. Refuses with
+        ``StoreError`` when the metadata store records nothing while the artifact store holds blobs: a lost
+        or wrong database would otherwise have every blob deleted.
         """
         grace = self.settings.gc_grace if grace is None else grace
         if isinstance(grace, bool) or not isinstance(grace, int | float) or not grace >= 0:
             raise InvalidInput(f"The gc grace period must be a non-negative number of seconds; got {grace!r}.")
-        cutoff = int((time.time() - grace) * 1000)
+        self._refuse_gc_without_metadata()
+        # The references are read after this moment, so a blob whose writer records its reference within
+        # the grace period is either referenced or younger than the cutoff.
+        started = time.time()
+        cutoff = int((started - grace) * 1000)
         store = self.backend.store
         if dry_run:
             purged = store.purgeable_runs(cutoff)
@@ -211,9 +238,22 @@ class Client:
         else:
             purged = store.purge_deleted_runs(cutoff, actor=current_actor())
             referenced = store.referenced_digests()
-        report = self.backend.blobs.gc(referenced, grace_seconds=grace, dry_run=dry_run)
+        report = self.backend.blobs.gc(referenced, grace_seconds=grace, now=started, dry_run=dry_run)
         report.purged_runs = purged
         return report
+
+    def _refuse_gc_without_metadata(self) -> None:
+        # A lost, emptied or wrong database refers to nothing, so gc would take every blob with it.
+        if self.backend.store.list_projects() or next(self.backend.blobs.iter_blobs(), None) is None:
+            return
+        where = self.backend.store.engine.url.render_as_string(hide_password=True)
+        raise StoreError(
+            f"gc refused: the metadata store {where} records nothing (no project, run, "
+            f"dataset or model), yet the artifact store {self.backend.blobs.url} holds blobs, so every one of "
+            "them would be deleted. The database was probably lost, emptied or replaced: restore shipyard.db "
+            "(or the database) from a backup, or point SHIPYARD_URI at the right one. To start over on "
+            "purpose, delete the artifact store yourself."
+        )
 
     def close(self) -> None:
         """Flush and stop background work. Runs still open stay open (they can be ended or resumed later)."""
@@ -228,6 +268,18 @@ class Client:
             with contextlib.suppress(Exception):  # at exit there is nobody left to tell
                 run.end(RunStatus.FAILED if failed else RunStatus.FINISHED)
         self._background.stop()
+
+
+def _check_room(target: Path, relative: str) -> None:
+    """Refuse a download whose file would land on a folder, or below a file, already in ``target``."""
+    final = target / relative
+    files_above = [target / folder for folder in Path(relative).parents if (target / folder).is_file()]
+    if final.is_dir() or files_above:
+        blocker = final if final.is_dir() else files_above[0]
+        raise InvalidInput(
+            f"Cannot download {relative!r} into {target}: {blocker} is {'a folder' if blocker == final else 'a file'} "
+            "in the way. Move it, or download into another folder; nothing was changed."
+        )
 
 
 def _forget_after_fork() -> None:
