@@ -2,12 +2,13 @@
 
 ``POST /predict`` is answered straight from the ASGI scope, before FastAPI's routing, middleware and
 request objects, which would cost more per request than the prediction itself; it reads the raw body and
-validates it against the signature itself, and its OpenAPI entry is written from the signature. The other
-routes are ordinary FastAPI routes.
-A client's mistake is always a 4xx whose JSON body says what was wrong: 400 malformed body, 413 too
-large, 415 unsupported content type, 422 rows that do not fit the signature (each problem with its row
-and field). The model raising on valid input is a 500 carrying the request id, logged with its traceback;
-the server stays up.
+validates it against the signature itself, and its OpenAPI entry is written from the signature
+(``serving.openapi``). The other routes are ordinary FastAPI routes.
+A client's mistake is always a 4xx whose JSON body says what was wrong: 400 malformed body (or one in two
+forms at once) or query flag, 413 too large, 415 unsupported content type, 422 rows that do not fit the
+signature or feedback items that cannot be stored (each problem with its row or item, and field). The
+model raising on valid input is a 500 carrying the request id, logged with its traceback; the server stays
+up. A client's ``X-Request-Id`` that is too long or holds unsafe characters is replaced by one of ours.
 """
 
 from __future__ import annotations
@@ -30,7 +31,18 @@ from starlette.types import Message, Receive, Scope, Send
 from shipyard.models.signature import SignatureMismatch
 from shipyard.serving.deployment import Deployment, ServeOptions, Slot
 from shipyard.serving.metrics import ServerMetrics
-from shipyard.serving.validation import Batch, RequestInvalid, RowValidator
+from shipyard.serving.openapi import complete, feedback_operation, predict_operation
+from shipyard.serving.validation import (
+    BODY_FORMS,
+    REQUEST_ID_BYTES,
+    Batch,
+    FeedbackInvalid,
+    FeedbackItem,
+    RequestInvalid,
+    RowValidator,
+    feedback_items,
+    label_kind,
+)
 
 if TYPE_CHECKING:
     from shipyard.serving.predlog import PredictionLog
@@ -41,9 +53,12 @@ log = logging.getLogger("shipyard.serving")
 JSON = "application/json"
 ARROW_TYPES = ("application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file")
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
-ACCEPTED = frozenset((JSON, *ARROW_TYPES, *PARQUET_TYPES))
+ACCEPTED = (JSON, *ARROW_TYPES, *PARQUET_TYPES)
 _READ_HEADERS = frozenset((b"content-length", b"content-type", b"x-request-id", b"x-entity-id"))
 _JSON_HEADER = (b"content-type", JSON.encode())
+FEEDBACK_QUEUE = 20_000
+"""Feedback items a server's prediction log holds waiting, apart from its predictions (at least twice --max-rows)."""
+_FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
 class HttpError(Exception):
@@ -56,12 +71,11 @@ class HttpError(Exception):
 class ServingApp(FastAPI):
     """The deployment's FastAPI app, with ``/predict`` answered before the framework is entered."""
 
-    def __init__(self, server: _Server, predict_doc: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, server: _Server, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state.server = server
         self.state.deployment = server.deployment
         self._predict = server.predict
-        self._predict_doc = predict_doc
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/predict", scope.get("root_path", "") + "/predict"):
@@ -70,9 +84,14 @@ class ServingApp(FastAPI):
             await super().__call__(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
+        """FastAPI's description, with ``/predict`` and ``/feedback`` written from the champion's signature."""
         if self.openapi_schema is None:
-            schema = super().openapi()
-            schema["paths"]["/predict"] = {"post": self._predict_doc}
+            server: _Server = self.state.server
+            champion = server.deployment.champion
+            assert champion is not None
+            signature, options = champion.served.loaded.signature, server.options
+            predict = predict_operation(signature, max_rows=options.max_rows, max_body_bytes=options.max_body_bytes)
+            complete(super().openapi(), predict, feedback_operation(signature, max_items=server.max_feedback_items))
         assert self.openapi_schema is not None
         return self.openapi_schema
 
@@ -83,7 +102,7 @@ def create_app(client: Client, options: ServeOptions, *, prediction_log: Predict
     deployment = Deployment(client, options, metrics)
     deployment.load()
     if prediction_log is None and options.log_predictions:
-        prediction_log = _open_log(client, deployment)
+        prediction_log = _open_log(client, deployment, options)
     server = _Server(deployment, metrics, options, prediction_log)
 
     @contextlib.asynccontextmanager
@@ -104,7 +123,6 @@ def create_app(client: Client, options: ServeOptions, *, prediction_log: Predict
     assert champion is not None
     app = ServingApp(
         server,
-        _predict_openapi(champion),
         title=f"Shipyard: {champion.served.name}",
         version=str(champion.served.number),
         description=f"Predictions from {options.ref} (version {champion.served.number}).",
@@ -118,12 +136,14 @@ def create_app(client: Client, options: ServeOptions, *, prediction_log: Predict
     return app
 
 
-def _open_log(client: Client, deployment: Deployment) -> PredictionLog | None:
+def _open_log(client: Client, deployment: Deployment, options: ServeOptions) -> PredictionLog | None:
     from shipyard.serving.predlog import PredictionLog
 
     champion = deployment.champion
     assert champion is not None
-    return PredictionLog(client.backend, champion.served.version.project, champion.served.name)
+    # Room for two feedback requests of the largest size at least (see _Server.max_feedback_items).
+    room = max(FEEDBACK_QUEUE, 2 * options.max_rows)
+    return PredictionLog(client.backend, champion.served.version.project, champion.served.name, max_feedback_queue=room)
 
 
 class _Server:
@@ -154,7 +174,9 @@ class _Server:
         start = time.perf_counter()
         headers = {name: value for name, value in scope["headers"] if name in _READ_HEADERS}
         given_id = headers.get(b"x-request-id")
-        request_id = given_id.decode("latin-1") if given_id else self._next_id()
+        if given_id is not None and REQUEST_ID_BYTES.fullmatch(given_id) is None:
+            given_id = None  # too long, or characters that could bloat or inject into logs and headers: ours instead
+        request_id = given_id.decode("ascii") if given_id else self._next_id()
         try:
             if scope["method"] != "POST":
                 raise HttpError(405, "method_not_allowed", f"{scope['method']} /predict: send a POST.")
@@ -198,19 +220,11 @@ class _Server:
 
     async def _read(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive) -> tuple[Batch, Slot, bool]:
         limit = self.options.max_body_bytes
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise HttpError(413, "payload_too_large", f"The body has {int(length):,} bytes; the limit is {limit:,}.")
-        given_kind = headers.get(b"content-type")
-        kind = JSON if given_kind is None else given_kind.decode("latin-1").split(";")[0].strip().lower()
-        if kind not in ACCEPTED:
-            accepted = ", ".join((JSON, *ARROW_TYPES, *PARQUET_TYPES))
-            raise HttpError(
-                415, "unsupported_media_type", f"Content-Type {kind!r} is not accepted; send one of {accepted}."
-            )
+        _check_length(headers, limit)
+        kind = _media_type(headers, ACCEPTED)
         body = await _read_body(receive, limit)
         query: bytes = scope.get("query_string", b"")
-        proba = bool(query) and _flag(query, "proba")
+        proba = bool(query) and _proba(query)
         entity = headers.get(b"x-entity-id")
         slot = self.deployment.choose(None if entity is None else entity.decode("latin-1"))
         validator = slot.served.validator
@@ -237,6 +251,11 @@ class _Server:
             raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}.{hint}") from exc
         if not isinstance(payload, dict):
             raise HttpError(400, "malformed_body", 'Send an object: {"rows": [{…}, …]} or {"columns": {…}}.')
+        if len(payload) > 1 and sum(form in payload for form in BODY_FORMS) > 1:
+            given = " and ".join(repr(form) for form in BODY_FORMS if form in payload)
+            raise HttpError(
+                400, "malformed_body", f"The body has both {given}, which is ambiguous; send the rows in one of them."
+            )
         if "rows" in payload:
             return validator.rows(payload["rows"], max_rows=self.options.max_rows)
         if "columns" in payload:
@@ -297,42 +316,63 @@ class _Server:
 
     # the other routes -----------------------------------------------------------------------------
 
+    @property
+    def max_feedback_items(self) -> int:
+        """Items one ``/feedback`` request may hold: as many as the rows of the largest ``/predict`` request,
+        and never more than the feedback queue holds."""
+        if self.log is None:
+            return self.options.max_rows
+        return min(self.options.max_rows, self.log.max_feedback_queue)
+
     async def feedback(self, request: Request) -> Response:
+        """``POST /feedback``: every item is checked, as ``/predict`` checks rows, then all are queued or none.
+
+        The feedback queue is bounded apart from the predictions' (so labels never crowd out predictions);
+        when it has no room for the whole request, the answer is 503 with Retry-After, and nothing is kept.
+        """
+        headers = {name: value for name, value in request.scope["headers"] if name in _READ_HEADERS}
+        limit = self.options.max_body_bytes
         try:
-            body = await _read_body(request.receive, self.options.max_body_bytes)
-            payload = self._loads(body)
+            _check_length(headers, limit)
+            _media_type(headers, (JSON,))
+            items = self._feedback_items(await _read_body(request.receive, limit))
         except HttpError as exc:
-            return self._plain_error(exc.status, exc.body["error"], exc.body["message"])
+            return self._feedback_answer(exc.status, exc.body)
         except ClientDisconnect:
             return Response(status_code=400)
-        except ValueError as exc:
-            return self._plain_error(400, "malformed_json", f"The body is not valid JSON: {exc}.")
-        items = payload.get("items") if isinstance(payload, dict) and "items" in payload else [payload]
-        if not isinstance(items, list) or not items:
-            return self._plain_error(400, "malformed_body", 'Send {"request_id": …, "label": …} or {"items": [...]}.')
-        problems = [
-            {"item": i, "problem": 'needs "request_id" (a string) and "label"'}
-            for i, item in enumerate(items)
-            if not isinstance(item, dict) or not isinstance(item.get("request_id"), str) or "label" not in item
-        ]
-        if problems:
-            return _response(
-                self._dumps(
-                    {"error": "invalid_input", "message": "Some feedback items are malformed.", "problems": problems}
-                ),
-                422,
+        if self.log is not None and not self.log.append_feedback_items(items):
+            message = (
+                f"The feedback queue is full ({self.log.max_feedback_queue:,} items wait to be written); none of "
+                f"these {len(items):,} items was kept. Send them again in a second."
             )
-        accepted = 0
-        if self.log is not None:
-            accepted = sum(
-                bool(self.log.append_feedback(item["request_id"], item["label"], row=item.get("row"))) for item in items
-            )
-        self.metrics.requests.labels("/feedback", "202").inc()
-        return _response(self._dumps({"accepted": accepted, "received": len(items)}), 202)
+            body = {"error": "feedback_queue_full", "message": message}
+            return self._feedback_answer(503, body, {"retry-after": "1"})
+        accepted = 0 if self.log is None else len(items)
+        return self._feedback_answer(202, {"accepted": accepted, "received": len(items)})
 
-    def _plain_error(self, status: int, error: str, message: str) -> Response:
+    def _feedback_items(self, body: bytes) -> list[FeedbackItem]:
+        try:
+            payload = self._loads(body)
+        except ValueError as exc:
+            raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}.") from exc
+        shapes = 'Send {"request_id": …, "label": …} or {"items": [{"request_id": …, "label": …}, …]}.'
+        if not isinstance(payload, dict):
+            raise HttpError(400, "malformed_body", f"The body is a JSON {type(payload).__name__}. {shapes}")
+        if "items" in payload and len(payload) > 1:
+            others = ", ".join(repr(key) for key in payload if key != "items")
+            raise HttpError(400, "malformed_body", f'The body has "items" and also {others}. {shapes}')
+        champion = self.deployment.champion
+        assert champion is not None
+        labels = label_kind(champion.served.loaded.signature.output)
+        try:
+            given = payload.get("items", [payload])
+            return feedback_items(given, labels=labels, max_items=self.max_feedback_items)
+        except FeedbackInvalid as exc:
+            raise HttpError(422, "invalid_input", str(exc), problems=exc.problems, problem_count=exc.total) from exc
+
+    def _feedback_answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
         self.metrics.requests.labels("/feedback", str(status)).inc()
-        return _response(self._dumps({"error": error, "message": message}), status)
+        return _response(self._dumps(body), status, headers)
 
     async def health(self) -> Response:
         return _response(b'{"status":"ok"}', 200)
@@ -382,9 +422,40 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _flag(query: bytes, name: str) -> bool:
-    values = parse_qs(query.decode("latin-1")).get(name)
-    return values is not None and values[-1].lower() in ("1", "true", "yes")
+def _check_length(headers: dict[bytes, bytes], limit: int) -> None:
+    """413 at once when the declared Content-Length is over ``limit`` (the body is counted as it is read too)."""
+    length = headers.get(b"content-length")
+    # More than 18 digits is over any limit, and int() refuses strings of thousands of digits.
+    if length is not None and length.isdigit() and (len(length) > 18 or int(length) > limit):
+        shown = f"{int(length):,}" if len(length) <= 18 else f"a {len(length)}-digit number of"
+        raise HttpError(413, "payload_too_large", f"The body has {shown} bytes; the limit is {limit:,}.")
+
+
+def _media_type(headers: dict[bytes, bytes], accepted: tuple[str, ...]) -> str:
+    """The request's content type (JSON when none is given); 415 for one not in ``accepted``."""
+    given = headers.get(b"content-type")
+    kind = JSON if given is None else given.decode("latin-1").split(";")[0].strip().lower()
+    if kind not in accepted:
+        listed = f"one of {', '.join(accepted)}" if len(accepted) > 1 else accepted[0]
+        raise HttpError(415, "unsupported_media_type", f"Content-Type {kind!r} is not accepted; send {listed}.")
+    return kind
+
+
+def _proba(query: bytes) -> bool:
+    """The ``proba`` query flag (false when absent); 400 for a value that is not one of the booleans."""
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("proba")
+    if values is None:
+        return False
+    flags = {_FLAGS.get(value.lower()) for value in values}
+    if len(flags) == 1 and None not in flags:
+        return bool(flags.pop())
+    given = "&".join(f"proba={value}" for value in values)
+    raise HttpError(
+        400,
+        "malformed_query",
+        f"The query {given!r} is not one boolean flag; send proba=true or proba=false "
+        "(1/0, yes/no and on/off are accepted too, in any case).",
+    )
 
 
 async def _send(send: Send, status: int, body: bytes, request_id: bytes, *extra: tuple[bytes, bytes]) -> None:
@@ -413,43 +484,3 @@ def _table_batch(body: bytes, kind: str, validator: RowValidator, max_rows: int)
 
 def _response(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status_code=status, media_type=JSON, headers=headers)
-
-
-def _predict_openapi(champion: Slot) -> dict[str, Any]:
-    json_types = {"integer": "integer", "float": "number", "boolean": "boolean", "string": "string"}
-    properties = {}
-    for spec in champion.served.loaded.signature.inputs:
-        schema: dict[str, Any] = {"type": json_types.get(spec.type, "string")}
-        if spec.type in ("date", "datetime"):
-            schema["format"] = "date" if spec.type == "date" else "date-time"
-        if spec.nullable:
-            schema = {"anyOf": [schema, {"type": "null"}]}
-        properties[spec.name] = schema
-    row = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
-    errors = {
-        "400": "The body is not valid JSON, or not a readable table",
-        "413": "The body is over the size limit",
-        "415": "The content type is not accepted",
-        "422": "Rows that do not fit the signature: every problem, with its row and field",
-        "500": "The model failed on this request (carries the request id)",
-    }
-    return {
-        "summary": "Predict on rows",
-        "operationId": "predict",
-        "responses": {
-            "200": {"description": "One prediction per row, with the model, its version and the request id"},
-            **{status: {"description": text} for status, text in errors.items()},
-        },
-        "requestBody": {
-            "required": True,
-            "content": {
-                JSON: {"schema": {"type": "object", "properties": {"rows": {"type": "array", "items": row}}}},
-                ARROW_TYPES[0]: {"schema": {"type": "string", "format": "binary"}},
-                PARQUET_TYPES[0]: {"schema": {"type": "string", "format": "binary"}},
-            },
-        },
-        "parameters": [
-            {"name": "proba", "in": "query", "required": False, "schema": {"type": "boolean"}},
-            {"name": "X-Entity-Id", "in": "header", "required": False, "schema": {"type": "string"}},
-        ],
-    }

@@ -1,0 +1,70 @@
+"""Checking rows and feedback items: integers within 64 bits, labels of the kind the model predicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipyard.models.signature import ColumnSpec, Signature
+from shipyard.serving.validation import (
+    INT64_MAX,
+    INT64_MIN,
+    FeedbackInvalid,
+    FeedbackItem,
+    RequestInvalid,
+    RowValidator,
+    feedback_items,
+    label_kind,
+)
+
+COUNTS = RowValidator(Signature((ColumnSpec("n", "integer"),)))
+
+
+@pytest.mark.parametrize("n", [INT64_MIN, INT64_MAX, float(INT64_MIN), 9.223372036854775e18, -0.0, 7.0])
+def test_integers_within_64_bits_are_taken_as_ints(n: float) -> None:
+    assert COUNTS.rows([{"n": n}], max_rows=1).columns["n"] == [int(n)]
+
+
+@pytest.mark.parametrize("n", [INT64_MAX + 1, INT64_MIN - 1, 2.0**63, -(2.0**64), 1e300, 10**30])
+def test_integers_beyond_64_bits_are_refused_with_the_range(n: float) -> None:
+    with pytest.raises(RequestInvalid) as refused:
+        COUNTS.columns({"n": [1, n]}, max_rows=2)
+    assert refused.value.problems == [
+        {
+            "row": 1,
+            "field": "n",
+            "problem": f"expected integer, got {n!r}, which does not fit a 64-bit integer ({INT64_MIN} to {INT64_MAX})",
+        }
+    ]
+
+
+def test_labels_follow_what_the_model_predicts() -> None:
+    assert [label_kind(kind) for kind in ("integer", "float", "boolean", "string", None)] == [
+        "number",
+        "number",
+        "number",
+        "string",
+        "any",
+    ]
+    assert feedback_items([{"request_id": "r", "label": "yes"}], labels="string", max_items=1) == [
+        FeedbackItem("r", "yes", None)
+    ]
+    with pytest.raises(FeedbackInvalid, match=r"item 0, 'label' expected a string .*, got int 1"):
+        feedback_items([{"request_id": "r", "label": 1}], labels="string", max_items=1)
+    taken = feedback_items(
+        [{"request_id": "r", "label": True}, {"request_id": "s", "label": "no"}], labels="any", max_items=2
+    )
+    assert taken == [FeedbackItem("r", 1.0, None), FeedbackItem("s", "no", None)]
+
+
+def test_every_problem_of_every_item_is_listed_at_once() -> None:
+    items = [{"request_id": "", "label": None, "row": -1}, "x", {"request_id": "ok", "label": "y" * 1001}]
+    with pytest.raises(FeedbackInvalid) as refused:
+        feedback_items(items, labels="any", max_items=3)
+    assert [(p["item"], p["field"]) for p in refused.value.problems] == [
+        (0, "request_id"),
+        (0, "label"),
+        (0, "row"),
+        (1, "*"),
+        (2, "label"),
+    ]
+    assert "more than the limit of 1,000" in refused.value.problems[-1]["problem"]
