@@ -44,7 +44,8 @@ def test_gc_dry_run_reports_and_changes_nothing(store: shipyard.Client, invoke: 
     store.delete_run(run.id)
     result = invoke("gc", "--dry-run", "--grace", "0")
     assert result.exit_code == 0, result.output
-    assert "Would remove" in result.stdout
+    assert "Would purge 1 deleted run (deleted more than 0s ago)." in result.stdout
+    assert "Would remove 1 unreferenced blob" in result.stdout
     assert store.get_run(run.id).deleted
 
 
@@ -54,8 +55,12 @@ def test_gc_purges_deleted_runs_and_their_blobs(store: shipyard.Client, invoke: 
         run.log_artifact(tmp_path / "a.txt")
     store.delete_run(run.id)
     report = strict_json(invoke("gc", "--grace", "0", "--json").stdout)
+    assert (report["purged_runs"], report["runs"]) == (1, [run.id])
     assert report["removed_blobs"] == 1 and report["freed_bytes"] >= 6
     assert invoke("runs", "show", run.id).exit_code == 2
+    again = invoke("gc", "--grace", "0")
+    assert "Purged 0 deleted runs (deleted more than 0s ago)." in again.stdout
+    assert "Removed 0 unreferenced blobs" in again.stdout
 
 
 def test_gc_rejects_a_negative_grace(invoke: Invoke) -> None:

@@ -114,20 +114,34 @@ def gc(
             {
                 "dry_run": dry_run,
                 "grace": grace,
+                "purged_runs": len(report.purged_runs),
                 "removed_blobs": len(report.removed),
                 "freed_bytes": report.freed_bytes,
+                "trashed_bytes": report.trashed_bytes,
                 "kept_blobs": report.kept,
+                "runs": report.purged_runs,
                 "removed": report.removed,
+                "restored": report.restored,
             }
         )
         return
+    runs = plural(len(report.purged_runs), "deleted run")
     blobs = plural(len(report.removed), "unreferenced blob")
     if dry_run:
-        typer.echo(f"Would remove {blobs}, freeing {fmt_bytes(report.freed_bytes)}; {report.kept} kept.")
+        size = fmt_bytes(report.freed_bytes + report.trashed_bytes)
+        typer.echo(f"Would purge {runs} (deleted more than {fmt_seconds(grace)} ago).")
+        typer.echo(f"Would remove {blobs}, freeing {size}; {report.kept} kept.")
         typer.echo(f"Nothing was changed (dry run; grace period {fmt_seconds(grace)}).")
-    else:
-        typer.echo(f"Removed {blobs}, freed {fmt_bytes(report.freed_bytes)}; {report.kept} kept.")
-        typer.echo(f"Runs deleted more than {fmt_seconds(grace)} ago were purged.")
+        return
+    typer.echo(f"Purged {runs} (deleted more than {fmt_seconds(grace)} ago).")
+    typer.echo(f"Removed {blobs}, freed {fmt_bytes(report.freed_bytes)}; {report.kept} kept.")
+    if report.trashed_bytes:
+        typer.echo(
+            f"{fmt_bytes(report.trashed_bytes)} of removed blobs wait in the artifact store's trash; "
+            f"a gc run {fmt_seconds(grace)} or more from now frees them."
+        )
+    if report.restored:
+        typer.echo(f"Restored {plural(len(report.restored), 'blob')} from the trash: something refers to them again.")
 
 
 # db ---------------------------------------------------------------------------------------------------
