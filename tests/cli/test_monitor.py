@@ -103,6 +103,12 @@ def test_a_number_beyond_the_stores_integers_is_a_usage_error(invoke: Invoke, ar
     assert f"Input should be less than or equal to {2**63 - 1}; got '{2**64}'." in line
 
 
+def test_a_watch_interval_beyond_a_week_is_a_usage_error(invoke: Invoke, config: Path) -> None:
+    result = invoke("monitor", "watch", "--interval", "1e400", "--config", str(config))
+    assert result.exit_code == 2
+    assert "Input should be less than or equal to 604800; got '1e400'." in result.stderr
+
+
 def test_report_writes_an_html_file_prints_its_path_and_has_json(invoke: Invoke, config: Path, tmp_path: Path) -> None:
     invoke("monitor", "run", "--config", str(config))
     out = tmp_path / "drift.html"

@@ -76,3 +76,10 @@ def test_scheduler_once_with_nothing_due_exits_0(invoke: Invoke, pipeline_file: 
     result = invoke("scheduler", "--once")
     assert result.exit_code == 0, result.output
     assert "Nothing is due." in result.stdout
+
+
+def test_a_poll_beyond_a_week_is_a_usage_error(invoke: Invoke) -> None:
+    result = invoke("scheduler", "--poll", "1e400")  # infinity, which no clock can wait for
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()  # the scheduler did not start first
+    assert "Input should be less than or equal to 604800; got '1e400'." in line

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from shipyard.tracking import Client
 
 
+INT_MAX = 2**63 - 1
+"""The largest id or limit an option takes: the store's integers are 64-bit."""
+WEEK = 7 * 24 * 3600.0
+"""The longest wait an option takes (--poll, --interval): finite, since infinity overflows the clock."""
+
+
 @dataclass(frozen=True)
 class CliState:
     """The global options, kept on the root context's ``obj``."""

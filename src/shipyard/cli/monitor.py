@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipyard.cli._output import console, fmt_time, print_json, table, text
-from shipyard.cli._state import open_client, require_project
+from shipyard.cli._state import INT_MAX, WEEK, open_client, require_project
 from shipyard.core.actor import current_actor
 from shipyard.core.errors import InvalidInput, NotFound
 
@@ -35,7 +35,6 @@ ConfigOption = Annotated[
 ProjectOption = Annotated[
     str | None, typer.Option("--project", "-p", help="The project (default: the configured one).", show_default=False)
 ]
-INT_MAX = 2**63 - 1  # the store's integers are 64-bit: a larger id or limit is refused as a usage error
 AlertId = Annotated[int, typer.Argument(help="The alert's id.", min=1, max=INT_MAX)]
 STATE_STYLES = {"open": "bold red", "acknowledged": "yellow", "resolved": "green"}
 LOOP_STYLES = {"promoted": "green", "rolled_back": "yellow", "blocked": "bold red", "failed": "bold red"}
@@ -74,7 +73,9 @@ def run(
 @app.command("watch")
 def watch(
     ctx: typer.Context,
-    interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between evaluations.")] = 60.0,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, max=WEEK, help="Seconds between evaluations (at most a week).")
+    ] = 60.0,
     config: ConfigOption = None,
 ) -> None:
     """Evaluate the monitors every --interval seconds until interrupted (Ctrl-C or SIGTERM)."""

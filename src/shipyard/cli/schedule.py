@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shipyard.cli._output import console, print_json, table, text
-from shipyard.cli._state import open_client, require_project
+from shipyard.cli._state import WEEK, open_client, require_project
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -147,7 +147,10 @@ def unschedule(
 def scheduler(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit (1 if a run failed).")] = False,
-    poll: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between looks for due schedules.")] = 1.0,
+    poll: Annotated[
+        float,
+        typer.Option("--poll", min=0.1, max=WEEK, help="Seconds between looks for due schedules (at most a week)."),
+    ] = 1.0,
 ) -> None:
     """Run scheduled pipelines when they are due, until stopped (Ctrl-C). Run as many as you like."""
     from shipyard.pipelines.schedule import Scheduler
