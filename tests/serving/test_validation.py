@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from shipyard.models.signature import ColumnSpec, Signature
@@ -68,3 +70,12 @@ def test_every_problem_of_every_item_is_listed_at_once() -> None:
         (2, "label"),
     ]
     assert "more than the limit of 1,000" in refused.value.problems[-1]["problem"]
+
+
+def test_times_from_an_arrow_or_parquet_body_are_taken_as_they_come() -> None:
+    times = RowValidator(Signature((ColumnSpec("at", "datetime"), ColumnSpec("day", "date"))))
+    at, day = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC), dt.date(2026, 1, 2)
+    batch = times.columns({"at": [at, "2026-01-02T03:04:00Z"], "day": [day, "2026-01-02"]}, max_rows=2)
+    assert batch.columns == {"at": [at, at], "day": [day, day]}
+    with pytest.raises(RequestInvalid, match="'day' expected date, got datetime"):
+        times.columns({"at": [at], "day": [at]}, max_rows=1)  # a time is not a day
