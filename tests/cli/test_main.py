@@ -125,6 +125,26 @@ def test_a_config_file_that_is_not_utf8_is_an_input_error(
     assert "Save it as UTF-8" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--uri", "a" * 300, "runs", "list"],
+        ["pipeline", "run", "a" * 300 + ".py"],
+        ["monitor", "run", "--config", "a" * 300],
+    ],
+)
+def test_a_path_the_system_refuses_is_an_input_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False).close()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: Cannot use ") and "a" * 300 in line
+    assert line.endswith(": File name too long. Give a shorter path.")
+
+
 def test_importing_the_cli_loads_no_database_layer() -> None:
     code = "import sys; from shipyard.cli.main import app; print(sorted({'sqlalchemy', 'alembic'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

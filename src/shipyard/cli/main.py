@@ -9,6 +9,7 @@ errors included (they end with "Try 'shipyard … --help'.").
 
 from __future__ import annotations
 
+import errno
 import traceback
 from typing import Annotated, Any, NoReturn
 
@@ -56,11 +57,35 @@ class _ShipyardGroup(TyperGroup):
         except ShipyardError as exc:
             _fail(str(exc), exc.exit_code, debug=debug)
         except Exception as exc:
+            refused = _refused_path(exc)
+            if refused is not None:
+                _fail(refused, USAGE_ERROR, debug=debug)
             _fail(
                 f"internal error: {_first_line(exc)} (rerun with --debug for the traceback)",
                 INTERNAL_ERROR,
                 debug=debug,
             )
+
+
+# An OSError on a path the system refuses (too long, not permitted, a read-only or full disk) is no bug:
+# it names the path, and the user can act on it.
+_PATH_ERRORS = {
+    errno.ENAMETOOLONG: "Give a shorter path.",
+    errno.ELOOP: "It is a loop of symbolic links.",
+    errno.EACCES: "Check its permissions.",
+    errno.EPERM: "Check its permissions.",
+    errno.EROFS: "Its file system is read-only; choose a writable place.",
+    errno.ENOSPC: "The disk is full; free some space.",
+    errno.EDQUOT: "The disk quota is exceeded; free some space.",
+}
+
+
+def _refused_path(exc: Exception) -> str | None:
+    """``Cannot use 'PATH': REASON. HINT`` for an OSError on a path the system refuses; None for any other."""
+    if not isinstance(exc, OSError) or exc.filename is None:
+        return None
+    hint = _PATH_ERRORS.get(exc.errno or 0)
+    return None if hint is None else f"Cannot use {str(exc.filename)!r}: {exc.strerror}. {hint}"
 
 
 def _first_line(exc: Exception) -> str:
