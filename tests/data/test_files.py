@@ -57,6 +57,25 @@ def test_csv_value_that_does_not_fit_the_inferred_type_is_reported(tmp_path: Pat
         list(batches)
 
 
+def test_a_csv_file_that_is_not_utf8_is_named_with_its_column_a_value_and_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "latin.csv").write_bytes("name,n\ntea,2\ncafé,1\n".encode("latin-1"))
+    with pytest.raises(
+        InvalidInput,
+        match=r"latin\.csv' is not UTF-8: column 'name' holds b'caf\\xe9' \(row 2, not counting the header\).*iconv",
+    ):
+        iter_canonical_batches(tmp_path / "latin.csv")
+
+
+def test_a_csv_file_that_is_not_utf8_past_its_first_block_or_in_its_header_is_named(tmp_path: Path) -> None:
+    (tmp_path / "late.csv").write_bytes(("name,n\n" + "tea,2\n" * 20_000 + "café,1\n").encode("latin-1"))
+    _, batches = iter_canonical_batches(tmp_path / "late.csv", batch_rows=1000)
+    with pytest.raises(InvalidInput, match=r"late\.csv' is not UTF-8.*Re-encode it as UTF-8"):
+        list(batches)
+    (tmp_path / "header.csv").write_bytes("näme,n\ncafe,1\n".encode("latin-1"))
+    with pytest.raises(InvalidInput, match=r"header\.csv' is not UTF-8: its header .*Re-encode it as UTF-8"):
+        iter_canonical_batches(tmp_path / "header.csv")
+
+
 def test_empty_files_and_unknown_paths_are_rejected(tmp_path: Path) -> None:
     pq.write_table(pa.table({"x": pa.array([], pa.int64())}), tmp_path / "empty.parquet")
     with pytest.raises(InvalidInput, match="at least one row"):

@@ -79,8 +79,16 @@ def _csv(path: Path, batch_rows: int) -> tuple[pa.Schema, Iterator[pa.RecordBatc
     read_options = pacsv.ReadOptions(block_size=max(1 << 16, min(batch_rows * 64, 1 << 26)))
     try:
         reader = pacsv.open_csv(path, read_options=read_options)
+        names = reader.schema.names  # decoded as UTF-8 here, not by pyarrow
+    except UnicodeDecodeError as exc:
+        bad = exc.object[max(exc.start - 10, 0) : exc.end + 10]
+        raise InvalidInput(_not_utf8(path, f"its header holds {bad!r}, which is not")) from exc
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInput(f"{str(path)!r} could not be read as CSV: {exc}") from exc
+    # pyarrow reads a column as bytes when a value of it is not valid UTF-8 text (CSV has no binary type).
+    binary = [n for n, t in zip(names, reader.schema.types, strict=True) if pa.types.is_binary(t)]
+    if binary:
+        raise InvalidInput(_not_utf8(path, _first_undecodable(reader, binary[0])))
     schema = canonical_schema(reader.schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -90,6 +98,12 @@ def _csv(path: Path, batch_rows: int) -> tuple[pa.Schema, Iterator[pa.RecordBatc
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
+                if "invalid UTF8" in str(exc):  # a later block, past the one the types were inferred from
+                    found = _COLUMN.search(str(exc))
+                    column = names[int(found[1])] if found else None
+                    raise InvalidInput(
+                        _not_utf8(path, f"column {column!r} holds text that is not" if column else "it holds text")
+                    ) from exc
                 raise InvalidInput(
                     f"{str(path)!r}: {exc}. Types are inferred from the start of a CSV file; a later value that "
                     "does not fit fails. Convert the file to Parquet with explicit types, or fix the value."
@@ -98,6 +112,33 @@ def _csv(path: Path, batch_rows: int) -> tuple[pa.Schema, Iterator[pa.RecordBatc
                 yield canonical_batch(batch.slice(start, batch_rows), schema)
 
     return schema, batches()
+
+
+_COLUMN = re.compile(r"CSV column #(\d+)")
+
+
+def _first_undecodable(reader: pacsv.CSVStreamingReader, column: str) -> str:
+    """'column 'name' holds b'caf\\xe9' (row 2 …)': the first value of ``column`` that is not UTF-8."""
+    try:
+        values = reader.read_next_batch().column(column).to_pylist()
+    except (StopIteration, pa.ArrowException):
+        return f"column {column!r} holds text that is not"
+    for row, value in enumerate(values, start=1):
+        if value is not None:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                return f"column {column!r} holds {value!r} (row {row}, not counting the header), which is not"
+    return f"column {column!r} holds text that is not"
+
+
+def _not_utf8(path: Path, what: str) -> str:
+    """The message for a CSV file that is not UTF-8; ``what`` names the column or header and the value."""
+    return (
+        f"{str(path)!r} is not UTF-8: {what} valid UTF-8 text. Shipyard reads CSV files as UTF-8. Re-encode it "
+        f"as UTF-8 (e.g. `iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}` for a Latin-1 file), or read "
+        "it with its encoding (pandas: pd.read_csv(path, encoding='latin-1')) and register the DataFrame."
+    )
 
 
 def _describe(schema: pa.Schema) -> str:
