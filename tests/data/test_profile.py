@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from shipyard.data.profile import Profiler, numeric_ranges, profile_parquet
-from shipyard.data.schema import ColumnProfile, ColumnSchema, DatasetProfile, DatasetSchema
+from shipyard.data.schema import QUANTILES, ColumnProfile, ColumnSchema, DatasetProfile, DatasetSchema
 from shipyard.data.tables import as_arrow
 
 
@@ -87,6 +87,31 @@ def test_integer_values_on_bin_edges_land_as_in_numpy() -> None:
         "edges": np.linspace(0, 100, 21).tolist(),
         "counts": np.histogram(x, 20, (0, 100))[0].tolist(),
     }
+
+
+def test_infinities_are_counted_and_left_out_of_quantiles_and_histograms() -> None:
+    x = np.array([np.inf, -np.inf, np.inf, 1.0, 4.0, np.nan, 2.0, 3.0])  # the first batch of 3 is all infinite
+    finite = np.array([1.0, 4.0, 2.0, 3.0])
+    table = as_arrow({"x": x})
+    assert numeric_ranges(table) == {"x": (1.0, 4.0)}
+    one_pass = Profiler(table.schema, ranges=numeric_ranges(table))
+    for batch in table.to_batches(max_chunksize=3):
+        one_pass.update(batch)
+    for _, prof in (profile({"x": x}, batch_rows=3), one_pass.finish()):  # warnings are errors here
+        col = prof.column("x")
+        assert (col.count, col.nulls, col.infinite, col.min, col.max) == (7, 1, 3, None, None)
+        assert col.quantiles == {str(q): pytest.approx(np.quantile(finite, q)) for q in QUANTILES}
+        assert col.histogram == {
+            "edges": pytest.approx(np.linspace(1.0, 4.0, 21).tolist()),
+            "counts": np.histogram(finite, 20, (1.0, 4.0))[0].tolist(),
+        }
+
+
+def test_a_column_of_only_infinities_has_no_quantiles_or_histogram() -> None:
+    _, prof = profile({"x": [np.inf, -np.inf, None]})
+    col = prof.column("x")
+    assert (col.count, col.infinite, col.quantiles, col.histogram) == (2, 2, None, None)
+    assert (prof.column("x").to_dict()["mean"], profile({"n": [1, 2]})[1].column("n").infinite) == (None, None)
 
 
 def test_strings_and_booleans_count_values() -> None:

@@ -89,3 +89,10 @@ def test_gc_keeps_dataset_blobs(client: sy.Client) -> None:
     client.datasets.register("churn", table())
     assert client.gc(grace=0).removed == []
     assert client.datasets.load("churn").num_rows == 50
+
+
+def test_floats_with_infinities_register_without_warnings_and_count_them(client: sy.Client) -> None:
+    version = client.datasets.register("odd", {"x": [1.0, float("inf"), float("-inf"), float("nan"), 2.0]})
+    column = version.profile["columns"][0]
+    assert (column["count"], column["nulls"], column["infinite"], column["quantiles"]["0.5"]) == (4, 1, 2, 1.5)
+    assert sum(column["histogram"]["counts"]) == 2

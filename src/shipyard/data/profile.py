@@ -29,6 +29,7 @@ What is exact and what is not:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -169,17 +170,24 @@ def numeric_batches(parquet: pq.ParquetFile, batch_rows: int) -> Iterator[pa.Rec
 
 
 def numeric_ranges(table: pa.Table) -> dict[str, tuple[float, float]]:
-    """The exact (min, max) of every numeric column of ``table`` that has a value, for ``Profiler(ranges=…)``."""
+    """The exact (min, max) of the finite values of every numeric column of ``table`` that has one, for
+    ``Profiler(ranges=…)``: the range its histogram spans (infinities are counted apart)."""
     ranges = {}
     for field, column in zip(table.schema, table.columns, strict=True):
         if logical_type(field.type) not in NUMERIC or column.null_count == len(column):
             continue
         if column.null_count == 0:  # numpy's min/max are much faster than Arrow's min_max here
             lows, highs = zip(*((c.to_numpy().min(), c.to_numpy().max()) for c in column.chunks if len(c)), strict=True)
-            ranges[field.name] = (min(lows).item(), max(highs).item())
+            low, high = min(lows).item(), max(highs).item()
         else:
             extremes = pc.min_max(column)
-            ranges[field.name] = (extremes["min"].as_py(), extremes["max"].as_py())
+            low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        if not (math.isfinite(low) and math.isfinite(high)):  # only a float column: the rare, slower path
+            extremes = pc.min_max(pc.filter(column, pc.is_finite(column)))
+            low, high = extremes["min"].as_py(), extremes["max"].as_py()
+            if low is None:
+                continue  # no finite value: no histogram to count
+        ranges[field.name] = (low, high)
     return ranges
 
 
@@ -212,17 +220,24 @@ class _Column(ABC):
 
 
 class _Numeric(_Column):
-    """integer and float columns: exact extremes and moments, distinct sketch, histogram (second pass)."""
+    """integer and float columns: exact extremes and moments, distinct sketch, histogram (second pass).
+
+    A float column may hold ±inf (NaN is null in a dataset version): such values are counted (``infinite``)
+    and left out of the quantiles and the histogram, whose range is that of the finite values.
+    """
 
     def __init__(self, name: str, arrow_type: pa.DataType) -> None:
         super().__init__(name, arrow_type)
         self.low: Any = None
         self.high: Any = None
+        self.finite_low: Any = None  # the extremes of the finite values: what the histogram spans
+        self.finite_high: Any = None
+        self.infinite = 0
         self.mean = 0.0
         self.m2 = 0.0  # sum of squared deviations from the mean
         self.distinct = DistinctSketch()
         self.counts: npt.NDArray[np.int64] | None = None
-        self.given_range: tuple[float, float] | None = None  # the exact extremes, known before the first pass
+        self.given_range: tuple[float, float] | None = None  # the finite extremes, known before the first pass
 
     def _update(self, values: pa.Array) -> None:
         raw = values.to_numpy()  # null-free, so zero-copy
@@ -230,6 +245,12 @@ class _Numeric(_Column):
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
         x = raw.astype(np.float64, copy=False)
+        finite = x if math.isfinite(low) and math.isfinite(high) else x[np.isfinite(x)]
+        self.infinite += len(x) - len(finite)
+        if len(finite):
+            low, high = (low, high) if finite is x else (finite.min().item(), finite.max().item())
+            self.finite_low = low if self.finite_low is None else min(self.finite_low, low)
+            self.finite_high = high if self.finite_high is None else max(self.finite_high, high)
         n_b = len(x)
         with np.errstate(invalid="ignore", over="ignore"):  # ±inf values make the moments inf/NaN: no figure
             mean_b = float(x.mean())
@@ -242,14 +263,16 @@ class _Numeric(_Column):
             self.m2 += m2_b + delta * delta * n_a * n_b / self.count
         self.distinct.add_numbers(raw)
         if self.given_range is not None:
-            self._count(x, self._edges(self.given_range))
+            self._count(finite, self._edges(self.given_range))
 
     def update_histogram(self, column: pa.Array) -> None:
         values = column.drop_null() if column.null_count else column
         if len(values):
-            self._count(values.to_numpy().astype(np.float64, copy=False), self._edges((self.low, self.high)))
+            x = values.to_numpy().astype(np.float64, copy=False)
+            self._count(x[np.isfinite(x)] if self.infinite else x, self._edges((self.finite_low, self.finite_high)))
 
     def _count(self, x: F64, edges: F64 | None) -> None:
+        """Count the finite values ``x`` into the bins of ``edges``."""
         if edges is None:
             return
         low, width = edges[0], (edges[-1] - edges[0]) / HISTOGRAM_BINS
@@ -260,7 +283,7 @@ class _Numeric(_Column):
 
     @staticmethod
     def _edges(extremes: tuple[Any, Any]) -> F64 | None:
-        if extremes[0] is None or not (np.isfinite(extremes[0]) and np.isfinite(extremes[1])):
+        if extremes[0] is None:
             return None
         low, high = float(extremes[0]), float(extremes[1])
         if low == high:  # numpy's convention for a constant column: a unit-wide range around the value
@@ -269,13 +292,14 @@ class _Numeric(_Column):
 
     def finish(self, sample: RowSample) -> tuple[ColumnSchema, ColumnProfile]:
         values = sample.values(self.name)
+        values = values[np.isfinite(values)] if self.infinite else values
         quantiles: dict[str, float | None] | None = None
         if len(values):
             found = np.quantile(values, QUANTILES)
             quantiles = {str(q): float(v) for q, v in zip(QUANTILES, found, strict=True)}
-        if self.given_range is not None and self.given_range != (self.low, self.high):
+        if self.given_range is not None and self.given_range != (self.finite_low, self.finite_high):
             raise ValueError(f"Column {self.name!r}: the range given, {self.given_range}, is not the data's.")
-        edges = self._edges((self.low, self.high))
+        edges = self._edges((self.finite_low, self.finite_high))
         histogram = None
         if edges is not None and self.counts is not None:
             histogram = {"edges": edges.tolist(), "counts": self.counts.tolist()}
@@ -293,6 +317,7 @@ class _Numeric(_Column):
             std=None if empty else float(np.sqrt(self.m2 / self.count)),
             quantiles=quantiles,
             histogram=histogram,
+            infinite=self.infinite if self.logical == "float" else None,
         )
         return self._schema(None, low, high), profile
 

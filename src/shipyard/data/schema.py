@@ -92,6 +92,9 @@ class ColumnProfile:
     of true values. ``quantiles`` maps ``"0.01"`` … ``"0.99"`` to values and ``histogram`` is
     ``{"edges": [21 equal-width edges from min to max], "counts": [20 counts]}`` (numeric only). ``top``
     lists ``[value, count]`` of the most frequent values, most frequent first (strings and booleans).
+    ``infinite`` (float columns only) counts the ±inf values among ``count``: they are left out of the
+    quantiles and the histogram, whose edges then span the finite values; ``min``/``max`` are then
+    ``None`` and ``mean``/``std`` not finite (``None`` in ``to_dict``).
     """
 
     name: str
@@ -106,6 +109,7 @@ class ColumnProfile:
     quantiles: dict[str, float | None] | None = None
     histogram: dict[str, list[Any]] | None = None
     top: list[list[Any]] | None = None
+    infinite: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         safe: dict[str, Any] = json_safe(asdict(self))
@@ -126,6 +130,7 @@ class ColumnProfile:
             quantiles=None if data.get("quantiles") is None else dict(data["quantiles"]),
             histogram=None if data.get("histogram") is None else dict(data["histogram"]),
             top=None if data.get("top") is None else [list(pair) for pair in data["top"]],
+            infinite=None if data.get("infinite") is None else int(data["infinite"]),
         )
 
 
