@@ -339,3 +339,15 @@ def test_feedback_labels_keep_one_type_in_the_log(client: shipyard.Client, model
         {"request_id": "a", "label": 1.0, "row": None},
         {"request_id": "b", "label": 0.0, "row": 2},
     ]
+
+
+def test_a_time_beyond_what_python_holds_in_an_arrow_body_is_a_clear_422(http: TestClient) -> None:
+    table = pa.table({**{k: [v] for k, v in row().items()}, "tenure": pa.array([10**15], pa.timestamp("s"))})
+    stream = io.BytesIO()
+    with pa.ipc.new_stream(stream, table.schema) as writer:
+        writer.write_table(table)
+    answer = http.post(
+        "/predict", content=stream.getvalue(), headers={"content-type": "application/vnd.apache.arrow.stream"}
+    )
+    assert answer.status_code == 422 and answer.json()["problems"][0]["field"] == "tenure"
+    assert "cannot be read as Python values" in answer.json()["message"]

@@ -478,7 +478,13 @@ def _table_batch(body: bytes, kind: str, validator: RowValidator, max_rows: int)
             table = pa.ipc.open_stream(body).read_all() if kind == ARROW_TYPES[0] else pa.ipc.open_file(body).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
         raise HttpError(400, "malformed_body", f"The body is not a readable {kind} table: {exc}.") from exc
-    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    columns = {}
+    for name in table.column_names:
+        try:
+            columns[name] = table.column(name).to_pylist()
+        except (OverflowError, ValueError) as exc:  # e.g. a timestamp past the year 9999
+            why = f"cannot be read as Python values ({exc}); times must lie within the years 1 to 9999"
+            raise RequestInvalid([{"row": None, "field": name, "problem": why}]) from exc
     return validator.columns(columns, max_rows=max_rows)
 
 
