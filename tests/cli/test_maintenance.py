@@ -82,3 +82,32 @@ def test_db_upgrade_brings_an_empty_database_to_head(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--uri", f"sqlite:///{tmp_path / 'empty.db'}", "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"from revision none to {HEAD_REVISION}" in result.stdout
+
+
+def test_a_damaged_database_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    assert CliRunner().invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    db = tmp_path / ".shipyard" / "shipyard.db"
+    db.write_bytes(b"garbage garbage!" + db.read_bytes()[16:])
+    for command in (["runs", "list"], ["db", "current"], ["gc", "--dry-run"]):
+        result = CliRunner().invoke(app, ["--uri", str(tmp_path / ".shipyard"), *command])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: The metadata store ") and result.stderr.count("\n") == 1
+        assert "file is not a database. shipyard.db is damaged" in result.stderr
+        assert "Restore it from a backup" in result.stderr
+
+
+def test_init_and_every_command_refuse_a_store_whose_database_was_lost(
+    store: shipyard.Client, invoke: Invoke, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text("kept")
+    with store.start_run() as run:
+        run.log_artifact(tmp_path / "a.txt")
+    store.close()
+    (tmp_path / ".shipyard" / "shipyard.db").write_bytes(b"")
+    for command in (["runs", "list"], ["gc", "--dry-run", "--grace", "0"], ["db", "upgrade"]):
+        result = invoke(*command)
+        assert result.exit_code == 2, result.output
+        assert "is missing or empty (no tables), but the artifact store beside it" in result.stderr
+        assert "Restore shipyard.db from a backup" in result.stderr
+    assert CliRunner().invoke(app, ["init", str(tmp_path)]).exit_code == 2
+    assert (tmp_path / ".shipyard" / "shipyard.db").stat().st_size == 0

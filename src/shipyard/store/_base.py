@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shipyard.core.errors import NotFound, StoreError
+from shipyard.core.errors import NotFound
 from shipyard.store import _engine
 from shipyard.store.schema import projects
 
@@ -96,16 +96,10 @@ class StoreBase:
 
 @contextmanager
 def unreachable_is_store_error(engine: sa.Engine) -> Iterator[None]:
-    """A database that cannot be reached, or refuses the connection, is a StoreError that says so."""
-    try:
+    """A database that cannot be reached, opened, read or written (damaged, read-only, unreachable) is a
+    StoreError that says why and what to do; see ``_engine.store_errors``."""
+    with _engine.store_errors(engine):
         yield
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise StoreError(
-            f"The metadata store at {where} could not be used: {reason}. Check that the database is running "
-            "and reachable, and that SHIPYARD_URI is right."
-        ) from exc
 
 
 def chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -1,14 +1,21 @@
-"""Engines for SQLite and PostgreSQL, and schema upgrades through Alembic.
+"""Engines for SQLite and PostgreSQL, schema upgrades through Alembic, and what their errors mean.
 
 SQLite is tuned for many writers: WAL (readers never block the writer), a busy timeout, and write
 transactions that begin IMMEDIATE, so two writers queue on the lock instead of one failing with
-"database is locked" when it tries to upgrade a read lock.
+"database is locked" when it tries to upgrade a read lock. A store in a folder this process cannot
+write (a read-only mount, a snapshot) is opened read-only, so it can still be read. PostgreSQL
+connections are checked before each use (pool pre-ping), so one the server dropped while it sat in
+the pool is replaced instead of failing the next call.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 
@@ -32,8 +39,24 @@ def create_engine(url: str, *, busy_timeout: float = 60.0, synchronous: str = "N
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout: float, synchronous: str) -> sa.Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:" and not url.query.get("uri"):
+        path = Path(url.database).absolute()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the folder of the metadata store {path}: {exc.strerror or exc}. "
+                "Choose a folder you can write to (SHIPYARD_URI or --uri)."
+            ) from exc
+        if not path.is_file() or path.stat().st_size == 0:
+            _refuse_a_lost_database(path)  # before connecting writes a header into the empty file
+        elif not os.access(path.parent, os.W_OK):
+            # WAL needs a -shm file beside the database. Without a -wal file nothing is waiting to be
+            # checkpointed, so the database file holds everything and can be read as immutable; with one
+            # (a live store we may only read), SQLite reads it through the -shm file that its writers keep.
+            wal = path.with_name(path.name + "-wal")
+            query = {"uri": "true", "mode": "ro"} | ({} if wal.exists() else {"immutable": "1"})
+            url = url.set(database="file:" + quote(str(path)), query=query)
     engine = sa.create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
@@ -56,7 +79,7 @@ def _sqlite_engine(url: sa.URL, busy_timeout: float, synchronous: str) -> sa.Eng
 
 
 def current_revision(engine: sa.Engine) -> str | None:
-    with engine.connect() as conn:
+    with store_errors(engine), engine.connect() as conn:
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
@@ -69,7 +92,7 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
-    with engine.connect().execution_options(shipyard_write=True) as conn, conn.begin():
+    with store_errors(engine), engine.connect().execution_options(shipyard_write=True) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             # Replicas starting together must not race to create the same tables.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7305830173)"))
@@ -80,9 +103,11 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 def ensure_schema(engine: sa.Engine, *, auto_upgrade: bool) -> None:
     """Check the schema revision (one cheap query) and create or upgrade the schema when allowed.
 
-    An empty database is always given the schema: there is nothing to lose. An existing older schema
-    is upgraded only with ``auto_upgrade`` (the embedded SQLite store); a shared PostgreSQL store is
-    upgraded on purpose with ``shipyard db upgrade``, so replicas of different versions never race.
+    An empty database is given the schema, unless it is an SQLite file beside an artifact store that
+    holds blobs: then the database was lost or truncated, and a fresh one would hide every run and let
+    gc delete every blob. An existing older schema is upgraded only with ``auto_upgrade`` (the embedded
+    SQLite store); a shared PostgreSQL store is upgraded on purpose with ``shipyard db upgrade``, so
+    replicas of different versions never race.
     """
     revision = current_revision(engine)
     if revision == HEAD_REVISION:
@@ -97,4 +122,86 @@ def ensure_schema(engine: sa.Engine, *, auto_upgrade: bool) -> None:
             f"The metadata store is at schema revision {revision}; this Shipyard needs {HEAD_REVISION}. "
             "Run `shipyard db upgrade` (back up the database first)."
         )
+    if revision is None and (path := sqlite_path(engine)) is not None:
+        _refuse_a_lost_database(path)
     upgrade(engine)
+
+
+def _refuse_a_lost_database(path: Path) -> None:
+    blobs = path.parent / "artifacts" / "blobs"
+    if not blobs.is_dir() or next(blobs.iterdir(), None) is None:
+        return
+    raise StoreError(
+        f"The metadata store {path} is missing or empty (no tables), but the artifact store beside it "
+        f"({blobs.parent}) holds blobs: the database was lost or truncated, and a fresh one would show no "
+        f"runs and let `shipyard gc` delete every artifact. Restore {path.name} from a backup (with its -wal "
+        f"file, if there is one). To start over on purpose, move {blobs.parent} away first."
+    )
+
+
+def sqlite_path(engine: sa.Engine) -> Path | None:
+    """The file of an SQLite store; None for other databases and in-memory SQLite."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if engine.url.query.get("uri"):
+        return Path(unquote(database.removeprefix("file:").split("?", 1)[0])).absolute()
+    return Path(database).absolute()
+
+
+# errors -----------------------------------------------------------------------------------------------
+
+# What to do about an SQLite error, by its result code.
+_SQLITE_HINTS = {
+    "SQLITE_CORRUPT": "{name} is damaged. Restore it from a backup (with its -wal file, if there is one); "
+    "`sqlite3 {path} 'PRAGMA integrity_check'` shows what is wrong, and sqlite3's `.recover` may save part of it",
+    "SQLITE_NOTADB": "{name} is damaged or is not a Shipyard database. Restore it from a backup; "
+    "`sqlite3 {path} 'PRAGMA integrity_check'` shows what is wrong",
+    "SQLITE_READONLY": "The store is read-only to this process (permission denied, or a read-only folder): it can "
+    "be read but not changed. To change it, make {folder} and {name} writable by this user, or copy the store "
+    "to a folder you can write to",
+    "SQLITE_CANTOPEN": "Check that {folder} exists and that this user may read and write it and {name} "
+    "(permission denied, or a read-only folder, are the usual causes), and that SHIPYARD_URI is right",
+    "SQLITE_PERM": "Permission denied: make {folder} and {name} readable and writable by this user",
+    "SQLITE_FULL": "The disk is full: free some space and try again",
+    "SQLITE_IOERR": "The disk reported an error: check it, then run `sqlite3 {path} 'PRAGMA integrity_check'`",
+    "SQLITE_BUSY": "Another process held the write lock for longer than sqlite_busy_timeout; try again, or raise "
+    "the setting",
+}
+
+
+@contextmanager
+def store_errors(engine: sa.Engine) -> Iterator[None]:
+    """A database that cannot be reached, opened, read or written is a StoreError that says why and what to do.
+
+    Constraint violations and the like pass through, for the stores to turn into their own errors.
+    """
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise _store_error(engine, exc) from exc
+    except sa.exc.DatabaseError as exc:
+        if _sqlite_code(exc) not in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+            raise
+        raise _store_error(engine, exc) from exc
+
+
+def _store_error(engine: sa.Engine, exc: sa.exc.DBAPIError) -> StoreError:
+    reason = str(exc.orig or exc).strip().splitlines()[0].rstrip(".")
+    path = sqlite_path(engine)
+    if path is None:
+        where = engine.url.render_as_string(hide_password=True)
+        return StoreError(
+            f"The metadata store at {where} could not be used: {reason}. Check that the database is running "
+            "and reachable, and that SHIPYARD_URI is right."
+        )
+    code = "_".join(_sqlite_code(exc).split("_")[:2])  # SQLITE_IOERR_WRITE is an SQLITE_IOERR
+    if code == "SQLITE_CANTOPEN" and not os.access(path.parent, os.W_OK):
+        code = "SQLITE_READONLY"
+    hint = _SQLITE_HINTS.get(code)
+    text = (hint or "Check the database file and try again").format(path=path, name=path.name, folder=path.parent)
+    return StoreError(f"The metadata store {path} could not be used: {reason}. {text}.")
+
+
+def _sqlite_code(exc: sa.exc.DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlite_errorname", ""))
