@@ -99,7 +99,11 @@ class FsspecStorage:
             yield path, int(info["size"]), self._mtime(path, info)
 
     def take_away(self, paths: Sequence[str], cutoff: float) -> list[str]:
-        """Move the blobs at ``paths`` into a new trash generation, then seal it; return the paths moved."""
+        """Move the blobs at ``paths`` into a new trash generation, then seal it; return the paths moved.
+
+        No blob is looked at again first (one request each): a blob written meanwhile is in the trash, from
+        where a read or the gc that empties the generation brings it back.
+        """
         if not paths:
             return []
         generation = f"{self._trash}/{time.time_ns() // 1_000_000:013d}-{uuid.uuid4().hex[:8]}"
@@ -107,7 +111,7 @@ class FsspecStorage:
             batch = list(paths[start : start + _GC_BATCH])
             # Copied before deleted, so at every moment the bytes are in one place or the other.
             self.fs.copy(batch, [f"{generation}/{p.rsplit('/', 1)[-1]}" for p in batch], on_error="ignore")
-            self._remove_all(batch)
+            self._remove_batch(batch)
         self.fs.pipe_file(generation + _SEALED, str(time.time()).encode())
         return list(paths)
 
@@ -119,6 +123,7 @@ class FsspecStorage:
         """
         generations: dict[str, list[tuple[str, int, float]]] = {}
         sealed: dict[str, float] = {}
+        self.fs.invalidate_cache(self._trash)  # another process's gc may have added a generation
         for path, size, mtime in self.walk(self._trash):
             relative = path[len(self._trash) + 1 :]
             if relative.endswith(_SEALED) and "/" not in relative:
@@ -143,12 +148,8 @@ class FsspecStorage:
                         self._restore_from(path, f"{self._blobs}{hex_digest[:2]}/{hex_digest}")
                 else:
                     freed += size
-                if not dry_run:
-                    with suppress(FileNotFoundError):
-                        self.fs.rm_file(path)
             if not dry_run:
-                with suppress(FileNotFoundError):
-                    self.fs.rm_file(f"{self._trash}/{name}{_SEALED}")
+                self._remove_all([path for path, _, _ in entries] + [f"{self._trash}/{name}{_SEALED}"])
         return freed, restored
 
     def _restore(self, path: str) -> bool:
@@ -168,6 +169,8 @@ class FsspecStorage:
         return True
 
     def _trash_entries(self, hex_digest: str) -> list[str]:
+        # Listings may be cached (s3fs does), and another process's gc may have filled the trash since.
+        self.fs.invalidate_cache(self._trash)
         try:
             names = self.fs.ls(self._trash, detail=False)
         except FileNotFoundError:
@@ -176,6 +179,10 @@ class FsspecStorage:
         return [entry for entry in candidates if self.fs.exists(entry)]
 
     def _remove_all(self, paths: list[str]) -> None:
+        for start in range(0, len(paths), _GC_BATCH):
+            self._remove_batch(paths[start : start + _GC_BATCH])
+
+    def _remove_batch(self, paths: list[str]) -> None:
         try:
             self.fs.rm(paths)
         except FileNotFoundError:  # one was deleted by someone else meanwhile
