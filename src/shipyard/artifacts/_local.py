@@ -102,8 +102,8 @@ class LocalStorage:
             yield
             return
         # A descriptor of our own each time: flock belongs to the open file, so threads and forked children
-        # never share (or release) each other's lock.
-        fd = os.open(f"{self.root}/{LOCK_FILE}", os.O_RDWR | os.O_CREAT, 0o666)
+        # never share (or release) each other's lock. Read-only is enough to lock, also for other users.
+        fd = os.open(f"{self.root}/{LOCK_FILE}", os.O_RDONLY | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
