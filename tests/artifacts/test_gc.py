@@ -72,6 +72,22 @@ def test_gc_keeps_a_blob_written_again_after_it_listed_the_blobs(
         assert report == backend.collected([junk], size, kept=1)
 
 
+def test_gc_keeps_a_blob_found_by_exists_after_it_listed_the_blobs(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached, _ = backend.store.put_bytes(b"a cached step output")
+    age(backend, cached)
+    list_blobs = backend.store.iter_blobs
+
+    def list_then_find() -> Iterator[tuple[str, int, float]]:
+        yield from list_blobs()
+        assert backend.store.exists(cached)  # a cache hit: the caller refers to the blob without storing it
+
+    monkeypatch.setattr(backend.store, "iter_blobs", list_then_find)
+    backend.store.gc(set(), grace_seconds=HOUR)
+    assert backend.store.read_bytes(cached) == b"a cached step output"
+
+
 @pytest.mark.parametrize("backend", ["file"], indirect=True)
 def test_writers_wait_while_gc_deletes_a_batch(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     junk, _ = backend.store.put_bytes(b"junk")

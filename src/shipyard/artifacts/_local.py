@@ -56,6 +56,15 @@ class LocalStorage:
         return os.stat(path).st_size
 
     def exists(self, path: str) -> bool:
+        # Whoever asks is usually about to refer to the blob without writing it again (a cache hit), so a
+        # blob found is marked fresh as a write would be, under the lock: gc leaves it alone for a grace period.
+        try:
+            with self._locked(exclusive=False):
+                os.utime(path)
+        except FileNotFoundError:
+            return False
+        except OSError:  # a read-only store: nothing can collect the blob there either
+            pass
         return os.path.isfile(path)
 
     def remove(self, path: str) -> None:

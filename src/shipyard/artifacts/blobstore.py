@@ -173,7 +173,11 @@ class BlobStore:
         return digest, size
 
     def exists(self, digest: str) -> bool:
-        """Whether the blob ``digest`` is stored. Its bytes are not checked."""
+        """Whether the blob ``digest`` is stored. Its bytes are not checked.
+
+        A caller that finds a blob may go on to record a reference to it without storing it again, so a
+        blob found counts as freshly written: :meth:`gc` leaves it alone for the grace period.
+        """
         return self._storage.exists(self._blob_path(digest))
 
     def size(self, digest: str) -> int:
