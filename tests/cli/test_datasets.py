@@ -89,3 +89,12 @@ def test_lineage_lists_the_runs_that_used_a_version(store: shipyard.Client, invo
     assert run.id in result.stdout and "explore" in result.stdout and "no model version" in result.stdout
     data = strict_json(invoke("datasets", "lineage", "churn-train", "--json").stdout)
     assert [(item["role"], item["run"]["id"]) for item in data["runs"]] == [("train", run.id)]
+
+
+def test_a_version_beyond_the_stores_range_exits_2_naming_the_reference(store: shipyard.Client, invoke: Invoke) -> None:
+    store.datasets.register("churn-train", TRAIN)
+    for command in ("show", "lineage"):
+        result = invoke("datasets", command, "churn-train@99999999999999999999999")
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: A dataset version is a number from 1 to 9223372036854775807")
+        assert "'churn-train@99999999999999999999999'" in result.stderr and len(result.stderr.splitlines()) == 1
