@@ -111,6 +111,16 @@ def test_names_are_unique_and_looked_up_with_a_hint(tmp_path: Path) -> None:
         load_monitors(tmp_path, tmp_path / "bad.toml")
 
 
+def test_a_file_that_is_not_utf8_is_refused_saying_to_save_it_as_utf8(tmp_path: Path) -> None:
+    latin1 = EXAMPLE.replace('name = "churn-rows"', 'name = "churn-rows"  # café').encode("latin-1")
+    (tmp_path / "monitors.toml").write_bytes(latin1)
+    (tmp_path / "shipyard.toml").write_bytes(latin1)
+    for given in (tmp_path / "monitors.toml", None):  # --config, or the project's shipyard.toml
+        with pytest.raises(sy.InvalidInput, match=r"is not valid UTF-8 TOML: .*Save it as UTF-8") as caught:
+            load_monitors(tmp_path, given)
+        assert str(caught.value).startswith(str(given or tmp_path / "shipyard.toml"))
+
+
 def test_a_relative_retrain_pipeline_is_read_beside_the_configuration(tmp_path: Path) -> None:
     (tmp_path / "shipyard.toml").write_text(EXAMPLE)
     [drift, _rows] = load_monitors(tmp_path)

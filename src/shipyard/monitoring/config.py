@@ -164,11 +164,15 @@ def load_monitors(root: Path, file: Path | None = None) -> list[MonitorSpec]:
         raise InvalidInput(f"No monitor file at {file}. Pass the path of a TOML file with [[monitor]] tables.")
     if not path.is_file():
         return []
+    # Not core.config.read_table, which wants [monitor] to be a table; [[monitor]] is an array of them. The same
+    # messages as there.
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh).get("monitor", [])
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path} is not valid TOML: {exc}. Fix the file and try again.") from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        raise InvalidInput(f"{path} is not valid UTF-8 TOML: {exc}. Save it as UTF-8 and try again.") from exc
     return parse_monitors(raw, str(path))
 
 
