@@ -3,6 +3,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import shipyard
@@ -65,6 +66,17 @@ def test_gc_purges_deleted_runs_and_their_blobs(store: shipyard.Client, invoke: 
 
 def test_gc_rejects_a_negative_grace(invoke: Invoke) -> None:
     assert invoke("gc", "--grace", "-1").exit_code == 2
+
+
+@pytest.mark.parametrize("grace", ["-1", "315360001", "1e400", "inf", "-inf", "nan"])
+def test_gc_refuses_a_grace_that_is_not_0_to_10_years_of_seconds(invoke: Invoke, grace: str) -> None:
+    result = invoke("gc", "--dry-run", "--grace", grace)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: Invalid value for '--grace': a grace period is 0 to 315,360,000 seconds (10 years); got {grace!r}. "
+        "Try 'shipyard gc --help'."
+    ]
+    assert invoke("gc", "--dry-run", "--grace", "315360000").exit_code == 0
 
 
 def test_db_current_and_upgrade_report_the_revision(invoke: Invoke) -> None:

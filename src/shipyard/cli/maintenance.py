@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,14 +93,32 @@ def init(
     typer.echo("Next: log a run with shipyard.start_run(), then see it with `shipyard runs list`.")
 
 
+MAX_GRACE = 10 * 365 * 24 * 3600
+"""The longest ``--grace``, ten years in seconds: longer is surely a mistake, and an infinite one (``1e400``)
+cannot be taken from a date."""
+
+
+def _grace_seconds(text: str) -> float:
+    # Not Typer's float with min/max: that takes "1e400" as inf, and refuses "nan" as "not >= 0".
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_GRACE:  # also False for NaN
+        raise typer.BadParameter(f"a grace period is 0 to {MAX_GRACE:,} seconds (10 years); got {text!r}.")
+    return seconds
+
+
 def gc(
     ctx: typer.Context,
     grace: Annotated[
         float | None,
         typer.Option(
             "--grace",
-            min=0,
-            help="Seconds to keep deleted runs and unreferenced blobs (default: the gc_grace setting, 1 hour).",
+            parser=_grace_seconds,
+            metavar="SECONDS",
+            help=f"Seconds to keep deleted runs and unreferenced blobs, 0 to {MAX_GRACE} (10 years); "
+            "default: the gc_grace setting, 1 hour.",
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be removed; change nothing.")] = False,
