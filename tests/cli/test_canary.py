@@ -9,15 +9,18 @@ import pytest
 
 import shipyard
 from shipyard.core.entities import ModelVersion
+from tests._gate_helpers import pass_gate
 from tests.cli.helpers import Invoke, strict_json
 from tests.cli.test_models import log_model
 
 
 @pytest.fixture
 def churn(store: shipyard.Client) -> ModelVersion:
-    """Versions 1 and 2 of ``churn``."""
-    log_model(store)
-    return log_model(store)
+    """Versions 1 and 2 of ``churn``, each holding a passing verdict."""
+    for _ in range(2):
+        logged = log_model(store)
+        pass_gate(store, "churn", logged.version)
+    return logged
 
 
 def test_a_canary_is_started_in_percent_shown_and_ended(

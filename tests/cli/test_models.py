@@ -129,3 +129,13 @@ def test_audit_lists_alias_moves(store: shipyard.Client, churn: ModelVersion, in
     assert "alias.set" in result.stdout and "model:churn" in result.stdout and "alias=challenger" in result.stdout
     events = strict_json(invoke("models", "audit", "--limit", "1", "--json").stdout)["events"]
     assert [event["action"] for event in events] == ["alias.set"]
+
+
+@pytest.mark.parametrize("command", [("models", "list"), ("models", "audit")])
+def test_listing_an_unknown_project_exits_2_naming_the_known_ones(
+    store: shipyard.Client, invoke: Invoke, command: tuple[str, ...]
+) -> None:
+    log_model(store)
+    result = invoke(*command, "--project", "nope")
+    assert result.exit_code == 2
+    assert "No project named 'nope'" in result.stderr and "default" in result.stderr

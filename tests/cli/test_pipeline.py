@@ -201,3 +201,30 @@ def test_resume_after_a_fix_reruns_only_what_did_not_succeed(invoke: Invoke, flo
     assert {step["status"] for step in after.values()} == {"finished"}
     assert after["check"]["run_id"] != before["check"]["run_id"]
     assert invoke("pipeline", "resume", run_id).exit_code == 2  # finished: nothing to resume
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["def (:\n", None, FLOW.format(check_body=GOOD).replace("add(doubled, check(doubled))", "check(doubled)")],
+    ids=["does-not-import", "deleted", "other-steps"],
+)
+def test_resume_reports_an_input_error_before_announcing_anything(
+    invoke: Invoke, flow_file: Path, change: str | None
+) -> None:
+    flow_file.write_text(FLOW.format(check_body=BAD))
+    run_id = strict_json(run(invoke, flow_file, "--json").stdout)["run_id"]
+    if change is None:
+        flow_file.unlink()
+    else:
+        flow_file.write_text(change)
+    result = invoke("pipeline", "resume", run_id)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")  # no "Resuming pipeline run … on the local executor…" first
+    assert "Resuming" not in result.output
+
+
+def test_resume_of_a_finished_run_says_so_without_announcing_a_resume(invoke: Invoke, flow_file: Path) -> None:
+    run_id = strict_json(run(invoke, flow_file, "--json").stdout)["run_id"]
+    result = invoke("pipeline", "resume", run_id)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: Pipeline run {run_id} finished; there is nothing to resume.\n"

@@ -12,6 +12,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
 import shipyard as sy
+from shipyard.gates import Gate
 
 POLICY = """
 [gate]
@@ -49,7 +50,13 @@ class World:
     eval_data: sy.DatasetVersion
 
     def policy(self, body: str) -> None:
+        """Write shipyard.toml (the first gate run or promotion applies it, if no policy is in force yet)."""
         (self.root / "shipyard.toml").write_text(body)
+
+    def apply(self, body: str, reason: str = "") -> None:
+        """Write shipyard.toml and make it the policy in force."""
+        self.policy(body)
+        Gate(self.client).apply(reason=reason)
 
 
 @pytest.fixture

@@ -33,9 +33,18 @@ def test_a_failing_verdict_blocks_and_names_the_failed_checks(world: World) -> N
 
 def test_changing_the_policy_after_a_verdict_needs_a_new_one(world: World) -> None:
     gate(world).evaluate("churn@1", data="churn-eval")
-    world.policy(world.root.joinpath("shipyard.toml").read_text().replace("0.75", "0.7"))
+    world.apply(world.root.joinpath("shipyard.toml").read_text().replace("0.75", "0.8"))
     with pytest.raises(sy.GateBlocked, match="policy changed since verdict"):
         world.client.models.promote("churn@1")
+
+
+def test_editing_shipyard_toml_changes_nothing_until_the_policy_is_applied(world: World) -> None:
+    gate(world).evaluate("churn@1", data="churn-eval")  # applies the first policy implicitly
+    world.policy(world.root.joinpath("shipyard.toml").read_text().replace("0.75", "0.99"))
+    assert world.client.models.promote("churn@1").aliases == ("champion",)
+    again = gate(world).evaluate("churn@1", data="churn-eval")
+    assert again.passed and again.binding
+    assert any("differs from the policy in force" in note for note in again.notes)
 
 
 def test_eval_data_missing_a_column_fails_with_the_reason(world: World) -> None:
@@ -62,23 +71,16 @@ def test_a_corrupted_model_blob_fails_the_gate(world: World) -> None:
     assert "could not be loaded" in verdict.checks[0].message
 
 
-def test_an_override_needs_an_admin_and_is_marked_and_audited(world: World, store_settings: dict[str, str]) -> None:
+def test_an_override_needs_an_admin_and_is_marked_and_audited(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(sy.PermissionDenied, match="Only an admin"):
         world.client.models.promote("churn@2", override_reason="hotfix")
-    admin = sy.Client(
-        store_settings["uri"],
-        artifacts=store_settings["artifacts"],
-        cwd=world.root,
-        allow_override=True,
-        capture_environment=False,
-    )
-    promoted = admin.models.promote("churn@2", override_reason="hotfix for incident 42")
+    monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")
+    promoted = world.client.models.promote("churn@2", override_reason="hotfix for incident 42")
     assert promoted.gate_override == "hotfix for incident 42"
     assert any(
         e.action == "gate.override" and e.details["reason"] == "hotfix for incident 42"
-        for e in admin.models.audit_log()
+        for e in world.client.models.audit_log()
     )
-    admin.close()
 
 
 def test_promoting_keeps_the_previous_champion_and_rollback_swaps_back(world: World) -> None:

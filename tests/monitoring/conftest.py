@@ -32,8 +32,9 @@ def frame(rows: int, *, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[sy.Client]:
-    client = sy.Client(str(tmp_path / ".shipyard"), capture_environment=False, cwd=tmp_path, allow_override=True)
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sy.Client]:
+    monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")  # tests here act as an admin where they override the gate
+    client = sy.Client(str(tmp_path / ".shipyard"), capture_environment=False, cwd=tmp_path)
     yield client
     client.close()
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 
 import shipyard as sy
+from tests._gate_helpers import pass_gate
 from tests.registry.conftest import NewVersion
 
 
 @pytest.fixture
 def churn(client: sy.Client, new_version: NewVersion) -> sy.Client:
-    """``churn`` versions 1 to 3; version 1 is champion (set through the store: no verdict needed here)."""
-    for _ in range(3):
+    """``churn`` versions 1 to 3, each holding a passing verdict; version 1 is champion."""
+    for number in range(1, 4):
         new_version()
-    client.backend.registry.set_alias("default", "churn", 1, "champion", actor="t", protected=())
+        pass_gate(client, "churn", number)
+    client.backend.registry.set_alias("default", "churn", 1, "champion", actor="t")
     return client
 
 

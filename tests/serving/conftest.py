@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 import shipyard
 from shipyard.serving.deployment import ServeOptions
+from tests._gate_helpers import pass_gate
 
 FEATURES = ["tenure", "calls", "spend"]
 
@@ -24,20 +25,22 @@ def training_frame(seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[shipyard.Client]:
-    client = shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False, cwd=tmp_path, allow_override=True)
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[shipyard.Client]:
+    monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")  # tests here act as an admin where they override the gate
+    client = shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False, cwd=tmp_path)
     yield client
     client.close()
 
 
 @pytest.fixture
 def models(client: shipyard.Client) -> list[LogisticRegression]:
-    """Versions 1 and 2 of ``churn`` (different fits); ``challenger`` points at 1."""
+    """Versions 1 and 2 of ``churn`` (different fits), each holding a passing verdict; ``challenger`` points at 1."""
     fitted = []
     for seed, strength in ((0, 1.0), (1, 0.01)):
         df = training_frame(seed)
         model = LogisticRegression(C=strength).fit(df[FEATURES], df["churned"])
-        client.models.log(model, "churn", train_data=df[FEATURES], project="default")
+        logged = client.models.log(model, "churn", train_data=df[FEATURES], project="default")
+        pass_gate(client, "churn", logged.version)
         fitted.append(model)
     client.models.set_alias("churn", 1, "challenger")
     return fitted

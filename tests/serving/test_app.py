@@ -18,6 +18,7 @@ from shipyard.core.errors import NotFound
 from shipyard.serving.app import JSON, create_app
 from shipyard.serving.predictions import read_feedback
 from shipyard.serving.predlog import PredictionLog
+from tests._gate_helpers import pass_gate
 from tests.serving.conftest import FEATURES, options, row, training_frame
 
 
@@ -125,9 +126,21 @@ def test_metrics_count_requests_and_report_the_gate(http: TestClient) -> None:
 
 
 def test_a_protected_alias_reports_the_gate_passed(client: shipyard.Client, models: list[LogisticRegression]) -> None:
-    client.models.set_alias("churn", 2, "champion", override_reason="test: no gate policy here")
+    client.models.set_alias("churn", 2, "champion")
     with TestClient(create_app(client, options("churn@champion"))) as http:
         assert "shipyard_gate_passed 1.0" in http.get("/metrics").text
+        assert http.post("/predict", json={"rows": [row()]}).json()["version"] == 2
+
+
+def test_a_champion_held_by_an_override_is_served_but_not_vouched_for(
+    client: shipyard.Client, models: list[LogisticRegression]
+) -> None:
+    pass_gate(client, "churn", 2, passed=False)  # its newest verdict fails
+    client.models.set_alias("churn", 2, "champion", override_reason="incident 7: hotfix")
+    with TestClient(create_app(client, options("churn@champion"))) as http:
+        assert "shipyard_gate_passed 0.0" in http.get("/metrics").text
+        gate = http.get("/schema").json()["gate"]
+        assert not gate["passed"] and "override (incident 7: hotfix)" in gate["reason"]
         assert http.post("/predict", json={"rows": [row()]}).json()["version"] == 2
 
 

@@ -12,11 +12,12 @@ from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import Canary
 from shipyard.store.canaries import CanaryStore
 from shipyard.store.schema import canaries, projects
+from tests._gate_helpers import pass_gate
 
 
 @pytest.fixture
 def store(client: sy.Client) -> CanaryStore:
-    """``churn`` with versions 1, 2 and 3 in project ``default``."""
+    """``churn`` with versions 1, 2 and 3 in project ``default``, each holding a passing verdict."""
     for number in (1, 2, 3):
         client.backend.registry.create_version(
             "default",
@@ -29,6 +30,7 @@ def store(client: sy.Client) -> CanaryStore:
             run_id=None,
             actor="tester",
         )
+        pass_gate(client, "churn", number)
     return client.backend.canaries
 
 

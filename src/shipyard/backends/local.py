@@ -14,6 +14,7 @@ from shipyard.store.canaries import CanaryStore
 from shipyard.store.loops import LoopStore
 from shipyard.store.monitors import MonitorStore
 from shipyard.store.pipelines import PipelineStore
+from shipyard.store.policies import PolicyStore
 from shipyard.store.predictions import PredictionStore
 from shipyard.store.schedules import ScheduleStore
 from shipyard.store.verdicts import VerdictStore
@@ -70,6 +71,7 @@ class LocalBackend:
         self.datasets = DatasetStore(store.engine)
         self.registry = RegistryStore(store.engine)
         self.verdicts = VerdictStore(store.engine)
+        self.policies = PolicyStore(store.engine)
         self.pipelines = PipelineStore(store.engine)
         self.schedules = ScheduleStore(store.engine)
         self.predictions = PredictionStore(store.engine)

@@ -29,14 +29,26 @@ _STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "bold 
 def run(
     ctx: typer.Context,
     ref: ModelRef,
-    data: Annotated[str, typer.Option("--data", "-d", help="The eval dataset version: NAME or NAME@VERSION.")],
-    policy: PolicyOption = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", "-d", help="The eval dataset: NAME or NAME@VERSION (default: the policy's [gate] data)."
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Preview another policy file (default: the policy in force; cannot promote)."),
+    ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the policy's checks on a model version with an eval dataset; store and print the verdict."""
+    """Run the policy in force on a model version, with the evaluation data it names; store and print the verdict.
+
+    Exit 0 when the verdict passes and can promote (or passes as an asked-for --policy preview), 1 when it
+    fails or is a preview that cannot promote, 2 for a bad policy or input.
+    """
     from shipyard.gates import Gate
     from shipyard.gates.report import render_markdown, render_text_lines
 
@@ -44,10 +56,10 @@ def run(
         verdict = Gate(client).evaluate(ref, data=data, policy=policy, project=project)
         report = Gate(client).report(f"{verdict.model['name']}@{verdict.model['version']}", project=project)
     document = {**verdict.to_dict(), "report_command": f"shipyard gate report {ref}"}
-    html_path = html or Path(f"gate-{verdict.model['name']}-{verdict.model['version']}.html")
-    html_path.write_text(report)
+    html_path = html or Path(report_file_name(verdict.model["name"], verdict.model["version"]))
+    write_text(html_path, report)
     if markdown is not None:
-        markdown.write_text(render_markdown(document))
+        write_text(markdown, render_markdown(document))
     if as_json:
         print_json({**document, "report_path": str(html_path)})
     else:
@@ -56,43 +68,95 @@ def run(
             status = next((s for s, label in _MARK.items() if f"  {label}  " in f"{line}  "), "")
             out.print(line, style=_STYLE.get(status, ""), markup=False, highlight=False)
         banner = "PASSED" if verdict.passed else "FAILED"
+        if not verdict.binding:
+            banner += f" (a preview that cannot promote: {verdict.preview_reason})"
         out.print(
             f"gate {banner} for {verdict.model['name']}@{verdict.model['version']} on "
             f"{verdict.data['name']}@{verdict.data['version']}; report: {html_path}",
-            style="bold green" if verdict.passed else "bold red",
+            style="bold green" if verdict.passed and verdict.binding else "bold red",
             markup=False,
             highlight=False,
         )
-    raise typer.Exit(0 if verdict.passed else 1)
+        for note in verdict.notes:
+            typer.secho(f"note: {note}", fg="yellow", err=True)
+    raise typer.Exit(0 if verdict.passed and (verdict.binding or policy is not None) else 1)
+
+
+def report_file_name(name: str, version: int) -> str:
+    """``gate-NAME-VERSION.html`` in the working folder; a name's ``/`` (``team/churn``) is not a folder."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "model"
+    return f"gate-{safe}-{version}.html"
+
+
+def write_text(path: Path, text: str) -> None:
+    from shipyard.core.errors import InvalidInput
+
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise InvalidInput(
+            f"Cannot write {path}: {exc.strerror or exc}. Choose a path in a folder that exists."
+        ) from exc
 
 
 @app.command("report")
 def report(
     ctx: typer.Context,
     ref: ModelRef,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML here (default: print it).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the HTML here (default: gate-NAME-VERSION.html; '-' prints it)."),
+    ] = None,
     project: ProjectOption = None,
 ) -> None:
-    """The HTML report of a version's newest verdict."""
+    """The HTML report of a version's newest verdict, written to a file."""
     from shipyard.gates import Gate
 
     with open_client(ctx) as client:
-        document = Gate(client).report(ref, project=project)
-    if out is None:
+        version = client.models.get(ref, project=project)
+        document = Gate(client).report(version, project=project)
+    if out is not None and str(out) == "-":
         typer.echo(document)
-    else:
-        out.write_text(document)
-        typer.echo(f"wrote {out}")
+        return
+    path = out or Path(report_file_name(version.name, version.version))
+    write_text(path, document)
+    typer.echo(f"wrote {path}")
 
 
-@app.command("policy")
-def show_policy(ctx: typer.Context, policy: PolicyOption = None, as_json: JsonOption = False) -> None:
-    """Validate and print the policy with its digest (exit 2 and the reason if it is invalid)."""
+policy_app = typer.Typer(
+    help="The gate policy: validate the file, see the policy in force, apply a new one, its history.",
+    invoke_without_command=True,
+)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.callback()
+def show_policy(
+    ctx: typer.Context,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="A TOML file with a [gate] table (default: shipyard.toml).")
+    ] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate the policy file and print it with its digest, and whether it is the policy in force."""
+    if ctx.invoked_subcommand is not None:
+        return
     from shipyard.gates import Gate
 
     with open_client(ctx) as client:
-        found = Gate(client).policy(policy)
-    document = {**found.to_dict(), "digest": found.digest, "source": found.source}
+        gate = Gate(client)
+        found = gate.policy(policy)
+        stored = client.backend.policies.in_force(project or client.settings.project)
+    in_force = stored is not None and stored.digest == found.digest
+    document = {
+        **found.to_dict(),
+        "digest": found.digest,
+        "source": found.source,
+        "in_force": in_force,
+        "in_force_version": None if stored is None else stored.version,
+        "in_force_digest": None if stored is None else stored.digest,
+    }
     if as_json:
         print_json(document)
         return
@@ -100,6 +164,91 @@ def show_policy(ctx: typer.Context, policy: PolicyOption = None, as_json: JsonOp
     for check in found.checks:
         extra = ", ".join(f"{k}={v!r}" for k, v in check.values.items() if v is not None)
         typer.echo(f"  {check.name} ({check.severity}): {extra}")
+    if not found.blocking:
+        typer.secho('warning: no check blocks (none, or all severity = "warn"): nothing can pass.', fg="yellow")
+    if stored is None:
+        typer.echo("No policy is in force yet; the first gate run applies this one (or: shipyard gate policy apply).")
+    elif in_force:
+        typer.echo(f"This is the policy in force (version {stored.version}).")
+    else:
+        typer.echo(
+            f"This is NOT the policy in force (version {stored.version}, digest {stored.digest}); "
+            "see `shipyard gate policy diff`, make it the one in force with `shipyard gate policy apply`."
+        )
+
+
+@policy_app.command("apply")
+def apply_policy(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="The policy file (default: shipyard.toml).")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why; required when the change weakens the gate.")] = "",
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the file's [gate] policy the one in force in the project (audited, with the diff)."""
+    from shipyard.gates import Gate
+
+    with open_client(ctx) as client:
+        applied, found = Gate(client).apply(file, reason=reason, project=project)
+    if as_json:
+        print_json({**applied.to_dict(), "changes": [{"text": c.text, "weakens": c.weakens} for c in found]})
+        return
+    if not found:
+        typer.echo(f"Already in force: version {applied.version} of project {applied.project!r} ({applied.digest}).")
+        return
+    typer.echo(f"Policy version {applied.version} is now in force in project {applied.project!r} ({applied.digest}):")
+    for change in found:
+        typer.echo(f"  {'weakens: ' if change.weakens else ''}{change.text}")
+
+
+@policy_app.command("diff")
+def diff_policy(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="The policy file (default: shipyard.toml).")] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How the file's policy differs from the one in force (what `apply` would change)."""
+    from shipyard.core.policy_rules import changes
+    from shipyard.gates import Gate
+
+    with open_client(ctx) as client:
+        local = Gate(client).policy(file)
+        stored = client.backend.policies.in_force(project or client.settings.project)
+    found = (
+        []
+        if stored is not None and stored.digest == local.digest
+        else changes(None if stored is None else stored.table, local.raw)
+    )
+    if as_json:
+        print_json({"changes": [{"text": c.text, "weakens": c.weakens} for c in found]})
+        return
+    if not found:
+        typer.echo("No difference: the file is the policy in force.")
+    for change in found:
+        typer.echo(f"{'weakens: ' if change.weakens else ''}{change.text}")
+
+
+@policy_app.command("history")
+def policy_history(ctx: typer.Context, project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """Every policy applied in the project, newest (the one in force) first."""
+    from shipyard.cli._output import fmt_time
+    from shipyard.gates import Gate
+
+    with open_client(ctx) as client:
+        found = Gate(client).history(project)
+    if as_json:
+        print_json([p.to_dict() for p in found])
+        return
+    if not found:
+        typer.echo("No policy applied yet.")
+    for item in found:
+        how = "implicitly, as the first" if item.implicit else "by hand"
+        why = f": {item.reason}" if item.reason else ""
+        typer.echo(
+            f"v{item.version}  {fmt_time(item.applied_at)}  {item.applied_by}  {item.digest[:19]}  {how} from "
+            f"{item.source}{why}"
+        )
 
 
 def register(root: typer.Typer) -> None:
@@ -115,7 +264,7 @@ def register(root: typer.Typer) -> None:
         project: ProjectOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Give a version an alias; a protected one (champion) needs a passing verdict under the current policy."""
+        """Give a version an alias; a protected one (champion) needs a passing verdict under the policy in force."""
         if override and not reason:
             raise typer.BadParameter('--override needs --reason "…" saying why.', param_hint="--reason")
         if reason and not override:
@@ -131,12 +280,21 @@ def register(root: typer.Typer) -> None:
     def rollback(
         ctx: typer.Context,
         name: Annotated[str, typer.Argument(help="The registered model's name.", metavar="NAME")],
+        override: Annotated[bool, typer.Option("--override", help="Set the gate aside (admins only).")] = False,
+        reason: Annotated[str | None, typer.Option("--reason", help="Why the gate is set aside.")] = None,
         project: ProjectOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Point champion back at previous-champion (and previous-champion at the version left)."""
+        """Point champion back at previous-champion (and previous-champion at the version left).
+
+        The restored version needs a passing verdict under the policy in force today (exit 1 otherwise).
+        """
+        if override and not reason:
+            raise typer.BadParameter('--override needs --reason "…" saying why.', param_hint="--reason")
+        if reason and not override:
+            raise typer.BadParameter("--reason goes with --override.", param_hint="--reason")
         with open_client(ctx) as client:
-            left, restored = client.models.rollback(name, project=project)
+            left, restored = client.models.rollback(name, project=project, override_reason=reason if override else None)
         if as_json:
             print_json({"name": name, "from": left, "to": restored})
         else:
@@ -144,34 +302,48 @@ def register(root: typer.Typer) -> None:
 
 
 @app.command("score")
-def score(ctx: typer.Context, policy: PolicyOption = None, as_json: JsonOption = False) -> None:
-    """The ML Test Score (Breck et al., 2017) of the policy plus Shipyard's own automation; informational, exit 0."""
+def score(
+    ctx: typer.Context,
+    policy: PolicyOption = None,
+    monitors: Annotated[
+        Path | None,
+        typer.Option(
+            "--monitors", help="A TOML file with [[monitor]] tables (default: shipyard.toml).", show_default=False
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The ML Test Score (Breck et al., 2017) of the policy, the monitors and Shipyard's own automation; exit 0."""
     from rich.text import Text
 
     from shipyard.cli._output import key_values, table, text
     from shipyard.cli._state import load_settings
+    from shipyard.core.config import CONFIG_FILE
     from shipyard.gates.policy import load_policy
     from shipyard.gates.score import PLATFORM, SECTIONS, ItemScore
     from shipyard.gates.score import score as rubric_score
+    from shipyard.monitoring.config import load_monitors
 
-    found = rubric_score(load_policy(load_settings(ctx).root, policy))  # needs no store: it only reads the policy
+    root = load_settings(ctx).root  # needs no store: it reads and validates the files as `gate policy` and `monitor` do
+    found = rubric_score(load_policy(root, policy), monitors=load_monitors(root, monitors))
     if as_json:
         print_json(found.to_dict())
         return
 
     def covered_by(entry: ItemScore) -> Text:
         parts = [", ".join(entry.checks)] if entry.checks else []
+        parts += ["monitors: " + ", ".join(entry.monitors)] if entry.monitors else []
         parts += ["platform: " + ", ".join(entry.platform)] if entry.platform else []
         if parts:
-            label = text("; ".join(parts), "green")
-            if entry.item.planned:
-                label.append(f"  (planned: {entry.item.planned})", style="dim")
-            return label
-        if entry.item.planned:
-            return text(f"planned: {entry.item.planned}", "yellow")
-        if entry.item.kinds:
-            return text("add a check: " + ", ".join(str(by) for by in entry.item.kinds), "red")
-        return text(entry.item.hint or "-", "dim")
+            return text("; ".join(parts), "green")
+        todo = ["add a check: " + ", ".join(str(by) for by in entry.item.kinds)] if entry.item.kinds else []
+        todo += ["add to a [[monitor]]: " + "; ".join(str(by) for by in entry.item.rules)] if entry.item.rules else []
+        if not todo:
+            return text(entry.item.hint or "-", "dim")
+        label = text("; or ".join(todo), "red")
+        if entry.item.hint:
+            label.append(f"  ({entry.item.hint})", style="dim")
+        return label
 
     out = console()
     sections = found.sections
@@ -184,6 +356,16 @@ def score(ctx: typer.Context, policy: PolicyOption = None, as_json: JsonOption =
         out.print()
     used = sorted({name for entry in found.items for name in entry.platform})
     out.print(key_values({name: PLATFORM[name] for name in used}, title="platform: what Shipyard does on its own"))
+    if found.rules:
+        earned: dict[str, str | Text] = {
+            f"{r.monitor}/{r.rule}": ", ".join(r.earns) if r.earns else text(f"nothing: {r.reason}", "yellow")
+            for r in found.rules
+        }
+        out.print(key_values(earned, title="monitor rules: the tests they earn"))
+    else:
+        where = monitors or root / CONFIG_FILE
+        need = 'a [[monitor]] with name = "…", model = "NAME@champion", window = "1h" (docs/monitoring.md)'
+        out.print(text(f"No [[monitor]] tables in {where}: tests marked 'add to a [[monitor]]' need {need}.", "dim"))
     if found.unscored:
         out.print(key_values({u.name: u.reason for u in found.unscored}, title="checks the rubric does not score"))
     out.print()

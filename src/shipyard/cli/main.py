@@ -16,7 +16,20 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from shipyard.cli import datasets, demo, gate, maintenance, models, monitor, pipeline, predict, runs, schedule, serve
+from shipyard.cli import (
+    audit,
+    datasets,
+    demo,
+    gate,
+    maintenance,
+    models,
+    monitor,
+    pipeline,
+    predict,
+    runs,
+    schedule,
+    serve,
+)
 from shipyard.cli._output import stdin_is_terminal
 from shipyard.cli._state import CliState
 from shipyard.core.errors import ShipyardError
@@ -141,6 +154,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(audit.app, name="audit")
 schedule.register(pipeline.app, app)
 maintenance.register(app)
 gate.register(app)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipyard.cli._output import console, print_json
-from shipyard.cli._state import open_client
+from shipyard.cli._state import open_client, require_project
 from shipyard.cli.datasets import JsonOption, ProjectOption, list_project, name_only
 from shipyard.core.errors import NotFound
 
@@ -40,6 +40,8 @@ def list_models(
     """Registered models: the latest version and where each alias points."""
     where = list_project(project, all_projects)
     with open_client(ctx) as client:
+        if project is not None:
+            require_project(client, project)
         models = client.models.list(where)
         shown_project = where or client.settings.project
     if as_json:
@@ -122,14 +124,20 @@ def canary(
         ),
     ],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "",
+    override: Annotated[
+        bool, typer.Option("--override", help="Set the gate aside (admins only; --reason says why).")
+    ] = False,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send PERCENT of NAME's live traffic to VERSION on every running server, with no restart.
 
+    VERSION needs a passing verdict under the gate policy in force (exit 1 otherwise), as champion does.
     Servers started without --canary or --shadow load VERSION at their next poll; end the canary with
     `shipyard models canary-end NAME --outcome …`.
     """
+    if override and not reason.strip():
+        raise typer.BadParameter('--override needs --reason "…" saying why.', param_hint="--reason")
     if not 0 < share <= 50:
         raise typer.BadParameter(
             f"--share is a percentage of traffic above 0 and at most 50 (e.g. 10); got {share:g}. "
@@ -137,7 +145,9 @@ def canary(
             param_hint="--share",
         )
     with open_client(ctx) as client:
-        started = client.models.start_canary(name, version, share / 100, reason=reason, project=project)
+        started = client.models.start_canary(
+            name, version, share / 100, reason=reason, project=project, override_reason=reason if override else None
+        )
     if as_json:
         print_json(started.to_dict())
         return
@@ -295,8 +305,13 @@ def audit(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The audit log, newest first: alias moves, archives, deletions and registrations."""
+    """The audit log, newest first: alias moves, overrides, policies, verdicts, archives, deletions, registrations.
+
+    Check that it is whole with `shipyard audit verify`.
+    """
     with open_client(ctx) as client:
+        if project is not None:
+            require_project(client, project)
         events = client.models.audit_log(name, project=project, limit=limit)
         shown_project = project or client.settings.project
     if as_json:

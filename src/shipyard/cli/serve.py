@@ -100,9 +100,7 @@ def serve(
 def _banner(client: Any, options: Any) -> None:
     """Resolve every role before starting (an unknown version is exit 2 here) and say what is served."""
     from shipyard.core.refs import parse_ref
-    from shipyard.registry.policy import current_policy
 
-    protected = current_policy(client.settings.root).protected_aliases
     roles = [("champion", options.ref), ("canary", options.canary), ("shadow", options.shadow)]
     for role, ref in roles:
         if ref is None:
@@ -115,6 +113,8 @@ def _banner(client: Any, options: Any) -> None:
             if running is not None:
                 typer.echo(f"canary: {running.ref} (from the registry), {running.share:.0%} of traffic", err=True)
     alias = parse_ref(options.ref).alias
+    champion = client.models.get(options.ref, project=options.project)
+    protected = client.backend.registry.protected_aliases(champion.project)
     if alias is None or alias not in protected:
         typer.secho(
             f"WARNING: {options.ref} is not a protected alias ({', '.join(sorted(protected))}), so no gate verdict "
@@ -123,6 +123,16 @@ def _banner(client: Any, options: Any) -> None:
             bold=True,
             err=True,
         )
+    else:
+        decision = client.backend.verdicts.decision(champion.project, champion.id)
+        if not decision.allowed:
+            typer.secho(
+                f"WARNING: {champion.ref} holds {alias!r} but no passing verdict under the gate policy in force: "
+                f"{decision.reason}. It is served, and /metrics reports shipyard_gate_passed 0 until it is gated.",
+                fg="yellow",
+                bold=True,
+                err=True,
+            )
 
 
 def app_from_environment() -> FastAPI:

@@ -23,7 +23,11 @@ Each key's environment variable is ``SHIPYARD_`` and the key in capitals (``SHIP
 | sqlite_synchronous | NORMAL | ``NORMAL`` survives process crashes, ``FULL`` power loss |
 | gc_grace | 3600.0 | seconds an unreferenced blob is kept, so in-flight writes are safe |
 | capture_environment | true | record git, Python, platform and package versions on each run |
-| allow_override | false | this process acts as an admin who may override the gate (with a reason) |
+
+The gate's override privilege is not a setting: it comes only from ``SHIPYARD_ALLOW_OVERRIDE=1`` in the
+environment of an admin's process (``override_allowed``), read when an override is attempted. A
+``shipyard.toml`` committed to a repository, or a constructor argument, must not be able to grant it, so
+``allow_override = true`` in either is refused.
 """
 
 from __future__ import annotations
@@ -69,7 +73,6 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     gc_grace: float = 3600.0
     capture_environment: bool = True
-    allow_override: bool = False
 
     @classmethod
     def load(
@@ -90,6 +93,9 @@ class Settings:
                 values[name] = environ[env_name]
                 sources[name] = f"environment variable {env_name}"
         for name, value in overrides.items():
+            if name == OVERRIDE_KEY:
+                _refuse_override_grant(value, "the argument allow_override")
+                continue
             if name not in _field_names():
                 raise InvalidInput(
                     f"Unknown setting {name!r}{_did_you_mean(name)}; valid settings: {', '.join(_field_names())}."
@@ -102,6 +108,28 @@ class Settings:
         if not settings.uri:
             settings = dataclasses.replace(settings, uri=str(root / HOME_DIR))
         return settings
+
+
+OVERRIDE_KEY = "allow_override"
+OVERRIDE_ENV = "SHIPYARD_ALLOW_OVERRIDE"
+
+
+def override_allowed(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process may override the gate: ``SHIPYARD_ALLOW_OVERRIDE=1`` in its environment, read now."""
+    environ = os.environ if environ is None else environ
+    return environ.get(OVERRIDE_ENV, "").strip().lower() in _TRUE
+
+
+def _refuse_override_grant(value: Any, source: str) -> None:
+    if value is None or value is False or str(value).strip().lower() in _FALSE:
+        return  # not granting anything
+    from shipyard.core.errors import PermissionDenied
+
+    raise PermissionDenied(
+        f"{source} tries to grant the gate's override privilege, which no file or argument can grant: it comes "
+        f"only from {OVERRIDE_ENV}=1 in the environment of an admin's process (on a team server, from the admin "
+        f"role). Remove it."
+    )
 
 
 def project_table(root: Path, name: str) -> dict[str, Any]:
@@ -146,6 +174,8 @@ def _did_you_mean(name: str) -> str:
 
 def _read_table(path: Path) -> dict[str, Any]:
     table = read_table(path, "shipyard")
+    if OVERRIDE_KEY in table:
+        _refuse_override_grant(table.pop(OVERRIDE_KEY), f"{path} [shipyard] {OVERRIDE_KEY}")
     unknown = sorted(set(table) - set(_field_names()))
     if unknown:
         raise InvalidInput(

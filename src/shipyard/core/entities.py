@@ -242,16 +242,51 @@ class AuditEvent:
     project: str | None
     subject: str
     details: Mapping[str, Any]
+    seq: int | None = None
+    """The event's place in the store's hash chain (gap-free from 1)."""
+    hash: str | None = None
+    """sha256 over the previous event's hash and this event's content: see ``shipyard audit verify``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "seq": self.seq,
             "at": self.at,
             "actor": self.actor,
             "action": self.action,
             "project": self.project,
             "subject": self.subject,
             "details": dict(self.details),
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class GatePolicyVersion:
+    """A version of a project's gate policy kept in the store; the newest one is the policy in force."""
+
+    project: str
+    version: int
+    digest: str
+    table: Mapping[str, Any]
+    """The parsed ``[gate]`` table."""
+    source: str
+    reason: str
+    implicit: bool
+    applied_at: int
+    applied_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "version": self.version,
+            "digest": self.digest,
+            "table": dict(self.table),
+            "source": self.source,
+            "reason": self.reason,
+            "implicit": self.implicit,
+            "applied_at": self.applied_at,
+            "applied_by": self.applied_by,
         }
 
 

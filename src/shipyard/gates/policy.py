@@ -3,6 +3,7 @@
 ```toml
 [gate]
 protected_aliases = ["champion"]   # aliases that need a passing verdict
+data = "churn-eval"                # the evaluation data binding verdicts use: newest version, or "churn-eval@3"
 primary_metric = "roc_auc"         # used by reports and comparisons that name no metric
 label = "churned"                  # the eval data's label column (default: the one column the model does not take)
 task = "classification"            # or "regression" (default: inferred from the label and the model)
@@ -15,13 +16,15 @@ severity = "error"                 # or "warn": reported, never blocking
 ```
 
 A policy has a digest over the parsed ``[gate]`` table (not over the file's bytes), so reformatting the
-file keeps verdicts valid while changing any check, threshold or setting needs a new verdict. The
-registry computes the same digest from ``shipyard.toml`` when a protected alias is set.
+file keeps verdicts valid while changing any check, threshold or setting needs a new verdict. The policy
+*in force* is kept in the metadata store (``shipyard gate policy apply``); the store computes the same
+digest from the table it keeps.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +32,24 @@ from typing import Any
 
 from shipyard.core.config import CONFIG_FILE, read_table, table_digest
 from shipyard.core.errors import InvalidInput
+from shipyard.core.policy_rules import RequiredData, required_data
 from shipyard.core.refs import check_alias
 from shipyard.gates.check import Check
 from shipyard.gates.checks import get_check
 
 TASKS = ("classification", "regression")
-_GATE_KEYS = ("protected_aliases", "primary_metric", "label", "task", "allow_first", "allow_unsafe", "checks")
+_GATE_KEYS = (
+    "protected_aliases",
+    "data",
+    "primary_metric",
+    "label",
+    "task",
+    "allow_first",
+    "allow_unsafe",
+    "checks",
+)
 _CHECK_META = ("kind", "severity", "name")
+_DATA = re.compile(r"[^@\s]+(@[1-9][0-9]*)?")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class CheckSpec:
 class Policy:
     checks: tuple[CheckSpec, ...] = ()
     protected_aliases: frozenset[str] = frozenset({"champion"})
+    data: RequiredData | None = None
     primary_metric: str | None = None
     label: str | None = None
     task: str | None = None
@@ -64,6 +79,7 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         return {
             "protected_aliases": sorted(self.protected_aliases),
+            "data": None if self.data is None else str(self.data),
             "primary_metric": self.primary_metric,
             "label": self.label,
             "task": self.task,
@@ -75,6 +91,11 @@ class Policy:
     @property
     def digest(self) -> str:
         return table_digest(self.raw)
+
+    @property
+    def blocking(self) -> bool:
+        """Whether any check can block (severity ``error``): a policy without one never passes."""
+        return any(c.severity == "error" for c in self.checks)
 
     def build(self) -> list[Check]:
         return [get_check(s.kind)(s.values, severity=s.severity, name=s.name) for s in self.checks]
@@ -100,6 +121,7 @@ def parse_policy(table: Mapping[str, Any], source: str = "(policy)") -> Policy:
     if not isinstance(protected, list) or not all(isinstance(a, str) for a in protected):
         raise InvalidInput(f"{source}: [gate] protected_aliases must be a list of alias names; got {protected!r}.")
     task = _optional_str(table, "task", source)
+    data = _data(table, source)
     if task is not None and task not in TASKS:
         raise InvalidInput(f"{source}: [gate] task must be one of {', '.join(TASKS)}; got {task!r}.")
     primary = _optional_str(table, "primary_metric", source)
@@ -116,6 +138,7 @@ def parse_policy(table: Mapping[str, Any], source: str = "(policy)") -> Policy:
     return Policy(
         checks=tuple(specs),
         protected_aliases=frozenset(check_alias(a) for a in protected),
+        data=data,
         primary_metric=primary,
         label=_optional_str(table, "label", source),
         task=task,
@@ -149,6 +172,18 @@ def _check_spec(raw: Mapping[str, Any], index: int, source: str, task: str | Non
         raise InvalidInput(f"{where}: name must be a string; got {name!r}.")
     check = cls(values, severity=severity, name=name)
     return CheckSpec(kind=kind, name=check.name, severity=severity, values=values)
+
+
+def _data(table: Mapping[str, Any], source: str) -> RequiredData | None:
+    value = table.get("data")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATA.fullmatch(value):
+        raise InvalidInput(
+            f'{source}: [gate] data names the evaluation dataset, as "churn-eval" (its newest version when the '
+            f'gate runs) or "churn-eval@3" (pinned); got {value!r}.'
+        )
+    return required_data({"data": value})
 
 
 def _optional_str(table: Mapping[str, Any], key: str, source: str) -> str | None:

@@ -1,13 +1,16 @@
 """Run a policy on one model version and one eval dataset version, and record the verdict.
 
-Fails closed: a check that cannot run is an ``error`` and blocks; a policy with no checks does not pass;
-a model that cannot be loaded or that refuses the eval data fails every check that needs it.
+Fails closed: a check that cannot run is an ``error`` and blocks; a policy with no blocking check (none,
+or only ``warn`` ones) does not pass; a model that cannot be loaded or that refuses the eval data fails
+every check that needs it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shipyard.core.actor import current_actor
@@ -63,7 +66,13 @@ def _result(check: Check, status: Status, message: str, started: float) -> Check
 
 
 def evaluate(
-    client: Client, version: ModelVersion, dataset: DatasetVersion, policy: Policy, *, family_size: int = 1
+    client: Client,
+    version: ModelVersion,
+    dataset: DatasetVersion,
+    policy: Policy,
+    *,
+    family_size: int = 1,
+    notes: Sequence[str] = (),
 ) -> Verdict:
     """Run every check of ``policy``, store the verdict and its HTML report, and return the verdict.
 
@@ -75,7 +84,7 @@ def evaluate(
     ctx = GateContext(client, version, dataset, policy, family_size=family_size)
     _check_metrics_fit_the_task(ctx, policy)
     results = run_checks(ctx, policy.build())
-    passed = bool(results) and not any(r.blocks for r in results)
+    passed = any(r.severity == "error" for r in results) and not any(r.blocks for r in results)
     champion = ctx.champion if any(c.kind in ("no_regression", "mcnemar") for c in policy.checks) else None
     verdict = Verdict(
         id=uuid.uuid4().hex,
@@ -95,18 +104,19 @@ def evaluate(
         checks=results,
         champion=None if champion is None else {"name": champion.name, "version": champion.version},
         extra={"family_size": family_size}
-        if results
-        else {"note": "the policy has no checks, so nothing was verified and the gate fails"},
+        if policy.blocking
+        else {"note": 'the policy has no blocking check (none, or only severity = "warn"), so the gate fails'},
+        notes=tuple(notes),
     )
+    expected, why = client.backend.verdicts.binding_of(version.project, policy.digest, dataset.id)
+    verdict = dataclasses.replace(verdict, binding=expected, preview_reason=why or None)
     report = _report(verdict)
     report_digest = client.backend.blobs.put_bytes(report.encode())[0] if report is not None else None
-    verdict = Verdict(**{**verdict.__dict__, "report_digest": report_digest})
-    client.backend.verdicts.add(
+    verdict = dataclasses.replace(verdict, report_digest=report_digest)
+    binding, why = client.backend.verdicts.add(
         verdict.id,
         model_version_id=version.id,
-        model_digest=version.artifact_digest,
         policy_digest=policy.digest,
-        data_digest=dataset.digest,
         dataset_version_id=dataset.id,
         shipyard_version=__version__,
         passed=passed,
@@ -114,7 +124,7 @@ def evaluate(
         report_digest=report_digest,
         actor=current_actor(),
     )
-    return verdict
+    return dataclasses.replace(verdict, binding=binding, preview_reason=why or None)
 
 
 def _check_metrics_fit_the_task(ctx: GateContext, policy: Policy) -> None:

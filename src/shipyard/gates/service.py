@@ -1,12 +1,24 @@
-"""``Gate``: run the release gate and read verdicts (``client.gate`` / ``sy.gate``)."""
+"""``Gate``: run the release gate, read verdicts, and keep the policy in force (``client.gate`` / ``sy.gate``).
+
+The policy that decides is the one **in force**, kept in the metadata store per project and versioned.
+``shipyard.toml`` is where a policy is written and reviewed; ``apply`` makes it the one in force (an audit
+event with the diff; a weakening change needs a reason). A project's first policy is applied implicitly
+the first time the gate needs one. ``evaluate`` runs under the policy in force unless told otherwise; a
+verdict under another policy, or on evaluation data other than the data the policy requires, is a
+*preview*: it is stored and reported, and it can never promote.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.core.entities import DatasetVersion, ModelVersion
-from shipyard.core.errors import NotFound
+from shipyard.core.actor import current_actor
+from shipyard.core.config import CONFIG_FILE
+from shipyard.core.entities import DatasetVersion, GatePolicyVersion, ModelVersion
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.policy_rules import PolicyChange, changes
 
 if TYPE_CHECKING:
     from shipyard.gates.policy import Policy
@@ -17,39 +29,104 @@ if TYPE_CHECKING:
 class Gate:
     """The release gate of one store.
 
-    >>> verdict = client.gate.evaluate("churn@7", data="churn-eval")
+    >>> verdict = client.gate.evaluate("churn@7")          # the policy in force, on the data it requires
     >>> verdict.passed, [c.name for c in verdict.failed]
     """
 
     def __init__(self, client: Client) -> None:
         self._client = client
 
+    # policies ---------------------------------------------------------------------------------------
+
     def policy(self, file: str | Path | None = None) -> Policy:
-        """The project's policy (``[gate]`` of ``shipyard.toml``), or the one in ``file``."""
+        """The policy written in ``shipyard.toml`` (``[gate]``), or in ``file``: validated, not applied."""
         from shipyard.gates.policy import load_policy
 
         return load_policy(self._client.settings.root, Path(file) if file is not None else None)
+
+    def in_force(self, project: str | None = None) -> GatePolicyVersion | None:
+        """The policy in force in ``project``: applied from ``shipyard.toml`` implicitly if none is yet."""
+        project = self._project(project)
+        stored = self._client.backend.policies.in_force(project)
+        if stored is None and self._written_down():
+            local = self.policy()
+            with contextlib.suppress(Conflict):  # another process applied the first one meanwhile
+                self._client.backend.policies.apply(
+                    project, local.raw, source=local.source, implicit=True, actor=current_actor()
+                )
+            stored = self._client.backend.policies.in_force(project)
+        return stored
+
+    def policy_in_force(self, project: str | None = None) -> Policy:
+        """The policy in force, parsed and validated like a file; the defaults (never passing) if there is none."""
+        from shipyard.gates.policy import Policy, parse_policy
+
+        stored = self.in_force(project)
+        if stored is None:
+            return Policy(source="(no policy in force: defaults)")
+        return parse_policy(stored.table, f"the policy in force in project {stored.project!r} (v{stored.version})")
+
+    def apply(
+        self, file: str | Path | None = None, *, reason: str = "", project: str | None = None
+    ) -> tuple[GatePolicyVersion, list[PolicyChange]]:
+        """Make the policy in ``file`` (default ``shipyard.toml``) the one in force; (policy, its changes).
+
+        Validated first; a change that weakens the gate (an alias unprotected, a check removed or made
+        ``warn``, a threshold loosened, ``allow_unsafe``, the evaluation data changed) needs ``reason``.
+        Applying the policy already in force changes nothing and returns no changes. Audited.
+        """
+        project = self._project(project)
+        local = self.policy(file)
+        if file is None and not self._written_down():
+            raise InvalidInput(
+                f"No [gate] table in {self._client.settings.root / CONFIG_FILE}; write the policy there (or pass "
+                "a file) before applying it."
+            )
+        return self._client.backend.policies.apply(
+            project, local.raw, source=local.source, reason=reason, implicit=False, actor=current_actor()
+        )
+
+    def history(self, project: str | None = None) -> list[GatePolicyVersion]:
+        """Every policy applied in ``project``, newest (the one in force) first."""
+        return self._client.backend.policies.history(self._project(project))
+
+    def local_changes(self, project: str | None = None) -> list[PolicyChange] | None:
+        """How ``shipyard.toml``'s ``[gate]`` differs from the policy in force; None when it does not."""
+        stored = self.in_force(project)
+        if not self._written_down():
+            return None
+        local = self.policy()
+        if stored is not None and stored.digest == local.digest:
+            return None
+        return changes(None if stored is None else stored.table, local.raw)
+
+    def _written_down(self) -> bool:
+        from shipyard.core.config import read_table
+
+        return bool(read_table(self._client.settings.root / CONFIG_FILE, "gate"))
+
+    # verdicts ---------------------------------------------------------------------------------------
 
     def evaluate(
         self,
         model: str | ModelVersion,
         *,
-        data: str | DatasetVersion,
+        data: str | DatasetVersion | None = None,
         policy: str | Path | None = None,
         project: str | None = None,
     ) -> Verdict:
-        """Run the policy's checks on ``model`` with the eval dataset version ``data``; store and return the verdict."""
-        from shipyard.gates.runner import evaluate
+        """Run the policy in force on ``model`` and store the verdict.
 
-        version = model if isinstance(model, ModelVersion) else self._client.models.get(model, project=project)
-        dataset = self._client.datasets.get(data, project=project or version.project)
-        return evaluate(self._client, version, dataset, self.policy(policy))
+        ``data`` defaults to the policy's ``[gate] data`` (its newest version, or the pinned one); other data
+        gives a *preview* verdict, as does ``policy`` (a file) when it is not the policy in force.
+        """
+        return self.evaluate_many([model], data=data, policy=policy, project=project)[0]
 
     def evaluate_many(
         self,
         models: list[str | ModelVersion],
         *,
-        data: str | DatasetVersion,
+        data: str | DatasetVersion | None = None,
         policy: str | Path | None = None,
         project: str | None = None,
     ) -> list[Verdict]:
@@ -58,12 +135,46 @@ class Gate:
         from shipyard.gates.runner import evaluate
 
         versions = [m if isinstance(m, ModelVersion) else self._client.models.get(m, project=project) for m in models]
-        loaded = self.policy(policy)
         verdicts = []
         for version in versions:
-            dataset = self._client.datasets.get(data, project=project or version.project)
-            verdicts.append(evaluate(self._client, version, dataset, loaded, family_size=len(versions)))
+            in_force = self.policy_in_force(version.project)
+            chosen = in_force if policy is None else self.policy(policy)
+            dataset = self._client.datasets.get(self._data(data, chosen), project=version.project)
+            notes = self._notes(version.project, chosen, in_force, explicit=policy is not None)
+            verdicts.append(evaluate(self._client, version, dataset, chosen, family_size=len(versions), notes=notes))
         return verdicts
+
+    def _data(self, data: str | DatasetVersion | None, policy: Policy) -> str | DatasetVersion:
+        if data is not None:
+            return data
+        if policy.data is None:
+            raise InvalidInput(
+                "Name the evaluation data: pass data=… (--data on the command line), or better, name it in the "
+                'policy with [gate] data = "DATASET" so that every verdict uses the same data.'
+            )
+        return str(policy.data)
+
+    def _notes(self, project: str, chosen: Policy, in_force: Policy, *, explicit: bool) -> list[str]:
+        notes = []
+        if explicit and chosen.digest != in_force.digest:
+            notes.append(
+                f"{chosen.source} is not the policy in force, so this verdict is a preview that cannot promote; "
+                "apply it with `shipyard gate policy apply`."
+            )
+        differs = self.local_changes(project)
+        if differs and not explicit:
+            listing = "; ".join(c.text for c in differs[:5])
+            notes.append(
+                f"{self._client.settings.root / CONFIG_FILE} differs from the policy in force ({listing}); the gate "
+                "ran under the policy in force. Make the file the one in force with `shipyard gate policy apply` "
+                "(a weakening change needs --reason)."
+            )
+        return notes
+
+    def decision(self, model: str | ModelVersion, *, project: str | None = None) -> Any:
+        """Would the gate let this version take a protected alias now? (``allowed``, ``reason``, ``verdict_id``)."""
+        version = model if isinstance(model, ModelVersion) else self._client.models.get(model, project=project)
+        return self._client.backend.verdicts.decision(version.project, version.id)
 
     def latest(self, model: str | ModelVersion, *, project: str | None = None) -> dict[str, Any]:
         """The newest verdict of a version, as stored (a dict, see ``Verdict.to_dict``)."""
@@ -80,3 +191,8 @@ class Gate:
         if not digest:
             raise NotFound("That verdict has no stored report.")
         return self._client.backend.blobs.read_bytes(digest).decode()
+
+    def _project(self, project: str | None) -> str:
+        from shipyard.core import validation as v
+
+        return v.check_name(project or self._client.settings.project, "project")

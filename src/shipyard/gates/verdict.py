@@ -27,6 +27,12 @@ class Verdict:
     champion: Mapping[str, Any] | None = None
     report_digest: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    binding: bool = False
+    """Made under the policy in force on the evaluation data it requires: only a binding verdict can promote."""
+    preview_reason: str | None = None
+    """Why the verdict is a preview (``binding`` false), in words."""
+    notes: Sequence[str] = ()
+    """Things the user should know, such as a local ``shipyard.toml`` that differs from the policy in force."""
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -54,5 +60,8 @@ class Verdict:
             "checks": [c.to_dict() for c in self.checks],
             "summary": self.summary(),
             "report_digest": self.report_digest,
+            "binding": self.binding,
+            "preview_reason": self.preview_reason,
+            "notes": list(self.notes),
             **dict(self.extra),
         }

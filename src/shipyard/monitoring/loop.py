@@ -156,6 +156,8 @@ class RetrainLoop:
         if not verdict.passed:
             reasons = "; ".join(f"{c.name}: {c.message}" for c in verdict.failed) or "no check passed"
             return self._end(loop, "blocked", f"the gate blocked {candidate.ref}: {reasons}")
+        if not verdict.binding:  # a pass that cannot promote: say so rather than fail at the promotion
+            return self._end(loop, "blocked", f"the verdict on {candidate.ref} is a preview: {verdict.preview_reason}")
         canary = self.spec.on_alert.canary
         if canary is None:  # no canary asked for: the verdict is enough
             return self._promote(loop, candidate, f"the gate passed {candidate.ref} (verdict {verdict.id})")
@@ -284,10 +286,13 @@ class RetrainLoop:
         assert loop.candidate_version is not None
         return self.client.models.get(f"{loop.model}@{loop.candidate_version}", project=loop.project)
 
-    def _gate_data(self) -> str:
+    def _gate_data(self) -> str | None:
+        """The eval data: the monitor's ``gate_data``, else the policy's own (None), else the champion's last."""
         given = self.spec.on_alert.gate_data
         if given is not None:
             return given
+        if Gate(self.client).policy_in_force(self.project).data is not None:
+            return None
         champion = self._champion()
         if champion is not None:
             try:

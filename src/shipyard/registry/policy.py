@@ -1,39 +1,35 @@
-"""The gate policy as the registry needs it: which aliases are protected, and the policy's digest.
+"""The project's gate policy as written in ``shipyard.toml``, for its first, implicit application.
 
-Both come from ``[gate]`` in ``shipyard.toml``. The registry reads them itself, below every client, so
-that "a passing verdict under the *current* policy" is decided where the alias is written. The digest
-is over the table's parsed content (``core.config.table_digest``); ``shipyard.gates.policy`` computes
-the same digest for the verdicts it writes.
+The policy *in force* lives in the metadata store (``store/policies.py``) and is what every decision
+reads. The file is only where a policy is written and reviewed; the registry reads it here solely to
+apply a project's first policy when none is in force yet, after checking the shape the store relies on
+(the gate's own validation of every check runs when the gate evaluates).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from shipyard.core.config import CONFIG_FILE, project_table, table_digest
+from shipyard.core.config import CONFIG_FILE, read_table
 from shipyard.core.errors import InvalidInput
 from shipyard.core.refs import check_alias
 
-DEFAULT_PROTECTED = ("champion",)
 
-
-@dataclass(frozen=True)
-class CurrentPolicy:
-    protected_aliases: frozenset[str]
-    digest: str
-
-
-def current_policy(root: Path) -> CurrentPolicy:
-    table = project_table(root, "gate")
-    value = table.get("protected_aliases", list(DEFAULT_PROTECTED))
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+def local_gate_table(root: Path) -> dict[str, Any] | None:
+    """``[gate]`` of ``root/shipyard.toml``; None when there is no such file or table."""
+    path = root / CONFIG_FILE
+    table = read_table(path, "gate")
+    if not table:
+        return None
+    protected = table.get("protected_aliases", ["champion"])
+    if not isinstance(protected, list) or not all(isinstance(item, str) for item in protected):
         raise InvalidInput(
-            f"{root / CONFIG_FILE}: [gate] protected_aliases must be a list of alias names, such as "
-            f'["champion"]; got {value!r}.'
+            f'{path}: [gate] protected_aliases must be a list of alias names, such as ["champion"]; got {protected!r}.'
         )
-    return CurrentPolicy(frozenset(check_alias(item) for item in value), table_digest(table))
-
-
-def protected_aliases(root: Path) -> frozenset[str]:
-    return current_policy(root).protected_aliases
+    for alias in protected:
+        check_alias(alias)
+    checks = table.get("checks", [])
+    if not isinstance(checks, list) or not all(isinstance(c, dict) and isinstance(c.get("kind"), str) for c in checks):
+        raise InvalidInput(f'{path}: [gate] checks must be [[gate.checks]] tables, each with kind = "…".')
+    return table

@@ -7,6 +7,7 @@ artifact store; the version row points at the manifest's digest, so loading veri
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import math
 import numbers
@@ -17,17 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.core import validation as v
 from shipyard.core.actor import current_actor
-from shipyard.core.config import Settings
+from shipyard.core.config import CONFIG_FILE, Settings
 from shipyard.core.entities import CANARY_OUTCOMES, AuditEvent, Canary, DatasetVersion, ModelVersion, RegisteredModel
-from shipyard.core.errors import InvalidInput
+from shipyard.core.errors import Conflict, InvalidInput
 from shipyard.core.refs import check_alias, check_version, parse_ref
 from shipyard.registry.packages import load_package, store_package
-from shipyard.registry.policy import current_policy
+from shipyard.registry.policy import local_gate_table
 
 if TYPE_CHECKING:
     from shipyard.backends.local import LocalBackend
     from shipyard.data.service import Datasets
     from shipyard.models.package import LoadedModel
+    from shipyard.store.audit import Verification
 
 _SAMPLE_ROWS = 1000
 MAX_CANARY_SHARE = 0.5
@@ -136,21 +138,21 @@ class Models:
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` (atomically; the move is audited).
 
-        A protected alias (``[gate] protected_aliases``, default ``champion``) needs a passing verdict for
-        this exact version under the current policy, else ``GateBlocked``. An admin
-        (``SHIPYARD_ALLOW_OVERRIDE=1``) may pass ``override_reason``: audited and marked on the version.
+        A protected alias of the gate policy in force (``protected_aliases``, default ``champion``) needs a
+        passing verdict for this exact version under that policy, on the evaluation data it requires, else
+        ``GateBlocked``. The store decides from its own state; nothing the caller passes changes what is
+        protected. An admin (``SHIPYARD_ALLOW_OVERRIDE=1`` in the environment) may pass ``override_reason``:
+        audited and marked on the version.
         """
-        policy = current_policy(self._settings.root)
+        project = self._project(project)
+        self.ensure_policy(project)
         return self._backend.registry.set_alias(
-            self._project(project),
+            project,
             _check_model_name(name),
             check_version(version),
             check_alias(alias),
             actor=current_actor(),
-            protected=policy.protected_aliases,
-            policy_digest=policy.digest,
             override_reason=override_reason,
-            allow_override=self._settings.allow_override,
         )
 
     def promote(
@@ -162,9 +164,28 @@ class Models:
             version.name, version.version, alias, project=version.project, override_reason=override_reason
         )
 
-    def rollback(self, name: str, *, project: str | None = None) -> tuple[int, int]:
-        """Swap ``champion`` and ``previous-champion``: (version left, version restored). Audited."""
-        return self._backend.registry.rollback(self._project(project), _check_model_name(name), actor=current_actor())
+    def rollback(self, name: str, *, project: str | None = None, override_reason: str | None = None) -> tuple[int, int]:
+        """Swap ``champion`` and ``previous-champion``: (version left, version restored). Audited.
+
+        The restored version needs a passing verdict under the policy in force today (or an admin's
+        ``override_reason``): having been champion once is not enough.
+        """
+        return self._backend.registry.rollback(
+            self._project(project), _check_model_name(name), actor=current_actor(), override_reason=override_reason
+        )
+
+    def ensure_policy(self, project: str) -> None:
+        """Apply the project's first gate policy from ``shipyard.toml`` when none is in force yet (audited as
+        implicit). Once a policy is in force, a differing file changes nothing until it is applied on purpose."""
+        if self._backend.policies.in_force(project) is not None:
+            return
+        table = local_gate_table(self._settings.root)
+        if table is None:
+            return  # nothing written down: champion stays protected and nothing can pass
+        with contextlib.suppress(Conflict):  # another process applied the first one meanwhile
+            self._backend.policies.apply(
+                project, table, source=str(self._settings.root / CONFIG_FILE), implicit=True, actor=current_actor()
+            )
 
     def delete_alias(self, name: str, alias: str, *, project: str | None = None) -> int:
         return self._backend.registry.delete_alias(
@@ -205,17 +226,39 @@ class Models:
         subject = f"model:{_check_model_name(name)}" if name else None
         return self._backend.registry.audit_events(self._project(project), subject=subject, limit=limit)
 
+    def verify_audit(self) -> Verification:
+        """Check the store's tamper-evident audit log (``shipyard audit verify``).
+
+        Recomputes the hash chain (an event changed, deleted or inserted outside Shipyard shows), then
+        replays it against the state it describes: every alias must be where the log put it, with the
+        verdict or override that allowed it; every verdict and policy as the log recorded it.
+        """
+        return self._backend.registry.verify_audit()
+
+    def audit_head(self) -> tuple[int, str]:
+        """The newest audit event's ``seq`` and hash: record it elsewhere (CI, a ticket) to compare later."""
+        return self._backend.registry.audit_head()
+
     # canaries ---------------------------------------------------------------------------------------
 
     def start_canary(
-        self, name: str, version: int, share: float, *, reason: str = "", project: str | None = None
+        self,
+        name: str,
+        version: int,
+        share: float,
+        *,
+        reason: str = "",
+        project: str | None = None,
+        override_reason: str | None = None,
     ) -> Canary:
         """Send ``share`` (0 < share ≤ 0.5) of ``name``'s live traffic to ``version``, on every running server.
 
         Servers of ``name`` started without ``--canary`` or ``--shadow`` load the version at their next
         poll, with no restart, and drop it when the canary ends. Refused for a version that does not exist
         (``NotFound``), a share out of range (``InvalidInput``), an archived version, the champion, or
-        while another canary of the model runs (``Conflict``). Audited.
+        while another canary of the model runs (``Conflict``). A canary takes live traffic, so the version needs
+        a passing verdict under the policy in force, as for a protected alias (``GateBlocked``), unless an admin
+        gives ``override_reason``. Audited.
 
         >>> client.models.start_canary("churn", 8, 0.1, reason="retrained on June data")  # doctest: +SKIP
         """
@@ -224,8 +267,15 @@ class Models:
         number = check_version(version)
         checked = _check_share(share)
         self.get(f"{name}@{number}", project=project)  # the registry's NotFound lists the versions there are
+        self.ensure_policy(project)
         return self._backend.canaries.start(
-            project, name, number, checked, reason=_check_reason(reason), actor=current_actor()
+            project,
+            name,
+            number,
+            checked,
+            reason=_check_reason(reason),
+            actor=current_actor(),
+            override_reason=override_reason,
         )
 
     def end_canary(self, name: str, outcome: str, *, reason: str = "", project: str | None = None) -> Canary:

@@ -10,6 +10,12 @@ A server started without ``--canary`` or ``--shadow`` also follows the registry'
 (``Models.start_canary``): each poll reads it, loads a newly started one into the canary slot with its
 share of traffic, and removes it once it ends. The poll, not the request, reads the registry: choosing a
 slot costs the same with or without a canary.
+
+The server tells the truth about the gate: at load and at every swap it asks the store whether the version
+it serves under a protected alias holds a passing verdict under the policy in force. If not, it keeps
+serving (a policy change must not take production down) but reports ``shipyard_gate_passed 0``, logs a
+warning, and ``/schema`` says why. A canary or shadow given on the command line takes live traffic, so it
+needs a passing verdict to be loaded at all.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shipyard.core.entities import Canary, ModelVersion
-from shipyard.core.errors import InvalidInput
+from shipyard.core.errors import GateBlocked, InvalidInput
 from shipyard.core.refs import parse_ref
 from shipyard.serving.batching import MicroBatcher
 from shipyard.serving.model import ServedModel
@@ -97,7 +103,6 @@ class Deployment:
         self.shadow: Slot | None = None
         self.ready = False
         self._watch: asyncio.Task[None] | None = None
-        self._protected = self._protected_aliases()
         self.follows_registry_canary = options.follow_registry_canary and not (options.canary or options.shadow)
 
     # lifecycle -----------------------------------------------------------------------------------
@@ -110,7 +115,7 @@ class Deployment:
             self.canary.share = self.options.canary_share
         if self.options.shadow:
             self.shadow = self._slot("shadow", self.options.shadow)
-        self.metrics.gate_passed.set(1 if self.champion.served.gate_passed else 0)
+        self._report_gate(self.champion.served)
         if self.follows_registry_canary:
             try:
                 wanted = self._registry_canary()
@@ -155,6 +160,8 @@ class Deployment:
 
     def _slot(self, role: str, ref: str) -> Slot:
         version = self.client.models.get(ref, project=self.options.project)
+        if role != "champion":
+            self._require_verdict(role, ref, version)
         served = self._load(version, ref)
         batcher = self._batcher(served)
         return Slot(role, ref, served, batcher, watched=parse_ref(ref).alias is not None)
@@ -163,9 +170,37 @@ class Deployment:
         return self.client.models.get(ref, project=self.options.project)
 
     def _load(self, version: ModelVersion, ref: str) -> ServedModel:
+        passed, reason = self._gate_status(version, ref)
         loaded = self.client.models.load(version, trust_unsafe=self.options.trust_unsafe)
+        return ServedModel(version, loaded, gate_passed=passed, gate_reason=reason)
+
+    def _gate_status(self, version: ModelVersion, ref: str) -> tuple[bool, str]:
+        """Whether the gate vouches for serving ``version`` as ``ref``, from the store's state now."""
         alias = parse_ref(ref).alias
-        return ServedModel(version, loaded, gate_passed=alias is not None and alias in self._protected)
+        protected = self.client.backend.registry.protected_aliases(version.project)
+        if alias is None or alias not in protected:
+            listing = ", ".join(sorted(protected)) or "none"
+            return False, f"{ref} is not a protected alias of the policy in force ({listing})"
+        decision = self.client.backend.verdicts.decision(version.project, version.id)
+        if decision.allowed:
+            return True, f"{version.ref} holds a passing verdict under the policy in force ({decision.reason})"
+        overridden = (
+            f"; it holds {alias!r} by an admin's override ({version.gate_override})" if version.gate_override else ""
+        )
+        return False, f"{version.ref} holds no passing verdict under the policy in force: {decision.reason}{overridden}"
+
+    def _require_verdict(self, role: str, ref: str, version: ModelVersion) -> None:
+        decision = self.client.backend.verdicts.decision(version.project, version.id)
+        if not decision.allowed:
+            raise GateBlocked(
+                f"{ref} ({version.ref}) may not take live traffic as a {role}: {decision.reason}. A {role} needs a "
+                f"passing verdict under the gate policy in force; run `shipyard gate run {version.ref}`."
+            )
+
+    def _report_gate(self, served: ServedModel) -> None:
+        self.metrics.gate_passed.set(1 if served.gate_passed else 0)
+        if not served.gate_passed:
+            log.warning("champion: the gate does not vouch for what is served: %s", served.gate_reason)
 
     def _batcher(self, served: ServedModel) -> MicroBatcher:
         return MicroBatcher(
@@ -174,11 +209,6 @@ class Deployment:
             on_batch=self.metrics.batch_rows.observe,
             scores=self.options.log_predictions,  # only the log reads them
         )
-
-    def _protected_aliases(self) -> frozenset[str]:
-        from shipyard.registry.policy import current_policy
-
-        return frozenset(current_policy(self.client.settings.root).protected_aliases)
 
     async def _watch_aliases(self) -> None:
         while True:
@@ -209,6 +239,18 @@ class Deployment:
             version = await loop.run_in_executor(None, self._resolve, slot.ref)
             if version.version == slot.served.number and version.name == slot.served.name:
                 continue
+            if slot.role != "champion":
+                try:
+                    await loop.run_in_executor(None, self._require_verdict, slot.role, slot.ref, version)
+                except GateBlocked as blocked:
+                    log.error(
+                        "%s: keeping %s; not swapping in %s: %s",
+                        slot.role,
+                        slot.served.version.ref,
+                        version.ref,
+                        blocked,
+                    )
+                    continue
             served = await loop.run_in_executor(None, self._load, version, slot.ref)
             batcher = self._batcher(served)
             batcher.start()
@@ -217,6 +259,8 @@ class Deployment:
             await old.close()  # requests already queued on the old one finish there
             self.metrics.model_version.labels(served.name, slot.role).set(served.number)
             self.metrics.swaps.labels(slot.role).inc()
+            if slot.role == "champion":
+                self._report_gate(served)
             log.warning("%s: now serving %s@%s (%s)", slot.role, served.name, served.number, slot.ref)
             swapped.append(slot.role)
         return swapped

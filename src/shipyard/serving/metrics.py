@@ -35,7 +35,8 @@ class ServerMetrics:
         )
         self.gate_passed = Gauge(
             "shipyard_gate_passed",
-            "1 when the champion was resolved through a protected alias (a passing gate verdict), else 0.",
+            "1 when the champion is served under a protected alias and holds a passing verdict under the "
+            "policy in force (checked at load and at every swap), else 0.",
             registry=r,
         )
         self.model_errors = Counter("shipyard_model_errors", "Requests the model raised on.", ["role"], registry=r)

@@ -26,10 +26,13 @@ warnings.filterwarnings("ignore", message="X does not have valid feature names")
 class ServedModel:
     """One loaded version: ``predict(batch)`` returns one prediction (or probability row) per input row."""
 
-    def __init__(self, version: ModelVersion, loaded: LoadedModel, *, gate_passed: bool) -> None:
+    def __init__(self, version: ModelVersion, loaded: LoadedModel, *, gate_passed: bool, gate_reason: str = "") -> None:
         self.version = version
         self.loaded = loaded
         self.gate_passed = gate_passed
+        """Served under a protected alias and holding a passing verdict under the policy in force, checked at load."""
+        self.gate_reason = gate_reason
+        """Why (verdict id) or why not, in words."""
         self.validator = RowValidator(loaded.signature)
         self.has_proba = loaded.has_predict_proba
         self._scores = self.has_proba
@@ -152,5 +155,6 @@ class ServedModel:
             "version": self.number,
             "flavor": self.loaded.flavor,
             "gate_passed": self.gate_passed,
+            "gate": {"passed": self.gate_passed, "reason": self.gate_reason},
             "signature": self.loaded.signature.to_dict(),
         }

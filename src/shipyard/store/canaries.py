@@ -14,11 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import Canary
-from shipyard.core.errors import Conflict, NotFound
+from shipyard.core.errors import Conflict, GateBlocked, NotFound
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
-from shipyard.store.registry import CHAMPION
+from shipyard.store.registry import CHAMPION, RegistryStore, override
 from shipyard.store.schema import canaries, model_aliases, model_versions, projects, registered_models
+from shipyard.store.verdicts import decide
 
 _CANARIES = sa.select(canaries, projects.c.name.label("project")).select_from(
     canaries.join(projects, projects.c.id == canaries.c.project_id)
@@ -29,11 +30,23 @@ _RUNNING = "running"
 class CanaryStore(StoreBase):
     """Start and end canaries; the running one of a model; their history."""
 
-    def start(self, project: str, model: str, version: int, share: float, *, reason: str, actor: str) -> Canary:
+    def start(
+        self,
+        project: str,
+        model: str,
+        version: int,
+        share: float,
+        *,
+        reason: str,
+        actor: str,
+        override_reason: str | None = None,
+    ) -> Canary:
         """Start a canary of ``model@version`` taking ``share`` (0 < share < 1) of the model's traffic.
 
         ``NotFound`` for a version that does not exist, ``Conflict`` for an archived one, the champion, or
-        while another canary of the model runs (naming it and how to end it).
+        while another canary of the model runs (naming it and how to end it). A canary takes live traffic:
+        like a protected alias it needs a passing verdict under the policy in force (``GateBlocked``), or an
+        admin's override, decided here in the transaction that starts it.
         """
         try:
             with self._write() as conn:
@@ -43,6 +56,7 @@ class CanaryStore(StoreBase):
                 running = self._running(conn, project_id, model)
                 if running is not None:
                     raise _already_running(running)
+                authority = self._require_gate(conn, project_id, model, version, actor, override_reason)
                 canary_id = conn.execute(
                     canaries.insert()
                     .values(
@@ -57,7 +71,13 @@ class CanaryStore(StoreBase):
                     )
                     .returning(canaries.c.id)
                 ).scalar_one()
-                details = {"canary_id": canary_id, "version": version, "share": share, "reason": reason}
+                details = {
+                    "canary_id": canary_id,
+                    "version": version,
+                    "share": share,
+                    "reason": reason,
+                    "authorized_by": authority,
+                }
                 audit.record(conn, actor, "canary.start", project_id, f"model:{model}", details)
                 return _canary(conn.execute(_CANARIES.where(canaries.c.id == canary_id)).one())
         except sa.exc.IntegrityError:  # another start won between our check and our insert
@@ -102,6 +122,29 @@ class CanaryStore(StoreBase):
             return [_canary(row) for row in conn.execute(query).all()]
 
     # checks -----------------------------------------------------------------------------------------
+
+    def _require_gate(
+        self, conn: sa.Connection, project_id: int, model: str, version: int, actor: str, override_reason: str | None
+    ) -> str:
+        row = conn.execute(
+            sa.select(model_versions.c.id, model_versions.c.artifact_digest)
+            .join(registered_models, registered_models.c.id == model_versions.c.model_id)
+            .where(
+                registered_models.c.project_id == project_id,
+                registered_models.c.name == model,
+                model_versions.c.version == version,
+            )
+        ).one()
+        decision = decide(conn, project_id, row.id, row.artifact_digest)
+        if decision.allowed:
+            return f"verdict:{decision.verdict_id}"
+        if override_reason is not None:
+            target = RegistryStore(self.engine)._version(conn, model_versions.c.id == row.id)
+            return f"override:{override(conn, project_id, target, actor, override_reason, decision, canary=True)}"
+        raise GateBlocked(
+            f"{model}@{version} may not take live traffic as a canary: {decision.reason}. A canary needs a passing "
+            f"verdict under the gate policy in force, as champion does. Run `shipyard gate run {model}@{version}`."
+        )
 
     def _lock_model(self, conn: sa.Connection, project_id: int, model: str) -> int:
         query = sa.select(registered_models.c.id).where(

@@ -9,16 +9,19 @@ the old and new version each saw.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.core import policy_rules
+from shipyard.core.config import override_allowed
 from shipyard.core.entities import AuditEvent, ModelVersion, RegisteredModel
 from shipyard.core.errors import Conflict, GateBlocked, InvalidInput, NotFound, PermissionDenied
 from shipyard.core.refs import Ref
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
+from shipyard.store.policies import in_force_row, project_id_if_any
 from shipyard.store.schema import (
     dataset_versions,
     datasets,
@@ -31,7 +34,7 @@ from shipyard.store.schema import (
     projects,
     registered_models,
 )
-from shipyard.store.verdicts import gate_decision
+from shipyard.store.verdicts import Decision, decide
 
 _VERSION_COLUMNS = sa.select(
     model_versions,
@@ -319,42 +322,50 @@ class RegistryStore(StoreBase):
     # aliases ----------------------------------------------------------------------------------------
 
     def set_alias(
-        self,
-        project: str,
-        name: str,
-        version: int,
-        alias: str,
-        *,
-        actor: str,
-        protected: Collection[str],
-        policy_digest: str | None = None,
-        override_reason: str | None = None,
-        allow_override: bool = False,
+        self, project: str, name: str, version: int, alias: str, *, actor: str, override_reason: str | None = None
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` atomically, and audit the move.
 
-        A protected alias needs a passing verdict for this exact version (its package digest) under the
-        current policy (``policy_digest``); the check runs inside the same transaction as the move. An
-        admin (``allow_override``) may override with a reason: audited, and marked on the version for good.
-        Moving ``champion`` keeps the version it leaves reachable as ``previous-champion``.
+        Whether the alias is protected, and whether the version may take it, is decided here from the
+        store's own state in the same transaction as the move: the policy in force and the binding
+        verdicts (``verdicts.decide``). An admin may override with a reason (the privilege comes from the
+        process's environment, ``SHIPYARD_ALLOW_OVERRIDE=1``, never from an argument): audited, and marked
+        on the version for good. ``previous-champion`` is kept by promotion only: moving ``champion`` points
+        it at the version champion leaves.
         """
+        if alias == PREVIOUS_CHAMPION:
+            raise InvalidInput(
+                f"{PREVIOUS_CHAMPION!r} is kept by promotion (it names the version champion left) and cannot be "
+                f"set by hand; `shipyard rollback {name}` moves champion back to it."
+            )
         with self._write() as conn:
             project_id = self._project_id(conn, project, create=False)
             model_id = self._lock_model(conn, project_id, name)
             target = self._resolve(conn, project, Ref(name, version=version))
             if target.status != "active":
                 raise Conflict(f"{target.ref} is {target.status}; restore it before giving it an alias.")
-            if alias in protected:
-                self._require_gate(
-                    conn, project_id, target, alias, actor, policy_digest, override_reason, allow_override
-                )
+            authority = "unprotected"
+            if alias in self._protected(conn, project_id):
+                authority = self._require_gate(conn, project_id, target, alias, actor, override_reason)
             old = self._alias_target(conn, model_id, alias)
-            self._point(conn, project_id, model_id, name, alias, target.id, old, version, actor)
+            self._point(conn, project_id, model_id, name, alias, target.id, old, version, actor, authority)
             if alias == CHAMPION and old is not None and old != version:
                 previous_id = self._resolve(conn, project, Ref(name, version=old)).id
                 before = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
-                self._point(conn, project_id, model_id, name, PREVIOUS_CHAMPION, previous_id, before, old, actor)
+                self._point(
+                    conn, project_id, model_id, name, PREVIOUS_CHAMPION, previous_id, before, old, actor, "promotion"
+                )
             return self._version(conn, model_versions.c.id == target.id)
+
+    def _protected(self, conn: sa.Connection, project_id: int) -> frozenset[str]:
+        """The protected aliases of the policy in force; ``champion`` while no policy is in force."""
+        policy = in_force_row(conn, project_id)
+        return policy_rules.protected_aliases({} if policy is None else json.loads(policy.body))
+
+    def protected_aliases(self, project: str) -> frozenset[str]:
+        with self._read() as conn:
+            project_id = project_id_if_any(conn, project)
+            return self._protected(conn, project_id) if project_id is not None else frozenset({CHAMPION})
 
     def _require_gate(
         self,
@@ -363,41 +374,20 @@ class RegistryStore(StoreBase):
         target: ModelVersion,
         alias: str,
         actor: str,
-        policy_digest: str | None,
         override_reason: str | None,
-        allow_override: bool,
-    ) -> None:
-        allowed, why = (
-            (False, "the gate policy could not be read")
-            if policy_digest is None
-            else gate_decision(conn, target.id, target.artifact_digest, policy_digest)
-        )
-        if allowed:
-            return
+        action: str = "promoted",
+    ) -> str:
+        """The authority for ``target`` to take ``alias``: ``verdict:<id>`` or ``override:<seq>``; else GateBlocked."""
+        decision = decide(conn, project_id, target.id, target.artifact_digest)
+        if decision.allowed:
+            return f"verdict:{decision.verdict_id}"
         if override_reason is not None:
-            if not allow_override:
-                raise PermissionDenied(
-                    f"Only an admin may override the gate; this process is not allowed to (set "
-                    f"SHIPYARD_ALLOW_OVERRIDE=1 where an admin runs it). {target.ref} was not promoted."
-                )
-            if not override_reason.strip():
-                raise InvalidInput("An override needs a reason that says why the gate is set aside.")
-            conn.execute(
-                model_versions.update().where(model_versions.c.id == target.id).values(gate_override=override_reason)
-            )
-            self._audit(
-                conn,
-                actor,
-                "gate.override",
-                project_id,
-                f"model:{target.ref}",
-                {"alias": alias, "reason": override_reason, "policy_digest": policy_digest, "refused_because": why},
-            )
-            return
+            seq = override(conn, project_id, target, actor, override_reason, decision, alias=alias)
+            return f"override:{seq}"
         raise GateBlocked(
-            f"{target.ref} may not become {alias!r}: {why}. {alias!r} is a protected alias ([gate] "
-            f"protected_aliases in shipyard.toml) and needs a passing verdict for this exact version under the "
-            f"current policy. Run `shipyard gate run {target.ref} --data DATASET`; see the last report with "
+            f"{target.ref} may not become {alias!r}: {decision.reason}. {alias!r} is a protected alias of the gate "
+            f"policy in force and needs a passing verdict for this exact version under that policy, on the "
+            f"evaluation data it requires. Run `shipyard gate run {target.ref}`; see the last report with "
             f"`shipyard gate report {target.ref}`."
         )
 
@@ -412,14 +402,25 @@ class RegistryStore(StoreBase):
         old: int | None,
         new: int,
         actor: str,
+        authority: str,
     ) -> None:
         upsert = self._insert(model_aliases).values(
-            model_id=model_id, alias=alias, model_version_id=version_id, updated_at=now_ms(), updated_by=actor
+            model_id=model_id,
+            alias=alias,
+            model_version_id=version_id,
+            updated_at=now_ms(),
+            updated_by=actor,
+            authorized_by=authority,
         )
         conn.execute(
             upsert.on_conflict_do_update(
                 index_elements=["model_id", "alias"],
-                set_={"model_version_id": version_id, "updated_at": upsert.excluded.updated_at, "updated_by": actor},
+                set_={
+                    "model_version_id": version_id,
+                    "updated_at": upsert.excluded.updated_at,
+                    "updated_by": actor,
+                    "authorized_by": authority,
+                },
             )
         )
         self._audit(
@@ -428,14 +429,14 @@ class RegistryStore(StoreBase):
             "alias.set",
             project_id,
             f"model:{name}",
-            {"alias": alias, "old_version": old, "new_version": new},
+            {"alias": alias, "old_version": old, "new_version": new, "authorized_by": authority},
         )
 
-    def rollback(self, project: str, name: str, *, actor: str) -> tuple[int, int]:
+    def rollback(self, project: str, name: str, *, actor: str, override_reason: str | None = None) -> tuple[int, int]:
         """Swap ``champion`` and ``previous-champion``; returns (version left, version restored).
 
-        The restored version held the champion alias before, so it passed the gate (or was overridden)
-        then; the rollback is audited as such.
+        The restored version must still be allowed by the gate under the policy in force (a passing binding
+        verdict), or an admin overrides with a reason: holding champion once is not a pass today.
         """
         with self._write() as conn:
             project_id = self._project_id(conn, project, create=False)
@@ -448,9 +449,14 @@ class RegistryStore(StoreBase):
                     "one is kept each time a new champion is promoted."
                 )
             current_id = self._resolve(conn, project, Ref(name, version=current)).id
-            previous_id = self._resolve(conn, project, Ref(name, version=previous)).id
-            self._point(conn, project_id, model_id, name, CHAMPION, previous_id, current, previous, actor)
-            self._point(conn, project_id, model_id, name, PREVIOUS_CHAMPION, current_id, previous, current, actor)
+            restored = self._resolve(conn, project, Ref(name, version=previous))
+            authority = "unprotected"
+            if CHAMPION in self._protected(conn, project_id):
+                authority = self._require_gate(conn, project_id, restored, CHAMPION, actor, override_reason)
+            self._point(conn, project_id, model_id, name, CHAMPION, restored.id, current, previous, actor, authority)
+            self._point(
+                conn, project_id, model_id, name, PREVIOUS_CHAMPION, current_id, previous, current, actor, "rollback"
+            )
             self._audit(conn, actor, "gate.rollback", project_id, f"model:{name}", {"from": current, "to": previous})
             return current, previous
 
@@ -602,9 +608,48 @@ class RegistryStore(StoreBase):
     ) -> None:
         audit.record(conn, actor, action, project_id, subject, details)
 
+    def verify_audit(self) -> audit.Verification:
+        """Recompute the audit log's hash chain and replay it against aliases, verdicts and policies."""
+        with self._read() as conn:
+            return audit.verify(conn)
+
+    def audit_head(self) -> tuple[int, str]:
+        """The newest event's ``seq`` and hash: keep it elsewhere to compare with later."""
+        with self._read() as conn:
+            return audit.head(conn)
+
     def audit_events(
         self, project: str | None = None, *, subject: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:
         """Newest first."""
         with self._read() as conn:
             return audit.read(conn, project, subject, limit)
+
+
+def override(
+    conn: sa.Connection,
+    project_id: int,
+    target: ModelVersion,
+    actor: str,
+    reason: str,
+    decision: Decision,
+    **details: Any,
+) -> int:
+    """Set the gate aside for ``target`` with a reason: only for an admin, audited, marked on the version."""
+    if not override_allowed():
+        raise PermissionDenied(
+            "Only an admin may override the gate. In embedded mode the privilege comes only from the environment "
+            "of the admin's process (SHIPYARD_ALLOW_OVERRIDE=1), never from shipyard.toml or an argument; on a "
+            f"team server, from the admin role. {target.ref} was not moved."
+        )
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("An override needs a reason that says why the gate is set aside.")
+    conn.execute(model_versions.update().where(model_versions.c.id == target.id).values(gate_override=reason))
+    return audit.record(
+        conn,
+        actor,
+        "gate.override",
+        project_id,
+        f"model:{target.ref}",
+        {**details, "reason": reason, "refused_because": decision.reason, "policy_version": decision.policy_version},
+    )

@@ -478,3 +478,47 @@ retrain_loops = sa.Table(
         postgresql_where=sa.text("ended_at IS NULL"),
     ),
 )
+
+# The gate kept in the store (revision 0009) -----------------------------------------------------------------
+
+# The gate policy in force, per project: the newest version is the one enforced. ``body`` is the parsed
+# ``[gate]`` table as canonical JSON and ``digest`` is computed by the store from it, never taken from a caller.
+gate_policies = sa.Table(
+    "gate_policies",
+    metadata,
+    _id(),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(71), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("implicit", sa.Boolean, nullable=False),
+    sa.Column("applied_at", sa.BigInteger, nullable=False),
+    sa.Column("applied_by", sa.String(250), nullable=False),
+    sa.UniqueConstraint("project_id", "version", name="uq_gate_policies_version"),
+)
+
+# The audit log is a hash chain: each event carries its place (``seq``, gap-free), the hash of the event
+# before it and its own hash; ``audit_chain`` (one row) holds the newest link, so that deleting the newest
+# events shows too.
+audit_events.append_column(sa.Column("seq", sa.BigInteger, nullable=True))
+audit_events.append_column(sa.Column("prev_hash", sa.String(71), nullable=True))
+audit_events.append_column(sa.Column("hash", sa.String(71), nullable=True))
+sa.Index("uq_audit_events_seq", audit_events.c.seq, unique=True)
+
+audit_chain = sa.Table(
+    "audit_chain",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(71), nullable=False),
+)
+
+# What allowed an alias to point where it does: ``verdict:<id>``, ``override:<audit seq>``, ``promotion``
+# (previous-champion) or ``unprotected``; ``shipyard audit verify`` checks it against the log.
+model_aliases.append_column(sa.Column("authorized_by", sa.Text, nullable=True))
+
+# A verdict is binding only when the store found it made under the policy in force, on the evaluation data
+# that policy requires; any other verdict is a preview that can never open a protected alias.
+verdicts.append_column(sa.Column("binding", sa.Boolean, nullable=False, server_default=sa.false()))
