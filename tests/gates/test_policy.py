@@ -90,3 +90,10 @@ def test_without_a_gate_table_the_policy_has_no_checks(tmp_path: Path) -> None:
 def test_a_missing_policy_file_is_invalid_input(tmp_path: Path) -> None:
     with pytest.raises(sy.InvalidInput, match="No policy file"):
         load_policy(tmp_path, tmp_path / "nope.toml")
+
+
+def test_an_unknown_metric_is_refused_when_the_policy_is_read_even_without_a_task() -> None:
+
+    table = {"checks": [{"kind": "min_metric", "metric": "rocauc", "threshold": 0.8}]}
+    with pytest.raises(sy.InvalidInput, match=r"Unknown metric .rocauc..*Did you mean .roc_auc."):
+        parse_policy(table, "p.toml")

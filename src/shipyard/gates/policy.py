@@ -160,10 +160,10 @@ def _check_spec(raw: Mapping[str, Any], index: int, source: str, task: str | Non
     if severity not in ("error", "warn"):
         raise InvalidInput(f'{where}: severity must be "error" or "warn"; got {severity!r}.')
     values = cls.validate({k: v for k, v in raw.items() if k not in _CHECK_META}, where)
-    if task is not None and isinstance(values.get("metric"), str):
+    if isinstance(values.get("metric"), str):
         from shipyard.gates.metrics import check_metric
 
-        try:
+        try:  # an unknown name is a mistake whatever the task; a metric of the wrong task, once the task is known
             check_metric(values["metric"], task)
         except InvalidInput as exc:
             raise InvalidInput(f"{where}: {exc}") from None
