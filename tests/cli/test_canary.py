@@ -97,3 +97,14 @@ def test_serve_follows_the_registry_canary_unless_told_not_to(
     fixed = invoke("serve", "churn@1", "--no-registry-canary")
     assert fixed.exit_code == 0, fixed.output
     assert "from the registry" not in fixed.stderr and served["options"]["follow_registry_canary"] is False
+
+
+@pytest.mark.parametrize("role", [("--canary", "churn@3:10"), ("--shadow", "churn@3")])
+def test_serve_refuses_a_canary_or_shadow_without_a_passing_verdict(
+    store: shipyard.Client, churn: ModelVersion, invoke: Invoke, served: dict[str, Any], role: tuple[str, str]
+) -> None:
+    failing = log_model(store)  # churn@3: its newest verdict fails
+    pass_gate(store, "churn", failing.version, passed=False)
+    result = invoke("serve", "churn@1", *role)
+    assert result.exit_code == 1
+    assert "may not take live traffic" in result.stderr and served == {}  # no server was started

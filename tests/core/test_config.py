@@ -64,3 +64,9 @@ def test_a_broken_file_is_invalid_input(tmp_path: Path) -> None:
 def test_unknown_arguments_are_rejected() -> None:
     with pytest.raises(sy.InvalidInput, match="Unknown setting 'flush'"):
         Settings.load(flush=1)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "-1", "315360001"])
+def test_a_duration_setting_must_be_finite_and_at_most_ten_years(value: str) -> None:
+    with pytest.raises(sy.InvalidInput, match="SHIPYARD_GC_GRACE must be a number from 0 to 315,360,000"):
+        Settings.load(environ={"SHIPYARD_GC_GRACE": value})

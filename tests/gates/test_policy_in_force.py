@@ -86,8 +86,9 @@ def test_an_invalid_policy_is_never_applied(world: World) -> None:
     assert world.client.backend.policies.in_force("default") is None
 
 
-def test_policy_data_must_name_a_dataset(world: World) -> None:
-    world.policy('[gate]\ndata = "churn eval@x"\n')
+@pytest.mark.parametrize("data", ["churn eval@x", "churn-eval@99999999999999999999999", "@3", ""])
+def test_policy_data_must_name_a_dataset(world: World, data: str) -> None:
+    world.policy(f'[gate]\ndata = "{data}"\n')
     with pytest.raises(sy.InvalidInput, match=r"\[gate\] data names the evaluation dataset"):
         Gate(world.client).policy()
 

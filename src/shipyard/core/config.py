@@ -47,6 +47,7 @@ from shipyard.core.errors import InvalidInput
 CONFIG_FILE = "shipyard.toml"
 HOME_DIR = ".shipyard"
 _TRUE = {"1", "true", "yes", "on"}
+_MAX_SECONDS = 315_360_000.0  # ten years: every float setting is a duration in seconds
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -197,7 +198,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ValueError
         if kind == "float":
             number = float(value)
-            if number < 0:
+            if not 0 <= number <= _MAX_SECONDS:  # also refuses nan and inf
                 raise ValueError
             return number
         if kind == "int":
@@ -214,6 +215,6 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return text
         return str(value)
     except (TypeError, ValueError):
-        expected = {"bool": "true or false", "float": "a non-negative number", "int": "a positive integer"}
+        expected = {"bool": "true or false", "float": "a number from 0 to 315,360,000", "int": "a positive integer"}
         wanted = expected.get(kind, "NORMAL, FULL or EXTRA" if name == "sqlite_synchronous" else "a string")
         raise InvalidInput(f"The setting {name!r} from {source} must be {wanted}; got {value!r}.") from None

@@ -33,7 +33,7 @@ from typing import Any
 from shipyard.core.config import CONFIG_FILE, read_table, table_digest
 from shipyard.core.errors import InvalidInput
 from shipyard.core.policy_rules import RequiredData, required_data
-from shipyard.core.refs import check_alias
+from shipyard.core.refs import check_alias, parse_ref
 from shipyard.gates.check import Check
 from shipyard.gates.checks import get_check
 
@@ -178,10 +178,16 @@ def _data(table: Mapping[str, Any], source: str) -> RequiredData | None:
     value = table.get("data")
     if value is None:
         return None
-    if not isinstance(value, str) or not _DATA.fullmatch(value):
+    problem = None
+    if isinstance(value, str) and _DATA.fullmatch(value):
+        try:
+            parse_ref(value, "dataset")  # bounds the version as every reference is bounded
+        except InvalidInput as exc:
+            problem = str(exc)
+    if not isinstance(value, str) or not _DATA.fullmatch(value) or problem:
         raise InvalidInput(
             f'{source}: [gate] data names the evaluation dataset, as "churn-eval" (its newest version when the '
-            f'gate runs) or "churn-eval@3" (pinned); got {value!r}.'
+            f'gate runs) or "churn-eval@3" (pinned); got {value!r}.' + (f" {problem}" if problem else "")
         )
     return required_data({"data": value})
 

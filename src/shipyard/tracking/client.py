@@ -224,8 +224,8 @@ class Client:
         or wrong database would otherwise have every blob deleted.
         """
         grace = self.settings.gc_grace if grace is None else grace
-        if isinstance(grace, bool) or not isinstance(grace, int | float) or not grace >= 0:
-            raise InvalidInput(f"The gc grace period must be a non-negative number of seconds; got {grace!r}.")
+        if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace <= 315_360_000:
+            raise InvalidInput(f"The gc grace period is 0 to 315,360,000 seconds (10 years); got {grace!r}.")
         self._refuse_gc_without_metadata()
         # The references are read after this moment, so a blob whose writer records its reference within
         # the grace period is either referenced or younger than the cutoff.
