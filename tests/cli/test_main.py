@@ -28,8 +28,8 @@ def test_a_mistyped_command_suggests_the_right_one() -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["gc", "--grace", "-5"], "Invalid value for '--grace': Input should be greater than or equal to 0; got '-5'."),
-        (["gc", "--grace", "abc"], "Invalid value for '--grace': Input should be a valid number"),
+        (["gc", "--grace", "-5"], "Invalid value for '--grace': a grace period is 0 to 315,360,000 seconds"),
+        (["gc", "--grace", "abc"], "Invalid value for '--grace': a grace period is 0 to 315,360,000 seconds"),
         (["models", "audit", "--limit", "0"], "Invalid value for '--limit'"),
         (["serve", "churn@champion", "--port", "70000"], "Input should be less than or equal to 65535; got '70000'."),
         (["promote", "churn@2", "--override"], '--override needs --reason "…" saying why.'),
@@ -107,10 +107,9 @@ def test_a_prompt_that_nobody_can_answer_exits_2_saying_to_pass_yes(store: shipy
         run.log_model(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), "churn", train_data=data)
     result = invoke("models", "delete", "churn", "1")  # asks; CliRunner's stdin is no terminal, like </dev/null
     assert result.exit_code == 2
-    assert (
-        result.stderr.splitlines()[-1]
-        == "error: This command asks for confirmation, but stdin is not a terminal; pass --yes."
-    )
+    assert result.stderr.splitlines() == [
+        "error: Cannot ask whether to delete churn@1: stdin is not a terminal. Pass --yes to go ahead."
+    ]  # refused at once: no prompt printed first
     assert store.models.get("churn@1").version == 1
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipyard.cli._output import console, print_json
+from shipyard.cli._output import confirm, console, print_json
 from shipyard.cli._state import open_client, require_project
 from shipyard.cli.datasets import JsonOption, ProjectOption, list_project, name_only
 from shipyard.core.errors import NotFound
@@ -285,7 +285,7 @@ def delete(
     with open_client(ctx) as client:
         target = client.models.get(f"{name}@{version}", project=project)
         # A version holding an alias is refused by the registry with the reason; asking first would be pointless.
-        if not (target.aliases or yes or typer.confirm(f"Delete {target.ref} for good?", err=True)):
+        if not (target.aliases or yes or confirm(f"Delete {target.ref} for good?", action=f"delete {target.ref}")):
             typer.echo("Nothing deleted.", err=True)
             raise typer.Exit(1)
         client.models.delete_version(name, version, project=project)
