@@ -7,7 +7,6 @@ way, and ``resume`` picks it up); input errors exit 2 through the root command.
 from __future__ import annotations
 
 import enum
-import json
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,7 +14,7 @@ import typer
 from shipyard.cli._output import console, plural, print_json
 from shipyard.cli._state import open_client
 from shipyard.core.entities import RunStatus, StepStatus
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from shipyard.core.entities import RunRecord, StepRecord
@@ -106,10 +105,11 @@ def resume(
 
     _check_address(executor, address)
     with open_client(ctx) as client:
-        _check_resumable(client, run_id)
+        _pipeline_run(client, run_id)  # a step's run id says which pipeline run to resume
+        ready = runner.prepare_resume(client, run_id)  # every input error before "Resuming …"
         if not as_json:
             typer.echo(f"Resuming pipeline run {run_id} on the {executor.value} executor…", err=True)
-        done = runner.resume(client, run_id, executor=executor.value, workers=workers, address=address)
+        done = runner.resume(client, ready, executor=executor.value, workers=workers, address=address)
         _report(client, done.id, as_json=as_json, outcome=True)
 
 
@@ -177,36 +177,6 @@ def _pipeline_run(client: Client, run_id: str) -> RunRecord:
             f"see the pipeline with `shipyard pipeline show {record.parent_id}`."
         )
     return record
-
-
-def _check_resumable(client: Client, run_id: str) -> None:
-    """Every input error of ``resume`` (the run's state, its file, its pipeline and DAG) before "Resuming …".
-
-    A copy of ``runner.resume``'s checks, with its messages: it takes a run id, not a loaded pipeline (as
-    ``run_pipeline`` does for ``pipeline run``), so it checks again and imports the file a second time. Keep the
-    two in step until the runner offers that split.
-    """
-    from shipyard.pipelines.loader import load_pipeline
-    from shipyard.pipelines.runner import PARAMS_TAG, TARGET_TAG
-
-    record = _pipeline_run(client, run_id)
-    target = record.tags.get(TARGET_TAG)
-    if target is None:
-        raise InvalidInput(
-            f"Pipeline run {run_id} was started from Python, not from a file, so it cannot be reloaded; "
-            "call the pipeline again (its cache reuses every step that succeeded)."
-        )
-    if record.status is RunStatus.FINISHED:
-        raise Conflict(f"Pipeline run {run_id} finished; there is nothing to resume.")
-    if record.status is RunStatus.RUNNING:
-        raise Conflict(f"Pipeline run {run_id} is still running; wait for it, or for it to be marked crashed.")
-    pipeline = load_pipeline(target)
-    order = pipeline.build(json.loads(record.tags.get(PARAMS_TAG, "{}"))).validate()
-    if [step.node for step in client.backend.pipelines.nodes(run_id)] != order:
-        raise Conflict(
-            f"Pipeline {pipeline.name!r} has other steps now than when run {run_id} ran; run it anew "
-            "(the cache reuses every step whose code and inputs are unchanged)."
-        )
 
 
 def _report(client: Client, run_id: str, *, as_json: bool, outcome: bool = False, tracebacks: bool = False) -> None:

@@ -99,10 +99,19 @@ def run_pipeline(
     return _finish(client, parent, pipeline.name, dag, status)
 
 
-def resume(
-    client: Client, run_id: str, *, executor: str = "local", workers: int | None = None, address: str | None = None
-) -> PipelineRun:
-    """Run a failed pipeline run again from its failed and skipped steps, reusing the steps that succeeded."""
+@dataclass(frozen=True)
+class Resumable:
+    """A failed pipeline run checked and reloaded, ready to ``resume``: its file imported, its DAG built."""
+
+    run_id: str
+    pipeline: Pipeline
+    dag: Dag
+    order: list[str]
+    done: dict[str, dict[str, Any]]
+
+
+def prepare_resume(client: Client, run_id: str) -> Resumable:
+    """Every input error of a resume (the run's state, its file, its pipeline and DAG), before anything runs."""
     from shipyard.pipelines.loader import load_pipeline
 
     record = client.get_run(run_id)
@@ -128,14 +137,30 @@ def resume(
             "(the cache reuses every step whose code and inputs are unchanged)."
         )
     done = {n.node: dict(n.outputs or {}) for n in nodes if n.status.succeeded}
+    return Resumable(run_id, pipeline, dag, order, done)
+
+
+def resume(
+    client: Client,
+    run_id: str | Resumable,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+) -> PipelineRun:
+    """Run a failed pipeline run again from its failed and skipped steps, reusing the steps that succeeded.
+
+    ``run_id`` may be what ``prepare_resume`` returned, so that a caller reports input errors first.
+    """
+    ready = prepare_resume(client, run_id) if isinstance(run_id, str) else run_id
     runner = open_executor(executor, **_options(workers, address))
     with _closing_on_error(runner):
-        parent = client.start_run(run_id=run_id)
+        parent = client.start_run(run_id=ready.run_id)
     with parent:
-        coordinator = Coordinator(client, parent, dag, order, cache=True, executor=runner)
-        status = coordinator.run(done)
-        _end(client, parent, dag, coordinator, status)
-    return _finish(client, parent, pipeline.name, dag, status)
+        coordinator = Coordinator(client, parent, ready.dag, ready.order, cache=True, executor=runner)
+        status = coordinator.run(ready.done)
+        _end(client, parent, ready.dag, coordinator, status)
+    return _finish(client, parent, ready.pipeline.name, ready.dag, status)
 
 
 def run_target(
