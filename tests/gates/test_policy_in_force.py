@@ -142,3 +142,11 @@ def test_the_diff_names_each_weakening() -> None:
     new = {"protected_aliases": ["champion"], "checks": [{"kind": "max_metric", "metric": "rmse", "threshold": 1}]}
     found = {c.text: c.weakens for c in changes(old, new)}
     assert found == {"alias 'prod' is no longer protected": True, "check max_metric[rmse]: threshold 2 → 1": False}
+
+
+def test_a_policy_that_names_no_evaluation_data_says_so_on_every_run(world: World) -> None:
+    unnamed = Gate(world.client).evaluate("churn@1", data="churn-eval")
+    assert any("names no evaluation data" in note for note in unnamed.notes)
+    world.apply(POLICY.replace("[gate]", '[gate]\ndata = "churn-eval"'))
+    named = Gate(world.client).evaluate("churn@1")
+    assert not any("names no evaluation data" in note for note in named.notes)

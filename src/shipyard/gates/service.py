@@ -161,6 +161,11 @@ class Gate:
                 f"{chosen.source} is not the policy in force, so this verdict is a preview that cannot promote; "
                 "apply it with `shipyard gate policy apply`."
             )
+        if in_force.data is None and in_force.checks:
+            notes.append(
+                "The policy in force names no evaluation data, so a verdict on any registered dataset binds (a "
+                'failure on one still blocks until it passes there). Pin it: [gate] data = "DATASET".'
+            )
         differs = self.local_changes(project)
         if differs and not explicit:
             listing = "; ".join(c.text for c in differs[:5])
