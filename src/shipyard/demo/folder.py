@@ -23,9 +23,10 @@ WRITTEN = (HOME_DIR, CONFIG_FILE, PIPELINES, REPORTS, "__pycache__", MARKER)
 
 CONFIG = """\
 # Written by `shipyard demo`: the release gate and the monitor of the churn model. Change a value and try it:
-#   shipyard gate run churn@2 --data training.holdout        shipyard monitor run
+#   shipyard gate run churn@2        shipyard gate policy apply --reason "…"        shipyard monitor run
 [gate]
 protected_aliases = ["champion"]
+data = "training.holdout"         # the evaluation data of every binding verdict: the pipeline's newest holdout
 primary_metric = "roc_auc"
 label = "churned"
 

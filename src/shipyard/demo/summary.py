@@ -30,7 +30,8 @@ COMMANDS = (
     ("shipyard monitor windows churn-drift", "each window and each rule's outcome"),
     ("shipyard monitor alerts --state resolved", "the alerts the drift opened"),
     ("shipyard monitor loops", "the retraining loop and its steps"),
-    ("shipyard gate run churn@1 --data training.holdout", "judge a version again (exit 1: blocked)"),
+    ("shipyard gate run churn@1", "judge a version again on the policy's data (exit 1: blocked)"),
+    ("shipyard audit verify", "check the hash-chained audit log against the aliases"),
 )
 
 
