@@ -73,3 +73,26 @@ def test_upgrading_twice_is_harmless(store_settings: dict[str, str]) -> None:
     _engine.upgrade(engine)
     assert _engine.current_revision(engine) == HEAD_REVISION
     engine.dispose()
+
+
+def test_upgrading_chains_the_audit_events_already_written(store_settings: dict[str, str]) -> None:
+    from shipyard.store import audit
+
+    engine = engine_for(store_settings)
+    _engine.upgrade(engine, "0008")
+    with engine.begin() as conn:
+        for n in range(3):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (at, actor, action, subject, details) "
+                    "VALUES (:at, 'ana', 'run.delete', :subject, '{}')"
+                ),
+                {"at": 1_700_000_000_000 + n, "subject": f"run:{n}"},
+            )
+    _engine.upgrade(engine)
+    with engine.begin() as conn:
+        found = audit.verify(conn)
+        assert found.ok and found.events == 3 and found.head_seq == 3
+        assert audit.record(conn, "bo", "run.restore", None, "run:0", {}) == 4
+        assert audit.verify(conn).ok
+    engine.dispose()
