@@ -39,3 +39,5 @@ def test_two_processes_moving_one_alias_leave_a_consistent_state_and_log(
     for before, after in itertools.pairwise(moves):  # each move saw exactly the state the last one left
         assert after.details["old_version"] == before.details["new_version"]
     assert client.models.get("churn@challenger").version == moves[-1].details["new_version"]
+    chain = client.models.verify_audit()  # two writers extended one hash chain, gap-free, in commit order
+    assert chain.ok, chain.problems
