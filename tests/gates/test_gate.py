@@ -128,3 +128,10 @@ def test_a_metric_that_does_not_fit_the_task_is_a_policy_error(world: World) -> 
     world.policy('[gate]\nlabel = "churned"\n[[gate.checks]]\nkind = "max_metric"\nmetric = "rmse"\nthreshold = 1.0\n')
     with pytest.raises(sy.InvalidInput, match=r"#1 \(kind = 'max_metric'\).*rmse.*classification task"):
         gate(world).evaluate("churn@1", data="churn-eval")
+
+
+def test_the_decision_is_readable_before_any_alias_moves(world: World) -> None:
+    assert not gate(world).decision("churn@1").allowed
+    verdict = gate(world).evaluate("churn@1", data="churn-eval")
+    decision = gate(world).decision("churn@1")
+    assert decision.allowed and decision.verdict_id == verdict.id and decision.policy_version == 1

@@ -23,6 +23,7 @@ from shipyard.core.policy_rules import PolicyChange, changes
 if TYPE_CHECKING:
     from shipyard.gates.policy import Policy
     from shipyard.gates.verdict import Verdict
+    from shipyard.store.verdicts import Decision
     from shipyard.tracking.client import Client
 
 
@@ -176,8 +177,11 @@ class Gate:
             )
         return notes
 
-    def decision(self, model: str | ModelVersion, *, project: str | None = None) -> Any:
-        """Would the gate let this version take a protected alias now? (``allowed``, ``reason``, ``verdict_id``)."""
+    def decision(self, model: str | ModelVersion, *, project: str | None = None) -> Decision:
+        """Would the gate let this version take a protected alias now? (``allowed``, ``reason``, ``verdict_id``).
+
+        The same decision the store makes when the alias moves, read-only: what ``shipyard serve`` asks.
+        """
         version = model if isinstance(model, ModelVersion) else self._client.models.get(model, project=project)
         return self._client.backend.verdicts.decision(version.project, version.id)
 
