@@ -32,8 +32,8 @@ def test_a_protected_alias_is_blocked_without_a_verdict_and_nothing_is_written(
     new_version()
     with pytest.raises(sy.GateBlocked, match=r"protected alias.*shipyard gate run churn@1"):
         client.models.set_alias("churn", 1, "champion")
-    assert client.models.get("churn@1").aliases == ()
-    assert [e.action for e in client.models.audit_log("churn")] == ["model_version.create"]
+    assert client.models.get("churn@1").aliases == ()  # nothing moved; only the refusal is recorded
+    assert [e.action for e in client.models.audit_log("churn")] == ["gate.refused", "model_version.create"]
 
 
 def test_protected_aliases_come_from_the_gate_table(store_settings: dict[str, str], tmp_path: Path) -> None:

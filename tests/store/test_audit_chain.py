@@ -131,3 +131,14 @@ def test_alias_rows_record_what_allowed_them(store: sy.Client, monkeypatch: pyte
         rows = dict(conn.execute(sa.text("SELECT alias, authorized_by FROM model_aliases")).all())
     assert rows["champion"].startswith("override:") and rows["previous-champion"] == "promotion"
     assert store.models.verify_audit().ok
+
+
+def test_a_refused_promotion_is_audited_and_moves_nothing(store: sy.Client) -> None:
+    pass_gate(store, "churn", 2, passed=False)
+    with pytest.raises(sy.GateBlocked):
+        store.models.promote("churn@2")
+    with pytest.raises(sy.PermissionDenied):
+        store.models.promote("churn@2", override_reason="trust me")
+    refused = [e for e in store.models.audit_log("churn", limit=100) if e.action == "gate.refused"]
+    assert [(e.subject, e.details["by"]) for e in refused] == [("model:churn@2", "override"), ("model:churn@2", "gate")]
+    assert store.models.get("churn@champion").version == 1 and store.models.verify_audit().ok

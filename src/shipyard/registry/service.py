@@ -43,6 +43,7 @@ class Models:
         self._backend = backend
         self._settings = settings
         self._datasets = datasets
+        self._policy_in_force: set[str] = set()  # projects known to have one (a policy in force is never removed)
 
     # registering ------------------------------------------------------------------------------------
 
@@ -177,7 +178,10 @@ class Models:
     def ensure_policy(self, project: str) -> None:
         """Apply the project's first gate policy from ``shipyard.toml`` when none is in force yet (audited as
         implicit). Once a policy is in force, a differing file changes nothing until it is applied on purpose."""
+        if project in self._policy_in_force:
+            return
         if self._backend.policies.in_force(project) is not None:
+            self._policy_in_force.add(project)
             return
         table = local_gate_table(self._settings.root)
         if table is None:

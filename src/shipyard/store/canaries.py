@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import Canary
-from shipyard.core.errors import Conflict, GateBlocked, NotFound
+from shipyard.core.errors import Conflict, GateBlocked, NotFound, PermissionDenied
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.registry import CHAMPION, RegistryStore, override
@@ -80,6 +80,11 @@ class CanaryStore(StoreBase):
                 }
                 audit.record(conn, actor, "canary.start", project_id, f"model:{model}", details)
                 return _canary(conn.execute(_CANARIES.where(canaries.c.id == canary_id)).one())
+        except (GateBlocked, PermissionDenied) as refused:
+            RegistryStore(self.engine).record_refusal(
+                project, f"model:{model}@{version}", actor, refused, canary=True, share=share
+            )
+            raise
         except sa.exc.IntegrityError:  # another start won between our check and our insert
             winner = self.running(project, model)
             if winner is None:

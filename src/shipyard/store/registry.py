@@ -338,29 +338,61 @@ class RegistryStore(StoreBase):
                 f"{PREVIOUS_CHAMPION!r} is kept by promotion (it names the version champion left) and cannot be "
                 f"set by hand; `shipyard rollback {name}` moves champion back to it."
             )
+        try:
+            with self._write() as conn:
+                return self._move(conn, project, name, version, alias, actor, override_reason)
+        except (GateBlocked, PermissionDenied) as refused:
+            self.record_refusal(project, f"model:{name}@{version}", actor, refused, alias=alias)
+            raise
+
+    def _move(
+        self,
+        conn: sa.Connection,
+        project: str,
+        name: str,
+        version: int,
+        alias: str,
+        actor: str,
+        override_reason: str | None,
+    ) -> ModelVersion:
+        project_id = self._project_id(conn, project, create=False)
+        model_id = self._lock_model(conn, project_id, name)
+        target = self._resolve(conn, project, Ref(name, version=version))
+        if target.status != "active":
+            raise Conflict(f"{target.ref} is {target.status}; restore it before giving it an alias.")
+        policy = in_force_row(conn, project_id)
+        authority = "unprotected"
+        if alias in _protected_by(policy):
+            authority = self._require_gate(conn, project_id, target, alias, actor, override_reason, policy)
+        old = self._alias_target(conn, model_id, alias)
+        self._point(conn, project_id, model_id, name, alias, target.id, old, version, actor, authority)
+        if alias == CHAMPION and old is not None and old != version:
+            previous_id = self._resolve(conn, project, Ref(name, version=old)).id
+            before = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
+            self._point(
+                conn,
+                project_id,
+                model_id,
+                name,
+                PREVIOUS_CHAMPION,
+                previous_id,
+                before,
+                old,
+                actor,
+                "promotion",
+            )
+        return self._version(conn, model_versions.c.id == target.id)
+
+    def record_refusal(self, project: str, subject: str, actor: str, refused: Exception, **details: Any) -> None:
+        """Audit an attempt the gate refused (its own transaction: the refused one was rolled back)."""
         with self._write() as conn:
             project_id = self._project_id(conn, project, create=False)
-            model_id = self._lock_model(conn, project_id, name)
-            target = self._resolve(conn, project, Ref(name, version=version))
-            if target.status != "active":
-                raise Conflict(f"{target.ref} is {target.status}; restore it before giving it an alias.")
-            authority = "unprotected"
-            if alias in self._protected(conn, project_id):
-                authority = self._require_gate(conn, project_id, target, alias, actor, override_reason)
-            old = self._alias_target(conn, model_id, alias)
-            self._point(conn, project_id, model_id, name, alias, target.id, old, version, actor, authority)
-            if alias == CHAMPION and old is not None and old != version:
-                previous_id = self._resolve(conn, project, Ref(name, version=old)).id
-                before = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
-                self._point(
-                    conn, project_id, model_id, name, PREVIOUS_CHAMPION, previous_id, before, old, actor, "promotion"
-                )
-            return self._version(conn, model_versions.c.id == target.id)
+            what = "override" if isinstance(refused, PermissionDenied) else "gate"
+            audit.record(conn, actor, "gate.refused", project_id, subject, {**details, "by": what, "why": str(refused)})
 
     def _protected(self, conn: sa.Connection, project_id: int) -> frozenset[str]:
         """The protected aliases of the policy in force; ``champion`` while no policy is in force."""
-        policy = in_force_row(conn, project_id)
-        return policy_rules.protected_aliases({} if policy is None else json.loads(policy.body))
+        return _protected_by(in_force_row(conn, project_id))
 
     def protected_aliases(self, project: str) -> frozenset[str]:
         with self._read() as conn:
@@ -375,10 +407,10 @@ class RegistryStore(StoreBase):
         alias: str,
         actor: str,
         override_reason: str | None,
-        action: str = "promoted",
+        policy: Any,
     ) -> str:
         """The authority for ``target`` to take ``alias``: ``verdict:<id>`` or ``override:<seq>``; else GateBlocked."""
-        decision = decide(conn, project_id, target.id, target.artifact_digest)
+        decision = decide(conn, project_id, target.id, target.artifact_digest, policy=policy)
         if decision.allowed:
             return f"verdict:{decision.verdict_id}"
         if override_reason is not None:
@@ -438,27 +470,46 @@ class RegistryStore(StoreBase):
         The restored version must still be allowed by the gate under the policy in force (a passing binding
         verdict), or an admin overrides with a reason: holding champion once is not a pass today.
         """
-        with self._write() as conn:
-            project_id = self._project_id(conn, project, create=False)
-            model_id = self._lock_model(conn, project_id, name)
-            current = self._alias_target(conn, model_id, CHAMPION)
-            previous = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
-            if current is None or previous is None:
-                raise NotFound(
-                    f"Model {name!r} has no {PREVIOUS_CHAMPION!r} to roll back to (champion: {current or 'none'}); "
-                    "one is kept each time a new champion is promoted."
-                )
-            current_id = self._resolve(conn, project, Ref(name, version=current)).id
-            restored = self._resolve(conn, project, Ref(name, version=previous))
-            authority = "unprotected"
-            if CHAMPION in self._protected(conn, project_id):
-                authority = self._require_gate(conn, project_id, restored, CHAMPION, actor, override_reason)
-            self._point(conn, project_id, model_id, name, CHAMPION, restored.id, current, previous, actor, authority)
-            self._point(
-                conn, project_id, model_id, name, PREVIOUS_CHAMPION, current_id, previous, current, actor, "rollback"
+        try:
+            with self._write() as conn:
+                return self._swap_back(conn, project, name, actor, override_reason)
+        except (GateBlocked, PermissionDenied) as refused:
+            self.record_refusal(project, f"model:{name}", actor, refused, alias=CHAMPION, rollback=True)
+            raise
+
+    def _swap_back(
+        self, conn: sa.Connection, project: str, name: str, actor: str, override_reason: str | None
+    ) -> tuple[int, int]:
+        project_id = self._project_id(conn, project, create=False)
+        model_id = self._lock_model(conn, project_id, name)
+        current = self._alias_target(conn, model_id, CHAMPION)
+        previous = self._alias_target(conn, model_id, PREVIOUS_CHAMPION)
+        if current is None or previous is None:
+            raise NotFound(
+                f"Model {name!r} has no {PREVIOUS_CHAMPION!r} to roll back to (champion: "
+                f"{current or 'none'}); one is kept each time a new champion is promoted."
             )
-            self._audit(conn, actor, "gate.rollback", project_id, f"model:{name}", {"from": current, "to": previous})
-            return current, previous
+        current_id = self._resolve(conn, project, Ref(name, version=current)).id
+        restored = self._resolve(conn, project, Ref(name, version=previous))
+        policy = in_force_row(conn, project_id)
+        authority = "unprotected"
+        if CHAMPION in _protected_by(policy):
+            authority = self._require_gate(conn, project_id, restored, CHAMPION, actor, override_reason, policy)
+        self._point(conn, project_id, model_id, name, CHAMPION, restored.id, current, previous, actor, authority)
+        self._point(
+            conn,
+            project_id,
+            model_id,
+            name,
+            PREVIOUS_CHAMPION,
+            current_id,
+            previous,
+            current,
+            actor,
+            "rollback",
+        )
+        self._audit(conn, actor, "gate.rollback", project_id, f"model:{name}", {"from": current, "to": previous})
+        return current, previous
 
     def delete_alias(self, project: str, name: str, alias: str, *, actor: str) -> int:
         """Remove an alias; returns the version it pointed at."""
@@ -624,6 +675,11 @@ class RegistryStore(StoreBase):
         """Newest first."""
         with self._read() as conn:
             return audit.read(conn, project, subject, limit)
+
+
+def _protected_by(policy: Any) -> frozenset[str]:
+    """The protected aliases of a policy row; ``champion`` when there is none."""
+    return policy_rules.protected_aliases({} if policy is None else json.loads(policy.body))
 
 
 def override(

@@ -35,6 +35,8 @@ from shipyard.store.schema import (
     verdicts,
 )
 
+_READ: Any = object()  # decide() reads the policy in force itself
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -184,9 +186,15 @@ def _binding(conn: sa.Connection, project_id: int, policy_digest: str, data: Any
     return True, ""
 
 
-def decide(conn: sa.Connection, project_id: int, model_version_id: int, model_digest: str) -> Decision:
-    """Inside a transaction, from the store's own state: may this version take a protected alias?"""
-    policy = in_force_row(conn, project_id)
+def decide(
+    conn: sa.Connection, project_id: int, model_version_id: int, model_digest: str, *, policy: Any = _READ
+) -> Decision:
+    """Inside a transaction, from the store's own state: may this version take a protected alias?
+
+    ``policy`` is the policy row in force when the caller has read it already in this transaction.
+    """
+    if policy is _READ:
+        policy = in_force_row(conn, project_id)
     if policy is None:
         return Decision(
             False, "no gate policy is in force in this project (apply one with `shipyard gate policy apply`)"
