@@ -235,7 +235,8 @@ class ShipyardGuard:
                     refused.append(time.perf_counter() - t0)
             assert len(refused) == moves, "a version with a failing verdict was promoted"
             assert client.models.get(f"{MODEL}@{ALIAS}").version == expected_champion(moves)
-            assert client.models.audit_head() == head  # a refusal moves nothing and writes no event
+            seq, _ = client.models.audit_head()  # a refusal moves nothing and writes one gate.refused event
+            assert seq == head[0] + moves
             assert client.models.verify_audit().ok
         finally:
             client.close()
@@ -509,8 +510,8 @@ def main() -> None:
         "writes (2 upserts, 2 events, the head row updated after each; still none of the gate's reads): "
         f"{h.format_seconds(rows[0]['floor_shipyard_writes_s'])} per call, Shipyard "
         f"{times(ratio(rows[0]['shipyard_s'], rows[0]['floor_shipyard_writes_s']))} that.",
-        "2: a version whose binding verdict failed: the same call, refused inside its transaction (rolled back, "
-        "no event written; checked).",
+        "2: a version whose binding verdict failed: the same call, refused inside its transaction (rolled back), "
+        "then the refusal written as one gate.refused audit event in a transaction of its own (checked).",
         "3: Shipyard = client.models.verify_audit(): every hash recomputed, then the log replayed against aliases, "
         "verdicts and policies. Events: moves of an unprotected alias through client.backend.registry.set_alias.",
         "3: floor = sqlite3 SELECT of every event + a Python loop rebuilding each hashed text, hashlib.sha256, link "
