@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 
 from shipyard.core.errors import InvalidInput
@@ -11,10 +12,23 @@ from shipyard.core.errors import InvalidInput
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+_lock = threading.Lock()
+_last = (0, 0)  # the millisecond and random part of this process's newest id
+
+
 def new_run_id() -> str:
-    """A time-prefixed random id: 12 hex digits of milliseconds, then 20 random hex digits."""
-    millis = int(time.time() * 1000)
-    return f"{millis:012x}{os.urandom(10).hex()}"
+    """A time-prefixed random id: 12 hex digits of milliseconds, then 20 random hex digits.
+
+    Within a process ids increase in the order they are made, even inside one millisecond (the random part
+    of the previous id plus one, as monotonic ULIDs do), so runs made in a loop list newest first.
+    """
+    global _last
+    with _lock:
+        millis, random_part = int(time.time() * 1000), int.from_bytes(os.urandom(10))
+        if millis <= _last[0] and _last[1] < (1 << 80) - 1:
+            millis, random_part = _last[0], _last[1] + 1
+        _last = (millis, random_part)
+    return f"{millis:012x}{random_part:020x}"
 
 
 def check_run_id(run_id: str) -> str:
