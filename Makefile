@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := constraints.txt
 LOCK_VENV := $(or $(TMPDIR),/tmp)/shipyard-lock-venv
 
-.PHONY: setup demo test bench lint lock lock-check clean
+.PHONY: setup demo test bench bench-all bench-quick lint lock lock-check clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,20 @@ BENCH ?= tracking
 # make bench BENCH=pipelines BENCH_ARGS="--repeat 5" runs bench/pipelines.py; the default is bench/tracking.py.
 bench: setup
 	$(PY) bench/$(BENCH).py $(BENCH_ARGS)
+
+# Every benchmark, one after the other, then bench/results/summary.md (one table of the headline ratios).
+# `make bench-quick` (or QUICK=1) passes --quick to each: under 10 minutes; the full run takes about an hour.
+BENCH_ALL ?= tracking datasets models gate gate_bootstrap pipelines serving drift guard growth
+bench-all: setup
+	@failed=""; for b in $(BENCH_ALL); do \
+		echo "== bench/$$b.py $(if $(QUICK),--quick)"; \
+		$(PY) bench/$$b.py $(if $(QUICK),--quick) || failed="$$failed $$b"; \
+	done; \
+	$(PY) bench/summary.py; \
+	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
+
+bench-quick:
+	$(MAKE) bench-all QUICK=1
 
 lint: setup
 	$(PY) -m ruff check src tests bench examples

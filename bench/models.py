@@ -129,10 +129,33 @@ def measure(load_ours: Callable[[], Any], path: Path, trusted: list[str], frame:
     return summary
 
 
+def headlines(results: dict[str, Any]) -> list[dict[str, Any]]:
+    from _headlines import headline
+
+    return [
+        headline(
+            f"load + first predict: {name}",
+            ours=r["shipyard"]["total"] * 1000,
+            unit="ms",
+            floor=r["floor"]["total"] * 1000,
+            floor_name="skops.io.load + predict",
+            same_work=f"read the model file and predict {N_PREDICT:,} rows given as a DataFrame",
+            differs="Shipyard also resolves the version, verifies every file's sha256 and validates the rows "
+            "against the signature",
+            target=f"<= {TARGET}x the floor's time",
+            met=r["ratio"] <= TARGET,
+        )
+        for name, r in results.items()
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=9, help="measurements per side and model (median shown)")
+    parser.add_argument("--quick", action="store_true", help="3 measurements per side and model")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 3
 
     import shipyard as sy
     from shipyard.models import save_model
@@ -180,9 +203,15 @@ def main() -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"models-{stamp}.json"
     machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
-    out.write_text(
-        json.dumps({"repeat": args.repeat, "target": TARGET, "machine": machine, "results": results}, indent=2)
-    )
+    report = {
+        "repeat": args.repeat,
+        "quick": args.quick,
+        "target": TARGET,
+        "machine": machine,
+        "results": results,
+        "headlines": headlines(results),
+    }
+    out.write_text(json.dumps(report, indent=2))
     print(f"results: {out}")
 
 

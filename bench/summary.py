@@ -22,12 +22,22 @@ _STAMPED = re.compile(r"^(?P<bench>[a-z_]+)-(?P<stamp>\d{8}T\d{6}Z)\.json$")
 
 
 def newest_reports(folder: Path = RESULTS) -> dict[str, Path]:
-    newest: dict[str, tuple[str, Path]] = {}
+    """The newest full report of each benchmark; the newest ``--quick`` one only when there is no full one."""
+    newest: dict[str, tuple[bool, str, Path]] = {}
     for path in folder.glob("*.json"):
         match = _STAMPED.match(path.name)
-        if match and match["stamp"] > newest.get(match["bench"], ("", path))[0]:
-            newest[match["bench"]] = (match["stamp"], path)
-    return {bench: path for bench, (_, path) in sorted(newest.items())}
+        if not match:
+            continue
+        full = not is_quick(json.loads(path.read_text()))
+        key = (full, match["stamp"], path)
+        if match["bench"] not in newest or key[:2] > newest[match["bench"]][:2]:
+            newest[match["bench"]] = key
+    return {bench: path for bench, (_, _, path) in sorted(newest.items())}
+
+
+def is_quick(report: dict[str, Any]) -> bool:
+    args = report.get("args")
+    return bool(report.get("quick") or (isinstance(args, dict) and args.get("quick")))
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -41,15 +51,21 @@ def ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2g}x" if value < 10 else f"{value:,.0f}x"
 
 
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
+
+
 def rows(bench: str, report: dict[str, Any], stamp: str) -> list[str]:
     out = []
+    if is_quick(report):
+        stamp += " (--quick)"
     for h in report.get("headlines", []):
         met = {True: "met", False: "**missed**", None: "-"}[h.get("met")]
         peer = f"{h['peer']}: {fmt(h.get('theirs'), h['unit'])}" if h.get("peer") else "-"
         floor = f"{h['floor_name']}: {fmt(h.get('floor'), h['unit'])}" if h.get("floor_name") else "-"
         out.append(
             f"| {bench} | {h['name']} | {fmt(h['ours'], h['unit'])} | {peer} | {ratio(h.get('x_better_than_peer'))} "
-            f"| {floor} | {ratio(h.get('fraction_of_floor'))} | {h['target']} | {met} | {h['same_work']}"
+            f"| {floor} | {percent(h.get('fraction_of_floor'))} | {h['target']} | {met} | {h['same_work']}"
             f"{'; differs: ' + h['differs'] if h.get('differs') else ''} | {stamp} |"
         )
     return out
