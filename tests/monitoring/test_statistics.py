@@ -86,6 +86,16 @@ def test_ks_and_wasserstein_are_exact_on_integers_whose_values_each_fill_a_bin()
     assert w1.value == pytest.approx(stats.wasserstein_distance(a, b) / a.std(), rel=1e-9)
 
 
+def test_a_window_counts_the_same_in_chunks_and_with_missing_values_among_them() -> None:
+    spend = sample(3_000, seed=8, shift=0.1)["spend"].to_numpy()
+    messy = pa.chunked_array([spend[:1_000], [None, math.nan, math.inf, -math.inf], spend[1_000:]], pa.float64())
+    for method in ("ks", "wasserstein"):
+        clean = compute_drift(REFERENCE, pa.table({"spend": spend}), columns=["spend"], methods={"*": method})
+        mixed = compute_drift(REFERENCE, pa.table({"spend": messy}), columns=["spend"], methods={"*": method})
+        assert mixed.columns["spend"].value == pytest.approx(clean.columns["spend"].value, rel=1e-12)
+        assert (mixed.columns["spend"].rows, mixed.columns["spend"].missing_share) == (3_000, 4 / 3_004)
+
+
 def test_wasserstein_is_scipys_normalised_distance_within_the_documented_error() -> None:
     a = sample(5_000, seed=0)["spend"].to_numpy()
     for seed, shift in [(4, 0.0), (5, 0.1), (6, -0.2), (7, 1.0)]:  # the last lies mostly beyond the maximum

@@ -400,10 +400,7 @@ def _build_table(table: pa.Table, columns: Sequence[str] | None) -> Reference:
     for name, logical in chosen:
         column = table.column(name)
         if logical in NUMERIC_TYPES:
-            summary = _NumericSummary(name, logical, max(SAMPLE_ROWS, table.num_rows))
-            for chunk in column.chunks:
-                summary.update(_floats(chunk, logical))
-            built[name] = summary.finish()
+            built[name] = _numeric_column(name, logical, column)
         else:
             counted = pc.value_counts(column)
             present = counted.field("values").is_valid()
@@ -465,6 +462,36 @@ def _categorical(
     kept = np.array([c for _, c in pairs], dtype=np.int64)
     total = int(counts.sum()) if count is None else count
     return CategoricalReference(name, logical, total, nulls, [v for v, _ in pairs], kept, total - int(kept.sum()))
+
+
+def _numeric_column(name: str, logical: str, column: pa.ChunkedArray) -> NumericReference:
+    """The exact summary of a whole numeric column: its values sorted once give the moments and the grid.
+
+    The same figures as ``_NumericSummary`` holding every row (moments taken on the sorted values), without
+    its sample's bookkeeping. Integers are sorted as integers (faster), then converted: the order holds.
+    """
+    parts = [numeric_values(chunk.drop_null() if chunk.null_count else chunk, logical) for chunk in column.chunks]
+    ordered = np.sort(np.concatenate(parts)) if parts else np.empty(0)
+    ordered = ordered.astype(np.float64, copy=False)
+    # NaN sorts last, after +inf; -inf first: the finite values are one slice.
+    first = int(np.searchsorted(ordered, -np.inf, side="right"))
+    end = int(np.searchsorted(ordered, np.inf, side="left"))
+    values = ordered[first:end]
+    count = len(values)
+    grid, cdf = _grid(values)
+    mean = float(values.mean()) if count else math.nan
+    return NumericReference(
+        name=name,
+        logical_type=logical,
+        count=count,
+        nulls=len(column) - count,
+        mean=mean,
+        std=math.sqrt(float(np.square(values - mean).sum()) / count) if count else math.nan,
+        minimum=float(values[0]) if count else math.nan,
+        maximum=float(values[-1]) if count else math.nan,
+        grid=grid,
+        cdf=cdf,
+    )
 
 
 class _NumericSummary:

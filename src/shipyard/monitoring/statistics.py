@@ -4,10 +4,10 @@
 >>> report.status, report.drifted
 ('drift', ['monthly'])
 
-Each window column is read once and never sorted: a numeric column is histogrammed on its reference's grid
-(``np.searchsorted`` + ``np.bincount``), which gives the window's CDF at every grid edge, and a categorical
-column is counted with Arrow's ``value_counts``. Every statistic then comes from those counts and the stored
-reference summary, without a second look at either table:
+Each window column is read once: a numeric column is counted into the bins of its reference's grid (its
+values sorted, then the grid's edges placed among them with ``np.searchsorted``), which gives the window's
+CDF at every grid edge, and a categorical column is counted with Arrow's ``value_counts``. Every statistic
+then comes from those counts and the stored reference summary, without a second look at either table:
 
 - numeric: ``ks`` (two-sample Kolmogorov-Smirnov D and p-value), ``wasserstein`` (W1 divided by the
   reference's standard deviation), ``psi`` and ``jensen_shannon`` (on 20 bins of equal reference mass plus
@@ -352,8 +352,7 @@ def _count_numeric(column: pa.ChunkedArray, ref: NumericReference) -> _NumericCo
             counts.missing += int(len(x) - np.isfinite(x).sum())
             counts.bins[0] += int(np.isfinite(x).sum())
             continue
-        # side="right": index j counts the edges <= v, so bin j holds [e_{j-1}, e_j). NaN sorts last (j = E).
-        bins = np.bincount(np.searchsorted(grid, x, side="right"), minlength=edges + 1)
+        bins = _bin_counts(x, grid)
         if bins[0]:
             low = x[x < ref.minimum]  # bin 0 is exactly "below the minimum" (grid[0] is the minimum)
             finite = low[np.isfinite(low)]
@@ -367,6 +366,21 @@ def _count_numeric(column: pa.ChunkedArray, ref: NumericReference) -> _NumericCo
             counts.above_sum += float((finite - ref.maximum).sum())
             bins[edges] = len(finite)
         counts.bins += bins
+    return counts
+
+
+def _bin_counts(x: npt.NDArray[Any], grid: F64) -> I64:
+    """How many of ``x`` lie below ``grid[0]``, in each ``[grid[j-1], grid[j])``, and at or above ``grid[-1]``.
+
+    Sorting the values and then placing the ~1,000 edges among them is several times faster than placing
+    each value among the edges (a branchy binary search per value): numpy's sort is vectorised. Integers are
+    sorted as integers (faster still) and compared as floats. NaN sorts last, so it falls in the last bin.
+    """
+    ordered = np.sort(x)
+    if ordered.dtype.kind in "iu":
+        ordered = ordered.astype(np.float64)
+    below = np.searchsorted(ordered, grid, side="left")  # values < e_j: bin j-1 ends there
+    counts: I64 = np.diff(below, prepend=0, append=len(ordered)).astype(np.int64, copy=False)
     return counts
 
 
