@@ -1,15 +1,20 @@
-"""Serving benchmark: Shipyard's model server beside ``mlflow models serve`` and the floors, in one run.
+"""Serving benchmark: Shipyard's model server beside BentoML, ``mlflow models serve`` and the floors, in one run.
 
-    .venv/bin/python bench/serving.py [--repeat N] [--quick] [--duration S] [--skip-mlflow] [--skip-shipyard]
+    .venv/bin/python bench/serving.py [--repeat N] [--quick] [--duration S] [--levels 1,8,32,64]
+        [--skip-mlflow] [--skip-bentoml] [--skip-shipyard] [--floor-pairs N]
 
 One scikit-learn LogisticRegression (20 float features, fitted on pandas) is served by: Shipyard
-(``shipyard serve``), MLflow (``mlflow models serve --env-manager local``, in its own virtualenv), a bare
-FastAPI endpoint returning a constant (the HTTP floor) and the same endpoint calling ``model.predict`` on
-the row (the predict floor), all with one worker. ``wrk`` (installed with apt-get if missing) drives each
-with single-row POSTs at concurrency 1, 8, 32 and 64; the model's in-process batch ``predict`` gives the
-rows/s ceiling. Prints requests/s, p50 and p99 per server and level (medians of ``--repeat`` runs), the
-ratios and the targets met/missed, and the serving processes' peak memory against the model's footprint;
-writes ``bench/results/serving-<timestamp>.json``. See ``bench/README.md``.
+(``shipyard serve``); BentoML (``bentoml serve``, without and with adaptive batching, in its own
+virtualenv); MLflow (``mlflow models serve --env-manager local``) as ``pip install mlflow`` gives it and on
+the same HTTP stack as Shipyard (uvloop + httptools), each in its own virtualenv; a bare ASGI app that
+parses the body and returns a constant (the throughput floor); a FastAPI endpoint returning a constant (a
+reference) and one calling ``model.predict`` on the row (the predict floor); all with one worker. ``wrk``
+(installed with apt-get if missing) drives each with single-row POSTs at concurrency 1, 8, 32 and 64; the
+model's in-process batch ``predict`` gives the rows/s ceiling. Prints requests/s, p50 and p99 (closed-loop
+and wrk's coordinated-omission-corrected) per server and level (medians of ``--repeat`` runs), the ratios,
+the targets met/missed, what each side validates, and the serving processes' peak memory against the
+model's footprint; writes ``bench/results/serving-<timestamp>.json`` with ``headlines`` (see
+``bench/_headlines.py``). See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -36,31 +41,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _serving_peers import bentoml_venv, mlflow_uvloop_venv, mlflow_venv, module_version
+from _serving_report import (
+    HIGH_LEVELS,
+    TARGET_MEMORY_EXTRA_MB,
+    answers,
+    better_bentoml,
+    evaluate,
+    fmt_mb,
+    fmt_ms,
+    headlines,
+    paired_ratios,
+    ratio,
+    summarize,
+    table,
+    times,
+    verdict,
+)
+from _serving_wrk import LOADGEN_CPU, WRK_TIMEOUT, LoadGen, resolve_loadgen
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
 FLOOR_APP = BENCH / "_serving_floor.py"
+ASGI_FLOOR_APP = BENCH / "_serving_asgi_floor.py"
 MLFLOW_HELPER = BENCH / "_serving_mlflow.py"
-LOADGEN_FALLBACK = BENCH / "_serving_loadgen.py"
-# bench/.venv-mlflow (made by tracking.py) is reused when its MLflow can serve; else this one is made.
-MLFLOW_VENVS = (BENCH / ".venv-mlflow", BENCH / ".venv-mlflow-serve")
+BENTOML_SERVICE = "_serving_bentoml"  # bench/_serving_bentoml.py, served from bench/
 
 LEVELS = (1, 8, 32, 64)  # concurrent connections, one request in flight on each
 N_FEATURES = 20
 N_TRAIN = 10_000
 BATCH_ROWS = 1_000_000
-SERVER_CPU, LOADGEN_CPU = 0, 1
+SERVER_CPU = 0
 MODEL_NAME = "bench"
 READY_TIMEOUT_S = 180.0  # MLflow's first start imports a lot
-WRK_TIMEOUT = "10s"  # a request slower than this counts as an error (wrk's default of 2 s could hit MLflow)
-
-# the targets (from the issue), checked for Shipyard
-TARGET_VS_MLFLOW = 15.0  # at concurrency 32 and 64: requests/s at least 15x MLflow's
-TARGET_VS_CONSTANT = 0.60  # ... and at least 60 % of the constant-endpoint floor
-TARGET_P50_VS_PREDICT = 2.0  # at concurrency 1: p50 within 2x the bare predict endpoint's
-TARGET_P99_AT_64_MS = 50.0
-TARGET_MEMORY_EXTRA_MB = 150.0  # peak RSS under 2x the model's footprint + 150 MB
-HIGH_LEVELS = (32, 64)
 
 
 def log(message: str) -> None:
@@ -70,14 +84,6 @@ def log(message: str) -> None:
 def short(exc: BaseException | str) -> str:
     text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
     return (text.strip().splitlines() or [""])[0][:300]
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 def free_port() -> int:
@@ -183,160 +189,6 @@ def model_footprint(pickled: Path) -> dict[str, Any]:
     return out
 
 
-# --- the load generator --------------------------------------------------------------------------------
-# Latency is timed in the script, not taken from wrk's histogram: wrk hands done() (and --latency prints)
-# a histogram "corrected" for coordinated omission (stats_correct in wrk.c: every response slower than twice
-# the mean interval adds made-up samples at that latency minus 1, 2, 3 ... intervals), which models an
-# open-loop client, and Debian's wrk 4.1.0 cannot read that histogram's buckets from Lua to undo it. So
-# each wrk thread drives exactly one connection (-t N -c N: one request in flight per thread), request()
-# notes the send time (LuaJIT's ffi, CLOCK_MONOTONIC), response() the latency in 1 us buckets, and done()
-# merges the threads' histograms into a file. wrk's own corrected p50/p99 are kept in the JSON.
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = [==[{body}]==]
-wrk.headers["Content-Type"] = "application/json"
-
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct {{ long tv_sec; long tv_nsec; }} bench_timespec;
-int clock_gettime(int clk_id, bench_timespec *tp);
-]]
-local ts = ffi.new("bench_timespec")
-local function now_us()
-  ffi.C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
-end
-
-local threads = {{}}
-local req, sent
-function setup(thread)
-  table.insert(threads, thread)
-end
-function init(args)
-  req = wrk.format()
-  non2xx = 0
-  hist = {{}}
-end
-function request()
-  sent = now_us()
-  return req
-end
-function response(status, headers, body)
-  local us = math.floor(now_us() - sent)
-  hist[us] = (hist[us] or 0) + 1
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-  end
-end
-function done(summary, latency, requests)
-  local bad, merged = 0, {{}}
-  for _, thread in ipairs(threads) do
-    bad = bad + thread:get("non2xx")
-    for us, count in pairs(thread:get("hist")) do
-      merged[us] = (merged[us] or 0) + count
-    end
-  end
-  local out = assert(io.open([==[{histogram}]==], "w"))
-  for us, count in pairs(merged) do
-    out:write(string.format("%d %d\\n", us, count))
-  end
-  out:close()
-  local e = summary.errors
-  io.write(string.format(
-    '{{"requests": %d, "duration_us": %d, "p50_corrected_us": %.1f, "p99_corrected_us": %.1f, "max_us": %.1f, '
-    .. '"non_2xx": %d, "connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d}}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-    bad, e.connect, e.read, e.write, e.timeout))
-end
-"""
-
-
-def percentile(histogram: dict[int, int], p: float) -> float | None:
-    """wrk's own definition: the first bucket whose cumulative count reaches round(p/100 * count + 0.5)."""
-    total = sum(histogram.values())
-    if not total:
-        return None
-    rank, seen = round(p / 100 * total + 0.5), 0
-    for us in sorted(histogram):
-        seen += histogram[us]
-        if seen >= rank:
-            return float(us)
-    return float(max(histogram))
-
-
-@dataclass
-class LoadGen:
-    kind: str  # "wrk" or "python"
-    version: str
-    taskset: str | None
-    note: str = ""
-
-    def run(self, url: str, body_file: Path, connections: int, duration: int, tmp: Path) -> dict[str, Any]:
-        histogram = tmp / "wrk-histogram.txt"
-        if self.kind == "wrk":
-            script = tmp / f"{body_file.stem}.lua"
-            if not script.exists():
-                script.write_text(WRK_SCRIPT.format(body=body_file.read_text(), histogram=histogram))
-            histogram.unlink(missing_ok=True)
-            command = ["wrk", f"-t{connections}", f"-c{connections}", f"-d{duration}s", f"--timeout={WRK_TIMEOUT}"]
-            command += ["-s", str(script), url]
-        else:
-            command = [sys.executable, str(LOADGEN_FALLBACK), "--url", url, "--body-file", str(body_file)]
-            command += ["--connections", str(connections), "--duration", str(duration)]
-        if self.taskset:
-            command = [self.taskset, "-c", str(LOADGEN_CPU), *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
-        lines = [line for line in done.stdout.splitlines() if line.startswith('{"requests"')]
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"{self.kind} exited {done.returncode}: {(done.stderr or done.stdout).strip()[-400:]}")
-        result = json.loads(lines[-1])
-        if self.kind == "wrk":
-            timed = {}
-            for line in histogram.read_text().splitlines():
-                us, count = line.split()
-                timed[int(us)] = int(count)
-            result.update(
-                p50_us=percentile(timed, 50),
-                p99_us=percentile(timed, 99),
-                max_us=float(max(timed, default=0)),
-                mean_us=sum(us * n for us, n in timed.items()) / max(1, sum(timed.values())),
-                timed_requests=sum(timed.values()),
-            )
-        result["errors"] = sum(
-            result[k] for k in ("non_2xx", "connect_errors", "read_errors", "write_errors", "timeouts")
-        )
-        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-        return result
-
-
-def resolve_loadgen(taskset: str | None) -> LoadGen:
-    """``wrk`` from PATH, else installed with apt-get, else the Python fallback (said so in the output)."""
-    note = ""
-    if shutil.which("wrk") is None:
-        log("wrk is not on PATH: installing it with `apt-get install -y wrk` ...")
-        try:
-            done = subprocess.run(
-                ["apt-get", "install", "-y", "wrk"], capture_output=True, text=True, timeout=600, check=False
-            )
-            if done.returncode != 0 or shutil.which("wrk") is None:
-                raise RuntimeError(short(done.stderr or done.stdout or f"exit code {done.returncode}"))
-            note = "wrk was installed by this run (apt-get install -y wrk)"
-        except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
-            reason = short(exc)
-            log(f"  cannot install wrk ({reason}); falling back to the Python load generator")
-            return LoadGen(
-                "python",
-                platform.python_version(),
-                taskset,
-                f"wrk unavailable ({reason}): the Python asyncio load generator (bench/_serving_loadgen.py) was "
-                "used instead; it is much slower than wrk, so at high concurrency the figures are lower bounds",
-            )
-    done = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    first = ((done.stdout or done.stderr).strip().splitlines() or ["wrk"])[0]
-    version = first.split(" Copyright")[0]  # "wrk debian/4.1.0-3+b2 [epoll]"
-    return LoadGen("wrk", version, taskset, note)
-
-
 # --- server processes ----------------------------------------------------------------------------------
 def http(method: str, url: str, data: bytes | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=data, method=method)
@@ -423,7 +275,7 @@ class MemorySampler:
 
 @dataclass
 class Server:
-    name: str  # shipyard, mlflow, floor-constant, floor-predict
+    name: str  # shipyard, bentoml, bentoml-batching, mlflow, mlflow-uvloop, floor-asgi, floor-constant, ...
     label: str
     command: list[str]
     ready_path: str
@@ -433,6 +285,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     detect_path: bool = False  # look the predict path up in /openapi.json once the server is up
+    body_key: str = "rows"  # the body's key for the list of rows (MLflow: dataframe_records)
+    validation: dict[str, int] = field(default_factory=dict)  # probe -> HTTP status (see VALIDATION_PROBES)
     unavailable: str | None = None
     levels: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     memory: list[dict[str, Any]] = field(default_factory=list)
@@ -515,6 +369,20 @@ def check_response(server: Server, status: int, raw: bytes) -> str:
     return text
 
 
+def probe_validation(server: Server, url: str) -> dict[str, int]:
+    row = json.loads(server.body_file.read_bytes())[server.body_key][0]
+    altered = {
+        "string": {**row, "f0": "0.5"},
+        "bool": {**row, "f0": True},
+        "extra": {**row, "f20": 1.0},
+        "missing": {k: v for k, v in row.items() if k != "f19"},
+    }
+    return {
+        probe: http("POST", url, json.dumps({server.body_key: [bad]}).encode(), timeout=30)[0]
+        for probe, bad in altered.items()
+    }
+
+
 def run_server(
     server: Server, loadgen: LoadGen, levels: tuple[int, ...], duration: int, warmup: int, tmp: Path
 ) -> None:
@@ -528,6 +396,8 @@ def run_server(
             server.predict_path = find_predict_path(base, server.predict_path)
         url = base + server.predict_path
         server.preflight = check_response(server, *http("POST", url, server.body_file.read_bytes(), timeout=30))
+        if not server.validation:
+            server.validation = probe_validation(server, url)
         log(f"  {server.label}: ready in {server.startup_s[-1]:.1f} s; warm-up {warmup} s at concurrency 8 ...")
         loadgen.run(url, server.body_file, 8, warmup, tmp)
         for level in levels:
@@ -597,31 +467,9 @@ def shipyard_server(model: dict[str, Any], tmp: Path, path: str, extra: list[str
     return server, getattr(sy, "__version__", "?")
 
 
-def mlflow_venv(python: str) -> Path:
-    """A virtualenv whose MLflow can ``models serve`` a scikit-learn model; made on first use."""
-    check = "import mlflow, sklearn, uvicorn, fastapi, mlflow.pyfunc.scoring_server"
-    for venv in MLFLOW_VENVS:
-        bin_python = venv / "bin" / "python"
-        stamped = (venv / ".installed-stamp").exists() and bin_python.exists()
-        if stamped and subprocess.run([bin_python, "-c", check], capture_output=True).returncode == 0:
-            return venv
-    venv = MLFLOW_VENVS[-1]
-    log(f"Installing MLflow into {venv.relative_to(REPO)} (first run only; takes a few minutes) ...")
-    bin_python = venv / "bin" / "python"
-    subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run([bin_python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([bin_python, "-m", "pip", "install", "--quiet", "mlflow"], check=True)
-    subprocess.run([bin_python, "-c", check], check=True)
-    version = subprocess.run(
-        [bin_python, "-c", "import mlflow; print(mlflow.__version__)"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    (venv / ".installed-stamp").write_text(f"mlflow=={version}\n")
-    return venv
-
-
-def mlflow_server(model: dict[str, Any], tmp: Path) -> tuple[Server, dict[str, Any]]:
-    venv = mlflow_venv(sys.executable)
-    folder = tmp / "mlflow-model"
+def mlflow_server(model: dict[str, Any], tmp: Path, venv: Path, name: str, label: str) -> tuple[Server, dict[str, Any]]:
+    """Save the model with ``venv``'s MLflow and return the server that ``mlflow models serve``-s it."""
+    folder = tmp / f"{name}-model"
     command = [str(venv / "bin" / "python"), str(MLFLOW_HELPER), "--model", str(model["pickled"])]
     command += ["--data", str(model["data"]), "--sklearn-version", model["sklearn"], "--out", str(folder)]
     env = python_env(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -636,18 +484,13 @@ def mlflow_server(model: dict[str, Any], tmp: Path) -> tuple[Server, dict[str, A
     info["max_coef_difference"] = float(
         np.max(np.abs(np.concatenate([ours.coef_.ravel() - info["coef"], ours.intercept_.ravel() - info["intercept"]])))
     )
-    extras = {}
-    for module in ("uvloop", "httptools", "uvicorn"):
-        probe = f"import {module}; print({module}.__version__)"
-        got = subprocess.run([venv / "bin" / "python", "-c", probe], capture_output=True, text=True)
-        extras[module] = got.stdout.strip() if got.returncode == 0 else None
     info["venv"] = str(venv.relative_to(REPO))
-    info["server_packages"] = extras
+    info["server_packages"] = {module: module_version(venv, module) for module in ("uvloop", "httptools", "uvicorn")}
     command = [str(venv / "bin" / "mlflow"), "models", "serve", "-m", str(folder), "--env-manager", "local"]
     command += ["--port", "{port}", "--host", "127.0.0.1", "--workers", "1"]
     server = Server(
-        "mlflow",
-        "mlflow",
+        name,
+        label,
         command,
         "/ping",
         "/invocations",
@@ -655,21 +498,52 @@ def mlflow_server(model: dict[str, Any], tmp: Path) -> tuple[Server, dict[str, A
         model["expected"],
         env=env,
         cwd=tmp,
+        body_key="dataframe_records",
     )
     return server, info
+
+
+def bentoml_servers(model: dict[str, Any], tmp: Path, venv: Path) -> list[Server]:
+    """``bentoml serve`` of bench/_serving_bentoml.py: one request per model call, and adaptive batching."""
+    env = python_env(
+        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        SERVING_BENCH_MODEL=str(model["pickled"]),
+        BENTOML_HOME=str(tmp / "bentoml-home"),  # no state left in the user's ~/bentoml
+        BENTOML_DO_NOT_TRACK="true",  # no usage analytics sent from a benchmark
+    )
+    servers = []
+    for name, label, service in (("bentoml", "bentoml", "Plain"), ("bentoml-batching", "bentoml batching", "Batched")):
+        command = [str(venv / "bin" / "bentoml"), "serve", f"{BENTOML_SERVICE}:{service}"]
+        command += ["--host", "127.0.0.1", "--port", "{port}", "--working-dir", str(BENCH)]
+        servers.append(
+            Server(name, label, command, "/readyz", "/predict", tmp / "body-rows.json", model["expected"], env=env)
+        )
+    return servers
 
 
 def floor_servers(model: dict[str, Any], tmp: Path) -> list[Server]:
     env = python_env()
     base = [sys.executable, str(FLOOR_APP), "--port", "{port}"]
+    rows = tmp / "body-rows.json"
     return [
         Server(
+            "floor-asgi",
+            "floor: ASGI",
+            [sys.executable, str(ASGI_FLOOR_APP), "--port", "{port}"],
+            "/ready",
+            "/predict",
+            rows,
+            None,
+            env=env,
+            cwd=tmp,
+        ),
+        Server(
             "floor-constant",
-            "floor: constant",
+            "ref: FastAPI constant",
             [*base, "--mode", "constant"],
             "/ready",
             "/predict",
-            tmp / "body-rows.json",
+            rows,
             None,
             env=env,
             cwd=tmp,
@@ -680,7 +554,7 @@ def floor_servers(model: dict[str, Any], tmp: Path) -> list[Server]:
             [*base, "--mode", "predict", "--model", str(model["pickled"])],
             "/ready",
             "/predict",
-            tmp / "body-rows.json",
+            rows,
             model["expected"],
             env=env,
             cwd=tmp,
@@ -688,126 +562,21 @@ def floor_servers(model: dict[str, Any], tmp: Path) -> list[Server]:
     ]
 
 
-# --- report --------------------------------------------------------------------------------------------
-def fmt_ms(us: float | None) -> str:
-    if us is None:
-        return "-"
-    ms = us / 1000
-    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms" if ms < 100 else f"{ms:,.0f} ms"
-
-
-def fmt_mb(n: float | None) -> str:
-    return "-" if n is None else f"{n / 2**20:,.0f} MB"
-
-
-def times(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.2f}x" if x < 10 else f"{x:,.1f}x" if x < 100 else f"{x:,.0f}x"
-
-
-def summarize(server: Server) -> dict[int, dict[str, Any]]:
-    """Per level: medians of req/s, p50, p99 over the repeats; errors summed; every sample kept."""
-    out = {}
-    for level, runs in server.levels.items():
-        out[level] = {
-            "rps": median([r["rps"] for r in runs]),
-            "p50_us": median([r["p50_us"] for r in runs]),
-            "p99_us": median([r["p99_us"] for r in runs]),
-            "max_us": median([r["max_us"] for r in runs]),
-            "errors": sum(r["errors"] for r in runs),
-            "samples": runs,
-        }
-    return out
-
-
-def table(lines: list[tuple[str, ...]], header: tuple[str, ...], left: int = 1) -> str:
-    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
-
-    def fmt(line: tuple[str, ...]) -> str:
-        cells = [
-            c.ljust(w) if i < left or i == len(line) - 1 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return " | ".join(cells).rstrip()
-
-    return "\n".join([fmt(header), "-+-".join("-" * w for w in widths), *(fmt(line) for line in lines)])
-
-
-def verdict(met: bool | None) -> str:
-    return {True: "met", False: "MISSED", None: "n/a"}[met]
-
-
-def evaluate(
-    figures: dict[str, dict[int, dict[str, Any]]], memory: dict[str, Any], footprint: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """The issue's targets, for Shipyard; a figure from a level with errors makes its target invalid."""
-    ours, peer = figures.get("shipyard", {}), figures.get("mlflow", {})
-    constant, predict = figures.get("floor-constant", {}), figures.get("floor-predict", {})
-
-    def get(side: dict[int, dict[str, Any]], level: int, key: str) -> float | None:
-        return side.get(level, {}).get(key)
-
-    def errors(*pairs: tuple[dict[int, dict[str, Any]], int]) -> bool:
-        return any(side.get(level, {}).get("errors") for side, level in pairs)
-
-    checks = []
-    for key, label, other, minimum in (
-        ("vs_mlflow", f"req/s >= {TARGET_VS_MLFLOW:g}x MLflow's", peer, TARGET_VS_MLFLOW),
-        ("vs_constant", f"req/s >= {TARGET_VS_CONSTANT:.0%} of the constant floor", constant, TARGET_VS_CONSTANT),
-    ):
-        values = {level: ratio(get(ours, level, "rps"), get(other, level, "rps")) for level in HIGH_LEVELS}
-        known = [v for v in values.values() if v is not None]
-        met = None if len(known) < len(HIGH_LEVELS) else all(v >= minimum for v in known)
-        shown = ", ".join(
-            f"c={level}: {'-' if v is None else f'{v:.0%}' if key == 'vs_constant' else times(v)}"
-            for level, v in values.items()
-        )
-        invalid = errors(*((side, level) for side in (ours, other) for level in HIGH_LEVELS))
-        checks.append({"key": key, "target": label, "figure": shown, "values": values, "met": met, "invalid": invalid})
-
-    p50 = ratio(get(ours, 1, "p50_us"), get(predict, 1, "p50_us"))
-    checks.append(
-        {
-            "key": "p50_vs_predict_floor",
-            "target": f"c=1: p50 <= {TARGET_P50_VS_PREDICT:g}x the predict floor's",
-            "figure": f"{fmt_ms(get(ours, 1, 'p50_us'))} vs {fmt_ms(get(predict, 1, 'p50_us'))} = {times(p50)}",
-            "values": p50,
-            "met": None if p50 is None else p50 <= TARGET_P50_VS_PREDICT,
-            "invalid": errors((ours, 1), (predict, 1)),
-        }
-    )
-    p99 = get(ours, 64, "p99_us")
-    checks.append(
-        {
-            "key": "p99_at_64",
-            "target": f"c=64: p99 < {TARGET_P99_AT_64_MS:g} ms",
-            "figure": fmt_ms(p99),
-            "values": p99,
-            "met": None if p99 is None else p99 / 1000 < TARGET_P99_AT_64_MS,
-            "invalid": errors((ours, 64)),
-        }
-    )
-    peak = memory.get("shipyard", {}).get("process_peak_bytes")
-    limit = footprint.get("limit_bytes")
-    checks.append(
-        {
-            "key": "memory",
-            "target": f"peak RSS < 2x model footprint + {TARGET_MEMORY_EXTRA_MB:g} MB",
-            "figure": f"{fmt_mb(peak)} vs limit {fmt_mb(limit)}",
-            "values": peak,
-            "met": None if peak is None or limit is None else peak < limit,
-            "invalid": False,
-        }
-    )
-    return checks
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Shipyard's model server vs mlflow models serve vs the floors.")
+    parser = argparse.ArgumentParser(description="Shipyard's model server vs BentoML, MLflow and the floors.")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is shown")
     parser.add_argument("--quick", action="store_true", help="1 repeat, 3 s per level")
     parser.add_argument("--duration", type=int, default=None, help="seconds per concurrency level (default 10)")
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrency levels, comma-separated")
-    parser.add_argument("--skip-mlflow", action="store_true", help="leave out `mlflow models serve`")
+    parser.add_argument("--skip-mlflow", action="store_true", help="leave out both `mlflow models serve` rows")
+    parser.add_argument("--skip-bentoml", action="store_true", help="leave out both `bentoml serve` rows")
+    parser.add_argument(
+        "--floor-pairs",
+        type=int,
+        default=None,
+        help="extra back-to-back runs of Shipyard and the ASGI floor at c=32 and 64, for a stable ratio "
+        "(default 3; 0 with --quick)",
+    )
     parser.add_argument("--skip-shipyard", action="store_true", help="leave out `shipyard serve`")
     parser.add_argument("--shipyard-path", default="", help="Shipyard's predict route (default: from /openapi.json)")
     parser.add_argument(
@@ -819,6 +588,7 @@ def main() -> None:
     repeat = 1 if args.quick else args.repeat
     duration = args.duration or (3 if args.quick else 10)
     warmup = 1 if args.quick else 2
+    floor_pairs = args.floor_pairs if args.floor_pairs is not None else 0 if args.quick else 3
     levels = tuple(int(x) for x in args.levels.split(","))
     if repeat < 1 or duration < 1:
         parser.error("--repeat and --duration must be at least 1")
@@ -871,14 +641,28 @@ def main() -> None:
         if reason is not None:
             unavailable["shipyard"] = reason
             log(f"shipyard: unavailable ({reason})")
+        if args.skip_bentoml:
+            unavailable["bentoml"] = "skipped (--skip-bentoml)"
+        else:
+            try:
+                venv = bentoml_venv(sys.executable, model["sklearn"])
+                versions["bentoml"] = module_version(venv, "bentoml")
+                servers += bentoml_servers(model, tmp, venv)
+            except Exception as exc:
+                unavailable["bentoml"] = f"cannot install or start BentoML: {short(exc)}"
+                log(f"bentoml: unavailable ({unavailable['bentoml']})")
         mlflow_info: dict[str, Any] = {}
         if args.skip_mlflow:
             unavailable["mlflow"] = "skipped (--skip-mlflow)"
         else:
             try:
                 log("mlflow: saving the model with mlflow.sklearn.save_model ...")
-                peer, mlflow_info = mlflow_server(model, tmp)
-                versions.update(mlflow=mlflow_info["mlflow"], mlflow_sklearn=mlflow_info["sklearn"])
+                venv = mlflow_venv(sys.executable)
+                peer, mlflow_info["mlflow"] = mlflow_server(model, tmp, venv, "mlflow", "mlflow")
+                versions.update(mlflow=mlflow_info["mlflow"]["mlflow"], mlflow_sklearn=mlflow_info["mlflow"]["sklearn"])
+                servers.append(peer)
+                venv = mlflow_uvloop_venv(sys.executable, versions["mlflow"])
+                peer, mlflow_info["mlflow-uvloop"] = mlflow_server(model, tmp, venv, "mlflow-uvloop", "mlflow uvloop")
                 servers.append(peer)
             except Exception as exc:
                 unavailable["mlflow"] = short(exc)
@@ -893,6 +677,18 @@ def main() -> None:
                     continue
                 try:
                     run_server(server, loadgen, levels, duration, warmup, tmp)
+                except Exception as exc:
+                    server.unavailable = short(exc)
+                    unavailable[server.name] = server.unavailable
+                    log(f"  {server.label}: unavailable ({server.unavailable})")
+        # Shipyard and the ASGI floor again, back to back at the high levels only: more pairs for their ratio.
+        paired = [s for s in servers if s.name in ("shipyard", "floor-asgi") and s.unavailable is None]
+        high = tuple(level for level in levels if level in HIGH_LEVELS)
+        for i in range(floor_pairs if len(paired) == 2 and high else 0):
+            log(f"floor pair {i + 1}/{floor_pairs}: shipyard and floor: ASGI at c={', '.join(map(str, high))}")
+            for server in paired:
+                try:
+                    run_server(server, loadgen, high, duration, warmup, tmp)
                 except Exception as exc:
                     server.unavailable = short(exc)
                     unavailable[server.name] = server.unavailable
@@ -922,7 +718,9 @@ def main() -> None:
         f" of {duration} s per level\n"
         f"Python {versions['python']}, scikit-learn {versions['sklearn']}, FastAPI {versions['fastapi']}, uvicorn "
         f"{versions['uvicorn']}; Shipyard {versions.get('shipyard', 'not run')}; "
-        f"{'MLflow ' + versions['mlflow'] if 'mlflow' in versions else 'MLflow not run'}; load: {loadgen.version}; "
+        f"{'MLflow ' + versions['mlflow'] if 'mlflow' in versions else 'MLflow not run'}; "
+        f"{'BentoML ' + str(versions['bentoml']) if 'bentoml' in versions else 'BentoML not run'}; "
+        f"load: {loadgen.version}; "
         f"{platform.platform()}, {os.cpu_count()} CPUs\n"
     )
     lines = []
@@ -932,9 +730,11 @@ def main() -> None:
             if fig is None:
                 continue
             errs = str(fig["errors"]) if not fig["errors"] else f"{fig['errors']} INVALID"
-            latencies = [fmt_ms(fig[key]) for key in ("p50_us", "p99_us", "max_us")]
-            lines.append((labels[name], str(level), f"{fig['rps']:,.0f}", *latencies, errs))
-    print(table(lines, ("server", "concurrency", "req/s", "p50", "p99", "max", "errors")))
+            keys = ("p50_us", "p99_us", "max_us", "p99_corrected_us")
+            runs = str(len(fig["samples"]))
+            lines.append((labels[name], str(level), f"{fig['rps']:,.0f}", *(fmt_ms(fig[k]) for k in keys), runs, errs))
+    header = ("server", "concurrency", "req/s", "p50", "p99", "max", "p99 corrected", "runs", "errors")
+    print(table(lines, header))
     for name, reason in unavailable.items():
         print(f"{name}: unavailable ({reason})")
     print(
@@ -943,11 +743,26 @@ def main() -> None:
     )
 
     ours = figures.get("shipyard", {})
+    bento = better_bentoml(figures)
     ratio_lines = []
     for level in levels:
         cells = [str(level)]
-        for other in ("mlflow", "floor-constant", "floor-predict"):
-            cells.append(times(ratio(ours.get(level, {}).get("rps"), figures.get(other, {}).get(level, {}).get("rps"))))
+        for side in (
+            bento,
+            *(figures.get(n, {}) for n in ("mlflow-uvloop", "mlflow", "floor-constant", "floor-predict")),
+        ):
+            cells.append(times(ratio(ours.get(level, {}).get("rps"), side.get(level, {}).get("rps"))))
+        of_floor = ratio(ours.get(level, {}).get("rps"), figures.get("floor-asgi", {}).get(level, {}).get("rps"))
+        paired = paired_ratios(
+            next((s for s in servers if s.name == "shipyard"), None),
+            next((s for s in servers if s.name == "floor-asgi"), None),
+            level,
+        )
+        cells.append(
+            "-"
+            if of_floor is None
+            else f"{of_floor:.0%}" + (f" ({min(paired):.0%}-{max(paired):.0%})" if len(paired) > 1 else "")
+        )
         cells.append(
             times(
                 ratio(ours.get(level, {}).get("p50_us"), figures.get("floor-predict", {}).get(level, {}).get("p50_us"))
@@ -960,10 +775,13 @@ def main() -> None:
             ratio_lines,
             (
                 "concurrency",
-                "shipyard/mlflow req/s",
-                "shipyard/constant req/s",
-                "shipyard/predict req/s",
-                "shipyard/predict p50",
+                "/bentoml (better)",
+                "/mlflow uvloop",
+                "/mlflow",
+                "/FastAPI constant",
+                "/predict floor",
+                "of ASGI floor (run by run)",
+                "p50 / predict floor's",
             ),
         )
     )
@@ -1007,16 +825,22 @@ def main() -> None:
         f"each level: {duration} s of wrk -t<concurrency> -c<concurrency> (one keep-alive connection per concurrent "
         "request, each on its own wrk thread so the Lua script can time every request itself; closed loop), after a "
         f"{warmup} s warm-up at concurrency 8 per server start; every figure (max: the median of the runs' maxima) is "
-        f"the median of {repeat} server start(s), the servers taking turns in each repeat. p50/p99 are the requests' "
-        "own latencies; wrk's coordinated-omission-corrected p50/p99 are in the JSON (p50/p99_corrected_us)"
+        f"the median of {repeat} server start(s), the servers taking turns in each repeat"
+        + (f", plus {floor_pairs} back-to-back runs of Shipyard and the ASGI floor at c=32/64" if floor_pairs else "")
+        + ". p50/p99/max are the requests' own latencies (closed loop); 'p99 corrected' is wrk's coordinated-omission-"
+        "corrected p99 (as if requests were sent on a fixed schedule), on which the p99 target is judged"
         if loadgen.kind == "wrk"
         else f"each level: {duration} s of the Python load generator, one connection per concurrent request",
-        f'single-row requests: Shipyard and the floors get {{"rows": [{{f0..f19}}]}}, MLflow '
+        f'single-row requests: Shipyard, BentoML and the floors get {{"rows": [{{f0..f19}}]}}, MLflow '
         f'{{"dataframe_records": [{{f0..f19}}]}} ({len(body("rows", model["row"]))} / '
         f"{len(body('mlflow', model['row']))} bytes); each server's first answer is checked (200, the right class)",
-        "floors: bench/_serving_floor.py, FastAPI + uvicorn, one worker, uvloop + httptools, access log off; "
-        "constant: reads the body, returns a constant; predict: orjson-parses the row, model.predict on a "
-        "1 x 20 float64 numpy array (columns in the fitted order), orjson response",
+        "floors, one worker each, uvicorn + uvloop + httptools, access log off: ASGI (bench/_serving_asgi_floor.py): a "
+        "bare ASGI app that orjson-parses the body and sends a constant, the throughput floor; FastAPI constant "
+        "(bench/_serving_floor.py, a reference): a FastAPI route that reads the body, returns a constant; predict: "
+        "FastAPI, orjson-parses the row, model.predict on a 1 x 20 float64 numpy array (columns in the fitted "
+        "order), orjson response",
+        'validation (each server\'s answers to the row altered one way at a time: f0 as the string "0.5", f0 as '
+        "true, an extra field, f19 missing): " + "; ".join(f"{s.label}: {answers(s)}" for s in servers if s.validation),
         "errors: non-2xx responses (counted by the wrk script's response()) plus socket errors and timeouts "
         f"(> {WRK_TIMEOUT}); a level with any error is INVALID and so is every target that uses it",
     ]
@@ -1027,15 +851,23 @@ def main() -> None:
         )
     else:
         notes.append("not pinned (no taskset, or a single CPU): the load generator competes with the server")
-    if mlflow_info:
-        packages = mlflow_info["server_packages"]
+    for name, info in mlflow_info.items():
+        packages = info["server_packages"]
         fast = "+".join(m for m in ("uvloop", "httptools") if packages.get(m))
         http_stack = fast or "asyncio + h11 (`pip install mlflow` brings neither uvloop nor httptools)"
         notes.append(
-            f"mlflow: {mlflow_info['venv']}, `mlflow models serve --env-manager local --workers 1` = uvicorn "
-            f"{packages.get('uvicorn')} with {http_stack}; model: {mlflow_info['model']} (largest coefficient "
-            f"difference {mlflow_info['max_coef_difference']:.1e}), saved with mlflow.sklearn.save_model with an "
+            f"{name}: {info['venv']}, `mlflow models serve --env-manager local --workers 1` = uvicorn "
+            f"{packages.get('uvicorn')} with {http_stack}; model: {info['model']} (largest coefficient "
+            f"difference {info['max_coef_difference']:.1e}), saved with mlflow.sklearn.save_model with an "
             "input example (MLflow enforces the inferred schema)"
+        )
+    if "bentoml" in versions:
+        notes.append(
+            f"bentoml: bench/.venv-bentoml, BentoML {versions['bentoml']} + uvloop + httptools (its uvicorn picks "
+            "them; `pip install bentoml` brings neither), `bentoml serve _serving_bentoml:Plain|Batched`, one worker, "
+            "access log off, the same pickled model; input: a pydantic model of 20 float fields (BentoML's "
+            "documented way), so its only validation is pydantic's lax defaults; batching: batchable=True, "
+            "max_batch_size=256, max_latency_ms=10000; 'better variant' = the one with more req/s at that level"
         )
     if "shipyard" in labels:
         ship = next(s for s in servers if s.name == "shipyard")
@@ -1073,6 +905,8 @@ def main() -> None:
         "batch_floor": batch,
         "footprint": footprint,
         "targets": checks,
+        "headlines": headlines(figures, {s.name: s for s in servers}),
+        "validation": {s.name: s.validation for s in servers if s.validation},
         "mlflow": mlflow_info,
         "unavailable": unavailable,
         "notes": notes,
