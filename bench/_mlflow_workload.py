@@ -1,11 +1,12 @@
 """The MLflow side of ``bench/tracking.py``. Runs with ``bench/.venv-mlflow``'s python, never the project's.
 
-    bench/.venv-mlflow/bin/python bench/_mlflow_workload.py --repeat 3 [--skip log_metric]
+    bench/.venv-mlflow/bin/python bench/_mlflow_workload.py --repeat 3 [--skip log_metric] [--skip log_metric_async]
 
 Every measurement gets a fresh SQLite database (``sqlite:///<tmp>/mlflow.db``), copied from a template
 whose schema MLflow created once (creating the schema takes seconds and is not what is measured).
 Progress goes to stderr; stdout carries exactly one JSON object:
-``{"versions": {...}, "results": {op: [seconds, ...]}, "setup": {...}, "checks": {...}}``.
+``{"versions": {...}, "results": {op: [seconds, ...]}, "setup": {...}, "checks": {...}, "sqlite": {...}}``
+(``sqlite``: the journal mode and ``synchronous`` level MLflow's own connections run with).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 
 import _harness as h
 
-os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")  # MLflow's default; pinned so calls are durable
+# MLflow's default, pinned so calls are durable; op 1's async variant asks for it per call (synchronous=False).
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
@@ -77,6 +79,31 @@ def op_log_metric(tmp: Path) -> float:
     return elapsed
 
 
+def op_log_metric_async(tmp: Path) -> float:
+    """Op 1 with MLflow's asynchronous logging: calls queue, ``flush_async_logging`` waits until all are stored
+    (the same buffered-then-durable work as Shipyard's ``log_metric`` + ``flush()``)."""
+    client, _ = fresh_store(tmp)
+    points = h.loss_points()
+    with mlflow.start_run() as run:
+        t0 = time.perf_counter()
+        for value, step in points:
+            mlflow.log_metric("loss", value, step=step, synchronous=False)
+        mlflow.flush_async_logging()
+        elapsed = time.perf_counter() - t0
+    assert len(client.get_metric_history(run.info.run_id, "loss")) == h.N_POINTS
+    return elapsed
+
+
+def sqlite_settings(tmp: Path) -> dict[str, str]:
+    """What MLflow's own connections run with (its engine's connect hooks applied), not what we assume."""
+    client, _ = fresh_store(tmp)
+    levels = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    with client._tracking_client.store.engine.connect() as conn:  # no public accessor for the engine
+        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    return {"journal_mode": str(journal).upper(), "synchronous": levels.get(sync, str(sync))}
+
+
 def op_log_batch(tmp: Path) -> float:
     client, _ = fresh_store(tmp)
     now = int(time.time() * 1000)
@@ -119,6 +146,8 @@ def warm_up(tmp: Path) -> float:
     client, experiment_id = fresh_store(tmp)
     with mlflow.start_run() as run:
         mlflow.log_metric("loss", 0.5, step=0)
+        mlflow.log_metric("loss", 0.45, step=2, synchronous=False)  # starts the async logging queue's thread
+        mlflow.flush_async_logging()
         client.log_batch(run.info.run_id, metrics=[Metric("loss", 0.4, int(time.time() * 1000), 1)])
         mlflow.log_params({"a": "1"})
         mlflow.log_param("penalty", "l1")
@@ -196,6 +225,7 @@ def op_metric_history(tmp: Path) -> float:
 
 WRITE_OPS = {
     "log_metric": op_log_metric,
+    "log_metric_async": op_log_metric_async,
     "log_batch": op_log_batch,
     "log_params": op_log_params,
     "create_runs": op_create_runs,
@@ -217,6 +247,8 @@ def main() -> None:
     with h.fresh_dir("mlflow-bench-") as root:
         TEMPLATE = make_template(root)
         h.repeat(warm_up, 1)
+        with h.fresh_dir("mlflow-bench-") as tmp:
+            settings = sqlite_settings(tmp)
         for key, measure in WRITE_OPS.items():
             if key in args.skip:
                 continue
@@ -242,7 +274,8 @@ def main() -> None:
             results["metric_history"] = h.repeat(op_metric_history, args.repeat, progress=log)
 
     versions = {"mlflow": mlflow.__version__, "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    print(json.dumps({"versions": versions, "results": results, "setup": setup, "checks": checks}), file=real_stdout)
+    report = {"versions": versions, "results": results, "setup": setup, "checks": checks, "sqlite": settings}
+    print(json.dumps(report), file=real_stdout)
 
 
 if __name__ == "__main__":
