@@ -162,3 +162,29 @@ def test_the_status_filter_applies_the_rule_the_status_is_shown_by(client: sy.Cl
     assert found("attributes.status != 'running'") == ["killed"]
     assert found("attributes.status != 'crashed'") == ["alive"]
     alive.end()
+
+
+def test_a_run_started_between_pages_shifts_nothing(client: sy.Client, runs: dict[str, str]) -> None:
+    first = client.search_runs(project="churn", max_results=2)
+    with client.start_run(project="churn", name="late"):
+        pass
+    rest = client.search_runs(project="churn", max_results=2, page_token=first.next_page_token)
+    assert names(first) + names(rest) == ["d", "c", "b", "a"]
+
+
+def test_a_default_order_page_token_does_not_continue_an_ordered_search(
+    client: sy.Client, runs: dict[str, str]
+) -> None:
+    token = client.search_runs(project="churn", max_results=1).next_page_token
+    with pytest.raises(sy.InvalidInput, match="default order"):
+        client.search_runs(project="churn", order_by=["metrics.auc"], page_token=token)
+
+
+def test_pages_in_another_order_cover_every_run_once(client: sy.Client, runs: dict[str, str]) -> None:
+    seen, token = [], None
+    while True:
+        page = client.search_runs(project="churn", order_by=["metrics.auc DESC"], max_results=3, page_token=token)
+        seen, token = seen + names(page), page.next_page_token
+        if token is None:
+            break
+    assert seen == ["d", "a", "b", "c"]

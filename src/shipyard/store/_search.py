@@ -119,19 +119,43 @@ def check_max_results(max_results: int) -> int:
     return max_results
 
 
-def encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+PageStart = tuple[int, tuple[int, str] | None]  # (offset, or the (start_time, id) of the previous page's last run)
 
 
-def decode_page_token(token: str | None) -> int:
+def encode_page_token(offset: int = 0, *, after: tuple[int, str] | None = None) -> str:
+    """A token for the next page: where the previous page ended (default order), else how many runs it skipped."""
+    body: dict[str, Any] = {"offset": offset} if after is None else {"after": [after[0], after[1]]}
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> PageStart:
     if not token:
-        return 0
+        return 0, None
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if isinstance(offset, int) and offset >= 0:
-            return offset
+        body = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if "after" in body:
+            start, run_id = body["after"]
+            if isinstance(start, int) and isinstance(run_id, str):
+                return 0, (start, run_id)
+        else:
+            offset = body["offset"]
+            if isinstance(offset, int) and offset >= 0:
+                return offset, None
     except (ValueError, KeyError, TypeError):
         pass
     raise InvalidInput(
         f"The page token {token!r} is not one Shipyard issued; pass the next_page_token of a previous page."
+    )
+
+
+def after_run(start_time: int, run_id: str) -> sa.ColumnElement[bool]:
+    """Runs after ``(start_time, run_id)`` in the default order (newest first): a keyset page.
+
+    A page deep in the list then costs what the first one does; an offset reads and throws away every run
+    before it, so its cost grows with the depth (``bench/growth.py``). Spelled so that both databases read
+    it as a range of the (project, start time) index, which a row-value comparison is not on PostgreSQL.
+    """
+    return sa.and_(
+        runs.c.start_time <= start_time,
+        sa.or_(runs.c.start_time < start_time, runs.c.id < run_id),
     )

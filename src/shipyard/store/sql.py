@@ -375,7 +375,12 @@ class SqlStore(StoreBase):
         comparisons = parse_filter(filter)
         ordering = parse_order_by(order_by)
         _search.check_max_results(max_results)
-        offset = _search.decode_page_token(page_token)
+        offset, after = _search.decode_page_token(page_token)
+        if after is not None and ordering:
+            raise InvalidInput(
+                "This page token continues a listing in the default order (newest first), not one with order_by; "
+                "pass the next_page_token of the same search."
+            )
         with self._read() as conn:
             query: sa.Select[Any] = _RUN_COLUMNS
             project_id = None if project is None else self._project_id(conn, project, create=False)
@@ -388,11 +393,22 @@ class SqlStore(StoreBase):
             if any(c.entity == "attributes" and c.key == "status" and c.value in _LIVE for c in comparisons):
                 dead = self._dead_here(conn, crashed_before, project_id)
             query, joined = _search.apply_filter(query, comparisons, crashed_before, dead)
+            if after is not None:
+                query = query.where(_search.after_run(*after))
             query = _search.apply_order(query, ordering, joined, self.engine.dialect.name)
             query = query.limit(max_results + 1).offset(offset)
             rows = conn.execute(query).all()
             records = self._records(conn, rows[:max_results])
-        token = _search.encode_page_token(offset + max_results) if len(rows) > max_results else None
+        token = None
+        if len(rows) > max_results:
+            # In the default order the next page starts after this one's last run: it costs what the first page
+            # does, and a run started meanwhile shifts nothing. A page in another order counts from the start.
+            last = rows[max_results - 1]
+            token = (
+                _search.encode_page_token(offset + max_results)
+                if ordering
+                else _search.encode_page_token(after=(last.start_time, last.id))
+            )
         return RunPage(records, token)
 
     @staticmethod
@@ -479,9 +495,14 @@ def _environment_json(environment: Mapping[str, Any]) -> str:
 
 _ENV_CACHE: dict[int, tuple[Mapping[str, Any], str]] = {}
 
+# The project's name comes from a correlated subquery, not a join: with ``projects`` joined, SQLite puts its
+# scan in the outer loop, which loses the order of the index the search reads (by metric value, or by start
+# time) and sorts every matching run before the LIMIT: 0.2 s at 100k runs, seconds at 1M. Without the join
+# it walks the index in order, sorts only the ties, and stops at the page.
+_PROJECT_NAME = sa.select(projects.c.name).where(projects.c.id == runs.c.project_id).scalar_subquery()
 _RUN_COLUMNS = sa.select(
     runs.c.id,
-    projects.c.name.label("project"),
+    _PROJECT_NAME.label("project"),
     runs.c.name,
     runs.c.status,
     runs.c.parent_id,
@@ -492,7 +513,7 @@ _RUN_COLUMNS = sa.select(
     runs.c.pid,
     runs.c.environment,
     runs.c.deleted_at,
-).join(projects, projects.c.id == runs.c.project_id)
+)
 
 
 def _key_values(conn: sa.Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
