@@ -206,6 +206,16 @@ def test_segments_rotate_by_rows(client: sy.Client) -> None:
     assert rows(client).num_rows == 5
 
 
+def test_segments_rotate_by_bytes_too(client: sy.Client) -> None:
+    """Wide inputs fill a segment's bytes before its rows: the buffer, and so the server's memory, stays bounded."""
+    with PredictionLog(client.backend, "p", "churn", segment_bytes=1, segment_seconds=3600) as log:
+        for i in range(1_030):  # records are turned into Arrow 512 at a time, then measured
+            log.append(record(f"r{i}", 1_000 + i))
+    segments = client.backend.predictions.segments("p", "churn", "predictions")
+    assert [s.rows for s in segments] == [512, 512, 6]
+    assert rows(client).column("request_id").to_pylist() == [f"r{i}" for i in range(1_030)]
+
+
 def test_a_segment_is_written_when_its_oldest_row_is_due(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     written = threading.Event()
     add = client.backend.predictions.add_segment

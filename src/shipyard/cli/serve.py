@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from shipyard.cli._state import open_client
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-# The options travel to uvicorn's worker processes through this variable (internal plumbing between
-# this command and the processes it starts; not a user setting).
-_OPTIONS_VARIABLE = "SHIPYARD_SERVE_OPTIONS"
+from shipyard.serving.worker import OPTIONS_VARIABLE, options_value
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +68,7 @@ def serve(
         log_predictions=not no_log,
         trust_unsafe=trust_unsafe,
         follow_registry_canary=not no_registry_canary,
+        load_in_child_process=True,
     )
     with open_client(ctx) as client:
         _banner(client, options)
@@ -83,10 +77,10 @@ def serve(
             "artifacts": client.settings.artifacts,
             "cwd": str(client.settings.root),
         }
-    os.environ[_OPTIONS_VARIABLE] = json.dumps({"options": dataclasses.asdict(options), "settings": settings})
+    os.environ[OPTIONS_VARIABLE] = options_value(dataclasses.asdict(options), settings)
     typer.echo(f"Listening on http://{host}:{port} (docs at /docs); Ctrl-C or SIGTERM stops it gracefully.", err=True)
     uvicorn.run(
-        "shipyard.cli.serve:app_from_environment",
+        "shipyard.serving.worker:app_from_environment",  # a worker process imports the server, not the CLI
         factory=True,
         host=host,
         port=port,
@@ -141,15 +135,3 @@ def _banner(client: Any, options: Any) -> None:
                 bold=True,
                 err=True,
             )
-
-
-def app_from_environment() -> FastAPI:
-    """uvicorn's factory, in each server process: open the store and build the app from the command's options."""
-    import shipyard
-    from shipyard.serving.app import create_app
-    from shipyard.serving.deployment import ServeOptions
-
-    given = json.loads(os.environ[_OPTIONS_VARIABLE])
-    settings = given["settings"]
-    client = shipyard.Client(settings["uri"], artifacts=settings["artifacts"], cwd=settings["cwd"])
-    return create_app(client, ServeOptions(**given["options"]))

@@ -342,12 +342,19 @@ def _head(values: NDArray[Any]) -> str:
     return repr(values[:3].tolist()) + (" …" if len(values) > 3 else "")
 
 
-def load_model(folder: Path, info: PackageInfo, *, trust_unsafe: bool = False) -> LoadedModel:
+def load_model(
+    folder: Path, info: PackageInfo, *, trust_unsafe: bool = False, separate_process: bool = False
+) -> LoadedModel:
     """Load the package that ``save_model`` wrote into ``folder`` and described in ``info``.
 
     Pickle-based packages (``unsafe_format``) are refused with ``PermissionDenied`` unless
     ``trust_unsafe=True``. A library release other than the recorded one raises a
     ``VersionMismatchWarning``. The model is read into memory: the folder may be deleted afterwards.
+
+    ``separate_process=True`` is for long-lived processes: a flavor whose loader imports much the model
+    never uses (scikit-learn's, through skops) then loads in a short-lived child process, which hands the
+    model back pickled (``flavors._child``), so this process never holds the loader. It takes a second
+    longer or two (another interpreter starts); the model, the checks and the errors are the same.
     """
     flavor = get_flavor(info.flavor)
     # The flavor's own safety counts too: metadata claiming a pickle is safe must not make it so.
@@ -360,7 +367,13 @@ def load_model(folder: Path, info: PackageInfo, *, trust_unsafe: bool = False) -
     flavor.import_libraries()
     check_environment(flavor, info.environment)
     try:
-        model = flavor.load(Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
+        loaded, model = False, None
+        if separate_process and flavor.loader_outweighs_model:
+            from shipyard.models.flavors._child import load_in_child
+
+            loaded, model = load_in_child(flavor.name, Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
+        if not loaded:  # loaded here, also when the child failed: its error is raised as this process sees it
+            model = flavor.load(Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
     except (AttributeError, ImportError) as exc:  # the package names code this process cannot import
         if isinstance(exc, ShipyardError):
             raise

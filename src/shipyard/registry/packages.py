@@ -54,8 +54,16 @@ def store_package(
     return StoredPackage(info, files, digest)
 
 
-def load_package(blobs: BlobStore, digest: str, *, trust_unsafe: bool = False, what: str = "the model") -> LoadedModel:
-    """Load the package whose manifest is ``digest``; every file is verified as it is read."""
+def load_package(
+    blobs: BlobStore,
+    digest: str,
+    *,
+    trust_unsafe: bool = False,
+    what: str = "the model",
+    separate_process: bool = False,
+) -> LoadedModel:
+    """Load the package whose manifest is ``digest``; every file is verified as it is read
+    (``separate_process``: see ``load_model``)."""
     from shipyard.models.package import PackageInfo, load_model
 
     manifest = json.loads(blobs.read_bytes(digest))
@@ -67,4 +75,5 @@ def load_package(blobs: BlobStore, digest: str, *, trust_unsafe: bool = False, w
     with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
         for item in manifest["files"]:
             blobs.download(item["digest"], Path(folder) / check_artifact_path(item["path"]))
-        return load_model(Path(folder), PackageInfo.from_dict(manifest["package"]), trust_unsafe=trust_unsafe)
+        info = PackageInfo.from_dict(manifest["package"])
+        return load_model(Path(folder), info, trust_unsafe=trust_unsafe, separate_process=separate_process)

@@ -58,6 +58,9 @@ class ServeOptions:
     """Load pickle-based (``python_function``) versions; unpickling runs code from the package."""
     follow_registry_canary: bool = True
     """Serve the registry's running canary of the model (without ``canary`` or ``shadow`` only)."""
+    load_in_child_process: bool = False
+    """Load each version in a short-lived child process when its flavor's loader outweighs the model
+    (``load_model(separate_process=True)``), so the server never holds the loader; ``shipyard serve`` does."""
 
     def __post_init__(self) -> None:
         if self.canary and self.shadow:
@@ -171,7 +174,15 @@ class Deployment:
 
     def _load(self, version: ModelVersion, ref: str) -> ServedModel:
         passed, reason = self._gate_status(version, ref)
-        loaded = self.client.models.load(version, trust_unsafe=self.options.trust_unsafe)
+        from shipyard.registry.packages import load_package
+
+        loaded = load_package(
+            self.client.backend.blobs,
+            version.artifact_digest,
+            trust_unsafe=self.options.trust_unsafe,
+            what=version.ref,
+            separate_process=self.options.load_in_child_process,
+        )
         return ServedModel(version, loaded, gate_passed=passed, gate_reason=reason)
 
     def _gate_status(self, version: ModelVersion, ref: str) -> tuple[bool, str]:

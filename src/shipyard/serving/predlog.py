@@ -5,8 +5,12 @@ bounded queue takes the record, and one background thread turns batches of recor
 (zstd) in the artifact store, each indexed by a row of ``prediction_segments`` in the metadata store. The
 writer is not woken per record (on a busy server each wake-up would take the interpreter from the requests):
 it looks at the queue every ``_POLL`` seconds, or as soon as a slice of records is waiting. A
-segment is written once it holds ``segment_rows`` rows, once its oldest row has waited ``segment_seconds``,
-and on :meth:`~PredictionLog.flush` and :meth:`~PredictionLog.close`. When the queue is full, or a segment
+segment is written once it holds ``segment_rows`` rows or ``segment_bytes`` of Arrow data (whichever comes
+first: wide inputs fill the bytes first), once its oldest row has waited ``segment_seconds``, and on
+:meth:`~PredictionLog.flush` and :meth:`~PredictionLog.close`. Those bounds are the log's memory: what is
+buffered, plus the Parquet writer's, which sees a row group of at most ``_ROW_GROUP_BYTES`` at a time and
+dictionary-encodes no floating-point or request-id column (their values rarely repeat, and a dictionary per
+such column would cost more memory than the segment's data). When the queue is full, or a segment
 cannot be written (the artifact store unwritable, the database down), its records are dropped and counted,
 a warning goes to the ``shipyard.serving`` logger, and serving goes on: a log never takes a service down.
 Feedback has a bound of its own in the queue (``max_feedback_queue``), so a flood of labels can never
@@ -85,6 +89,7 @@ _ENCODE_SLICE = 512  # records turned into Arrow at a time, as they arrive (see 
 _DRAIN = 1024  # records taken off the queue per pass at most, so a due segment is not kept waiting
 _PLAIN_NUMBERS = frozenset((float, int, type(None)))
 _POLL = 0.1  # seconds between the writer's looks at the queue when fewer than a slice of records wait
+_ROW_GROUP_BYTES = 1 << 20  # Arrow bytes per Parquet row group: what the writer holds encoded at a time
 
 
 class PredictionRecord(NamedTuple):
@@ -123,6 +128,7 @@ class _Buffer:
     """Records already turned into Arrow (a slice at a time), so tens of thousands of buffered Python
     objects never sit in memory for the garbage collector to walk while the server answers requests."""
     rows: int = 0
+    nbytes: int = 0  # of the encoded tables
     since: float = 0.0  # time.monotonic() of the oldest record
 
     @property
@@ -151,9 +157,15 @@ class PredictionLog:
         max_queue: int = 10_000,
         max_feedback_queue: int = 20_000,
         segment_rows: int = 50_000,
+        segment_bytes: int = 4 << 20,
         segment_seconds: float = 60.0,
     ) -> None:
-        bounds = (("max_queue", max_queue), ("max_feedback_queue", max_feedback_queue), ("segment_rows", segment_rows))
+        bounds = (
+            ("max_queue", max_queue),
+            ("max_feedback_queue", max_feedback_queue),
+            ("segment_rows", segment_rows),
+            ("segment_bytes", segment_bytes),
+        )
         for name, value in bounds:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInput(
@@ -171,6 +183,7 @@ class PredictionLog:
         self.max_feedback_queue = max_feedback_queue
         """Feedback items the queue holds at most, apart from the ``max_queue`` answered requests."""
         self._segment_rows = segment_rows
+        self._segment_bytes = segment_bytes
         self._segment_seconds = float(segment_seconds)
         self._queue: deque[tuple[str, Any] | _Marker] = deque()
         self._wake = threading.Event()
@@ -313,9 +326,11 @@ class PredictionLog:
                 buffer.records.append(payload)
                 buffer.rows += _rows(payload)
                 if len(buffer.records) >= _ENCODE_SLICE:
-                    buffer.encoded.extend(self._encode_slice(kind, buffer.records))
+                    encoded = self._encode_slice(kind, buffer.records)
+                    buffer.encoded.extend(encoded)
+                    buffer.nbytes += sum(table.nbytes for table, _count in encoded)
                     buffer.records = []
-                if buffer.rows >= self._segment_rows:
+                if buffer.rows >= self._segment_rows or buffer.nbytes >= self._segment_bytes:
                     self._write(kind, buffer)
         now = time.monotonic()
         for kind, buffer in buffers.items():
@@ -328,7 +343,7 @@ class PredictionLog:
     def _write(self, kind: str, buffer: _Buffer) -> None:
         """Write the buffer as one segment (or, if its records do not fit one table, one per group); never raises."""
         encoded = buffer.encoded + (self._encode_slice(kind, buffer.records) if buffer.records else [])
-        buffer.records, buffer.encoded, buffer.rows = [], [], 0
+        buffer.records, buffer.encoded, buffer.rows, buffer.nbytes = [], [], 0, 0
         for table, count in _by_schema(encoded):
             try:
                 self._store(kind, table)
@@ -375,7 +390,15 @@ class PredictionLog:
         blobs = self._backend.blobs
         with tempfile.TemporaryDirectory(dir=blobs.scratch_dir(), prefix="predictions-") as folder:
             path = Path(folder) / "segment.parquet"
-            pq.write_table(table, path, compression="zstd")
+            pq.write_table(
+                table,
+                path,
+                compression="zstd",
+                row_group_size=max(1, _ROW_GROUP_BYTES * table.num_rows // max(1, table.nbytes)),
+                use_dictionary=[
+                    f.name for f in table.schema if f.name != "request_id" and not pa.types.is_floating(f.type)
+                ],
+            )
             digest, _size = blobs.adopt_file(path)
         times = pc.min_max(table.column("at").cast(pa.int64()))
         versions = pc.unique(table.column("version")).to_pylist() if kind == "predictions" else []

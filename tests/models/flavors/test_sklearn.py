@@ -59,3 +59,26 @@ def test_a_model_fitted_on_numpy_is_fed_numpy_in_signature_order(train: pd.DataF
     np.testing.assert_allclose(
         load_model(tmp_path, info).predict(shuffled), model.predict(train[FEATURES].to_numpy()), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("name", ["linear", "forest"])
+def test_a_model_loaded_in_a_child_process_predicts_as_one_loaded_here(
+    packages: dict[str, tuple[Path, PackageInfo]], train: pd.DataFrame, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.models.flavors.sklearn import SklearnFlavor
+
+    folder, info = packages[name]
+    here = load_model(folder, info)
+    monkeypatch.setattr(SklearnFlavor, "load", None)  # this process can no longer load: the child must
+    apart = load_model(folder, info, separate_process=True)
+    np.testing.assert_array_equal(apart.predict_proba(train[FEATURES]), here.predict_proba(train[FEATURES]))
+
+
+def test_a_child_that_cannot_load_leaves_the_refusal_to_this_process(
+    packages: dict[str, tuple[Path, PackageInfo]],
+) -> None:
+    folder, info = packages["linear"]
+    shutil.copy(packages["forest"][0] / "model.skops", folder / "model.skops")
+    with pytest.raises(PermissionDenied, match=r"does not trust: sklearn\.tree\._tree\.Tree"):
+        load_model(folder, info, separate_process=True)
+    assert load_model(folder, info, trust_unsafe=True, separate_process=True).flavor == "sklearn"

@@ -69,6 +69,9 @@ class Flavor(ABC):
     # Libraries recorded in the package's environment and checked on load:
     # label → (module, how many leading version components must match, e.g. 1 = major).
     libraries: ClassVar[Mapping[str, tuple[str, int]]] = {}
+    loader_outweighs_model: ClassVar[bool] = False
+    """``load`` imports much the loaded model never uses; a long-lived process (a server) had better load in a
+    child process and receive the model pickled (``load_model(..., separate_process=True)``)."""
 
     @classmethod
     @abstractmethod

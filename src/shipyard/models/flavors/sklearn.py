@@ -71,6 +71,10 @@ class SklearnFlavor(Flavor):
     extra = "sklearn"
     # scikit-learn does not promise that an estimator saved by one minor release works in another.
     libraries = {"scikit-learn": ("sklearn", 2), "skops": ("skops", 1), "numpy": ("numpy", 1)}
+    # skops.io builds its default trusted types at import from scikit-learn's `all_estimators()`, which imports
+    # every estimator module and scikit-learn's test utilities (pytest, pygments): 20-30 MB that a served
+    # LogisticRegression never uses.
+    loader_outweighs_model = True
 
     @classmethod
     def matches(cls, model: object) -> bool:
