@@ -13,10 +13,20 @@ from shipyard.serving.worker import OPTIONS_VARIABLE, options_value
 
 from .conftest import options
 
-# What a served scikit-learn model does not need: skops' trust tables (they import every estimator and,
-# through scikit-learn's test utilities, pytest and pygments) and the CLI. pandas and rich are not listed:
-# scikit-learn imports both itself, so the bare predict floor of bench/serving.py holds them too.
-ABSENT = ("skops.io", "sklearn.utils._testing", "pytest", "_pytest", "pygments", "typer", "shipyard.cli")
+# What a served scikit-learn model does not need: skops' trust tables (they import every estimator and, through
+# scikit-learn's test utilities, pytest and pygments), the CLI, and Parquet's writer until the prediction log
+# writes its first segment. pandas and rich are not listed: scikit-learn imports both itself, so the bare
+# predict floor of bench/serving.py holds them too.
+ABSENT = (
+    "skops.io",
+    "sklearn.utils._testing",
+    "pytest",
+    "_pytest",
+    "pygments",
+    "typer",
+    "shipyard.cli",
+    "pyarrow.parquet",
+)
 CHECK = """
 import sys
 from shipyard.serving.worker import app_from_environment
@@ -27,7 +37,7 @@ print(" ".join(name for name in sys.argv[1:] if name in sys.modules))
 
 
 def test_the_server_process_imports_no_loader_test_tools_or_cli(client: shipyard.Client, models: object) -> None:
-    served = dataclasses.asdict(options(load_in_child_process=True))
+    served = dataclasses.asdict(options(load_in_child_process=True, log_predictions=True))
     settings = {"uri": client.settings.uri, "artifacts": client.settings.artifacts, "cwd": str(client.settings.root)}
     env = {**os.environ, OPTIONS_VARIABLE: options_value(served, settings)}
     done = subprocess.run(

@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
 from shipyard.core.errors import InvalidInput
 from shipyard.core.validation import check_name
@@ -387,6 +386,9 @@ class PredictionLog:
         return [(pa.concat_tables(tables), len(tables)) for tables in groups.values()]
 
     def _store(self, kind: str, table: pa.Table) -> None:
+        # Imported with the first segment, not with the server: Parquet's writer is 4 MB of a server's memory.
+        import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
         blobs = self._backend.blobs
         with tempfile.TemporaryDirectory(dir=blobs.scratch_dir(), prefix="predictions-") as folder:
             path = Path(folder) / "segment.parquet"
