@@ -4,11 +4,12 @@
 
 ``histogram``: what no drift computation against a stored reference can avoid, in one vectorised pass
 over the current table: each numeric column (nulls dropped) histogrammed on Shipyard's reference grid
-(``np.searchsorted`` + ``np.bincount``), each string column counted with pyarrow's ``value_counts`` and
-matched to the reference's values, plus the null counts; then PSI per column from those counts (a few
-microseconds). The grids come from the Shipyard side (``grids-N.npz``); the reference's own counts on
-them are computed before the timer starts (they are what a stored reference holds). Without Shipyard's
-grids (Shipyard unavailable), the floor makes its own: the reference's 20-quantile edges, and says so.
+(``np.sort``, then the grid's edges placed with ``np.searchsorted``), each string column counted with
+pyarrow's ``value_counts`` and matched to the reference's values, plus the null counts; then PSI per column
+from those counts (a few microseconds). The grids come from the Shipyard side (``grids-N.npz``); the
+reference's own counts on them are computed before the timer starts (they are what a stored reference
+holds). Without Shipyard's grids (Shipyard unavailable), the floor makes its own: the reference's
+20-quantile edges, and says so.
 
 ``scipy``: the naive way, on the raw data of both tables every time, as in the issue: for each numeric
 column ``scipy.stats.ks_2samp`` on the two value arrays and PSI on 10 bins at the reference's deciles
@@ -52,13 +53,16 @@ def values(column: Any) -> np.ndarray:
 def histogram(column: Any, grid: np.ndarray) -> np.ndarray:
     """Counts below the first edge, in each interval [edge_i, edge_i+1), and at or above the last edge.
 
-    Chunk by chunk, as Arrow holds the column (no concatenation; each chunk's numpy view is zero-copy).
+    Chunk by chunk, as Arrow holds the column (no concatenation; each chunk's numpy view is zero-copy):
+    the chunk sorted (numpy's vectorised sort), then the edges placed among its values, several times
+    faster than placing each value among the ~1,000 edges (``np.bincount(np.searchsorted(grid, x))``).
     """
     counts = np.zeros(len(grid) + 1, dtype=np.int64)
     for chunk in column.chunks:
         if chunk.null_count:
             chunk = chunk.drop_null()
-        counts += np.bincount(np.searchsorted(grid, chunk.to_numpy(), side="right"), minlength=len(grid) + 1)
+        ordered = np.sort(chunk.to_numpy())
+        counts += np.diff(np.searchsorted(ordered, grid, side="left"), prepend=0, append=len(ordered))
     return counts
 
 
