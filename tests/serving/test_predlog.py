@@ -126,6 +126,20 @@ def test_a_full_queue_drops_and_counts_without_blocking(client: sy.Client, monke
     assert rows(client).column("request_id").to_pylist() == ["r0", "r1", "r2"]
 
 
+def test_the_queue_is_bounded_in_rows_too(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request may hold thousands of rows: the rows waiting, not only the requests, bound the queue's memory."""
+    entered, release = stuck_writer(client, monkeypatch)
+    log = PredictionLog(client.backend, "p", "churn", max_queue_rows=3, segment_rows=1)
+    log.append(record("r0", tenure=[1, 2, 3, 4]))  # larger than the bound alone: taken, as nothing waits
+    assert entered.wait(10)
+    appended = [log.append(record(f"r{i}", tenure=[1] * n)) for i, n in ((1, 2), (2, 2), (3, 1))]
+    assert appended == [True, False, True]
+    assert (log.depth, log.dropped) == (2, 1)
+    release.set()
+    assert log.close()
+    assert sorted(set(rows(client).column("request_id").to_pylist())) == ["r0", "r1", "r3"]
+
+
 def test_feedback_cannot_crowd_out_predictions(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     entered, release = stuck_writer(client, monkeypatch)
     log = PredictionLog(client.backend, "p", "churn", max_queue=2, max_feedback_queue=3, segment_rows=1)

@@ -154,6 +154,7 @@ class PredictionLog:
         model: str,
         *,
         max_queue: int = 10_000,
+        max_queue_rows: int = 100_000,
         max_feedback_queue: int = 20_000,
         segment_rows: int = 50_000,
         segment_bytes: int = 4 << 20,
@@ -161,6 +162,7 @@ class PredictionLog:
     ) -> None:
         bounds = (
             ("max_queue", max_queue),
+            ("max_queue_rows", max_queue_rows),
             ("max_feedback_queue", max_feedback_queue),
             ("segment_rows", segment_rows),
             ("segment_bytes", segment_bytes),
@@ -179,6 +181,9 @@ class PredictionLog:
         self.project = check_name(project, "project")
         self.model = check_name(model, "model")
         self._max_queue = max_queue
+        self._max_queue_rows = max_queue_rows
+        """Input rows the answered requests waiting in the queue may hold together (a request may hold thousands):
+        what bounds the queue's memory. A request larger than this alone is taken when none waits."""
         self.max_feedback_queue = max_feedback_queue
         """Feedback items the queue holds at most, apart from the ``max_queue`` answered requests."""
         self._segment_rows = segment_rows
@@ -189,6 +194,7 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._queued = self._dropped = self._write_errors = self._written_rows = 0
         self._queued_feedback = 0  # of self._queued
+        self._queued_rows = 0  # of the answered requests queued
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"shipyard-predlog-{model}", daemon=True)
         self._thread.start()
@@ -206,11 +212,18 @@ class PredictionLog:
 
     def append(self, record: PredictionRecord) -> bool:
         """Queue one answered request; False (and counted in ``dropped``) if the queue is full or the log closed."""
+        rows = _rows(record)
         with self._lock:
-            if self._closed or self._queued - self._queued_feedback >= self._max_queue:
+            waiting = self._queued - self._queued_feedback
+            if (
+                self._closed
+                or waiting >= self._max_queue
+                or (waiting and self._queued_rows + rows > self._max_queue_rows)
+            ):
                 self._dropped += 1
                 return False
             self._queued += 1
+            self._queued_rows += rows
             # Under the lock, so nothing can land behind close()'s stop marker.
             self._queue.append(("predictions", record))
             if self._queued == _ENCODE_SLICE:
@@ -315,15 +328,18 @@ class PredictionLog:
             else:
                 taken += 1
                 kind, payload = item
+                rows = _rows(payload)
                 with self._lock:  # given back at once, so a slow write does not shrink the queue
                     self._queued -= 1
                     if kind == "feedback":
                         self._queued_feedback -= 1
+                    else:
+                        self._queued_rows -= rows
                 buffer = buffers[kind]
                 if buffer.empty:
                     buffer.since = time.monotonic()
                 buffer.records.append(payload)
-                buffer.rows += _rows(payload)
+                buffer.rows += rows
                 if len(buffer.records) >= _ENCODE_SLICE:
                     encoded = self._encode_slice(kind, buffer.records)
                     buffer.encoded.extend(encoded)
