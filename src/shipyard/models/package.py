@@ -364,14 +364,20 @@ def load_model(
             "the file. Load it with trust_unsafe=True only if you trust where it came from, or re-save the model "
             "in a safe flavor (sklearn via skops, xgboost, lightgbm, onnx)."
         )
-    flavor.import_libraries()
-    check_environment(flavor, info.environment)
-    try:
-        loaded, model = False, None
-        if separate_process and flavor.loader_outweighs_model:
-            from shipyard.models.flavors._child import load_in_child
+    child = None
+    if separate_process and flavor.loader_outweighs_model:
+        from shipyard.models.flavors._child import ChildLoad
 
-            loaded, model = load_in_child(flavor.name, Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
+        child = ChildLoad(flavor.name, Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)  # runs meanwhile
+    try:
+        flavor.import_libraries()
+        check_environment(flavor, info.environment)
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+    try:
+        loaded, model = (False, None) if child is None else child.result()
         if not loaded:  # loaded here, also when the child failed: its error is raised as this process sees it
             model = flavor.load(Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)
     except (AttributeError, ImportError) as exc:  # the package names code this process cannot import

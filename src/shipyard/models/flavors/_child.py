@@ -31,36 +31,59 @@ _BOOTSTRAP = (
 )
 
 
-def load_in_child(flavor: str, folder: Path, meta: Mapping[str, Any], *, trust_unsafe: bool) -> tuple[bool, Any]:
-    """``(True, model)`` loaded by ``flavor`` in a child process, or ``(False, None)`` if that did not work."""
-    if not sys.executable:  # an embedded interpreter: no way to start another
-        return False, None
-    given = {
-        "path": sys.path,
-        "flavor": flavor,
-        "folder": str(Path(folder).absolute()),
-        "meta": dict(meta),
-        "trust_unsafe": trust_unsafe,
-    }
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _BOOTSTRAP],
-            input=json.dumps(given).encode() + b"\n",
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,  # a failure is repeated in this process, which reports it
-            check=False,
-        )
-    except OSError:
-        return False, None
-    if done.returncode != 0:
-        return False, None
-    try:
-        model, caught = pickle.loads(done.stdout)  # written by our child: see the module docstring
-    except Exception:
-        return False, None
-    for category, message in caught:
-        warnings.warn(message, category, stacklevel=4)
-    return True, model
+class ChildLoad:
+    """A load started in a child process: ``result()`` is ``(True, model)``, or ``(False, None)`` if it did not work.
+
+    It starts at once, so the caller can import the libraries the model needs meanwhile; ``cancel()`` ends it.
+    """
+
+    def __init__(self, flavor: str, folder: Path, meta: Mapping[str, Any], *, trust_unsafe: bool) -> None:
+        given = {
+            "path": sys.path,
+            "flavor": flavor,
+            "folder": str(Path(folder).absolute()),
+            "meta": dict(meta),
+            "trust_unsafe": trust_unsafe,
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+        if not sys.executable:  # an embedded interpreter: no way to start another
+            return
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # a failure is repeated in this process, which reports it
+            )
+            assert self._process.stdin is not None
+            self._process.stdin.write(json.dumps(given).encode() + b"\n")
+            self._process.stdin.close()
+        except OSError:
+            self.cancel()
+
+    def result(self) -> tuple[bool, Any]:
+        if self._process is None:
+            return False, None
+        assert self._process.stdout is not None
+        with self._process.stdout:
+            output = self._process.stdout.read()
+        if self._process.wait() != 0:
+            return False, None
+        try:
+            model, caught = pickle.loads(output)  # written by our child: see the module docstring
+        except Exception:
+            return False, None
+        for category, message in caught:
+            warnings.warn(message, category, stacklevel=4)
+        return True, model
+
+    def cancel(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._process.wait()
+        self._process = None
 
 
 def main(given: Mapping[str, Any]) -> None:
