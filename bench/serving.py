@@ -63,6 +63,7 @@ from _serving_wrk import LOADGEN_CPU, WRK_TIMEOUT, LoadGen, resolve_loadgen
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
+SRC = REPO / "src"  # the Shipyard benchmarked; --src replaces it (e.g. a snapshot of a commit)
 FLOOR_APP = BENCH / "_serving_floor.py"
 ASGI_FLOOR_APP = BENCH / "_serving_asgi_floor.py"
 MLFLOW_HELPER = BENCH / "_serving_mlflow.py"
@@ -288,6 +289,7 @@ class Server:
     body_key: str = "rows"  # the body's key for the list of rows (MLflow: dataframe_records)
     validation: dict[str, int] = field(default_factory=dict)  # probe -> HTTP status (see VALIDATION_PROBES)
     unavailable: str | None = None
+    failures: list[str] = field(default_factory=list)  # starts that failed (retried once)
     levels: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     memory: list[dict[str, Any]] = field(default_factory=list)
     startup_s: list[float] = field(default_factory=list)
@@ -415,6 +417,32 @@ def run_server(
         stop(process)
 
 
+def attempt(
+    server: Server,
+    loadgen: LoadGen,
+    levels: tuple[int, ...],
+    duration: int,
+    warmup: int,
+    tmp: Path,
+    unavailable: dict[str, str],
+) -> None:
+    """``run_server``, once more if the server failed before its first level; unavailable after that."""
+    for tries in (1, 2):
+        done = sum(len(runs) for runs in server.levels.values())
+        try:
+            run_server(server, loadgen, levels, duration, warmup, tmp)
+            return
+        except Exception as exc:
+            reason = short(exc)
+            started = sum(len(runs) for runs in server.levels.values()) > done
+            server.failures.append(reason)
+            if tries == 2 or started:
+                server.unavailable = unavailable[server.name] = reason
+                log(f"  {server.label}: unavailable ({reason})")
+                return
+            log(f"  {server.label}: failed before its first level ({reason}); trying once more")
+
+
 # --- the sides -----------------------------------------------------------------------------------------
 def python_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith(("SHIPYARD_", "MLFLOW_"))}
@@ -424,13 +452,13 @@ def python_env(**extra: str) -> dict[str, str]:
 
 def shipyard_unavailable() -> str | None:
     """Why ``shipyard serve`` cannot be benchmarked, or None when it can."""
-    if not (REPO / "src" / "shipyard" / "cli" / "serve.py").exists():
+    if not (SRC / "shipyard" / "cli" / "serve.py").exists():
         return "src/shipyard/cli/serve.py does not exist yet"
     done = subprocess.run(
         [sys.executable, "-m", "shipyard.cli", "serve", "--help"],
         capture_output=True,
         text=True,
-        env=python_env(PYTHONPATH=str(REPO / "src")),
+        env=python_env(PYTHONPATH=str(SRC)),
         cwd=REPO,
     )
     if done.returncode != 0:
@@ -440,7 +468,7 @@ def shipyard_unavailable() -> str | None:
 
 def shipyard_server(model: dict[str, Any], tmp: Path, path: str, extra: list[str]) -> tuple[Server, str]:
     """Register the model in a fresh store (project "default") and return the server that serves ``bench@1``."""
-    sys.path.insert(0, str(REPO / "src"))  # benchmark this checkout, installed or not
+    sys.path.insert(0, str(SRC))  # benchmark this checkout (or --src), installed or not
     import shipyard as sy
 
     store = tmp / "shipyard-store"
@@ -460,7 +488,7 @@ def shipyard_server(model: dict[str, Any], tmp: Path, path: str, extra: list[str
         path or "/predict",
         tmp / "body-rows.json",
         model["expected"],
-        env=python_env(PYTHONPATH=str(REPO / "src")),
+        env=python_env(PYTHONPATH=str(SRC)),
         cwd=tmp,
         detect_path=not path,
     )
@@ -584,7 +612,13 @@ def main() -> None:
         default="",
         help="more `shipyard serve` options, e.g. --shipyard-args=--no-log (default: none)",
     )
+    parser.add_argument(
+        "--src", default="", help="the Shipyard source folder to benchmark (default: this checkout's src/)"
+    )
     args = parser.parse_args()
+    global SRC
+    if args.src:
+        SRC = Path(args.src).resolve()
     repeat = 1 if args.quick else args.repeat
     duration = args.duration or (3 if args.quick else 10)
     warmup = 1 if args.quick else 2
@@ -675,24 +709,14 @@ def main() -> None:
             for server in servers:
                 if server.unavailable is not None:
                     continue
-                try:
-                    run_server(server, loadgen, levels, duration, warmup, tmp)
-                except Exception as exc:
-                    server.unavailable = short(exc)
-                    unavailable[server.name] = server.unavailable
-                    log(f"  {server.label}: unavailable ({server.unavailable})")
+                attempt(server, loadgen, levels, duration, warmup, tmp, unavailable)
         # Shipyard and the ASGI floor again, back to back at the high levels only: more pairs for their ratio.
         paired = [s for s in servers if s.name in ("shipyard", "floor-asgi") and s.unavailable is None]
         high = tuple(level for level in levels if level in HIGH_LEVELS)
         for i in range(floor_pairs if len(paired) == 2 and high else 0):
             log(f"floor pair {i + 1}/{floor_pairs}: shipyard and floor: ASGI at c={', '.join(map(str, high))}")
             for server in paired:
-                try:
-                    run_server(server, loadgen, high, duration, warmup, tmp)
-                except Exception as exc:
-                    server.unavailable = short(exc)
-                    unavailable[server.name] = server.unavailable
-                    log(f"  {server.label}: unavailable ({server.unavailable})")
+                attempt(server, loadgen, high, duration, warmup, tmp, unavailable)
         if taskset:
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
@@ -872,7 +896,10 @@ def main() -> None:
     if "shipyard" in labels:
         ship = next(s for s in servers if s.name == "shipyard")
         given = f"`shipyard serve ... {args.shipyard_args}`" if args.shipyard_args else "`shipyard serve` defaults"
-        notes.append(f"shipyard: {given}; POST {ship.predict_path}; first answer {ship.preflight[:120]}")
+        notes.append(
+            f"shipyard: {given}, from {SRC}; POST {ship.predict_path}; first answer {ship.preflight[:120]}"
+            + (f"; failed starts (retried): {'; '.join(ship.failures)}" if ship.failures else "")
+        )
     busy = " (the machine was busy when the run began: the figures move with it)" if load_before[0] > 0.5 else ""
     notes.append(f"1-minute load average before / after the run: {load_before[0]:.2f} / {load_after[0]:.2f}{busy}")
     for note in notes:
@@ -899,6 +926,7 @@ def main() -> None:
                 "levels": {str(level): fig for level, fig in figures.get(s.name, {}).items()},
                 "memory": s.memory,
                 "unavailable": s.unavailable,
+                "failed_starts": s.failures,
             }
             for s in servers
         },
