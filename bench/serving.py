@@ -713,7 +713,8 @@ def main() -> None:
         # Shipyard and the ASGI floor again, back to back at the high levels only: more pairs for their ratio.
         paired = [s for s in servers if s.name in ("shipyard", "floor-asgi") and s.unavailable is None]
         high = tuple(level for level in levels if level in HIGH_LEVELS)
-        for i in range(floor_pairs if len(paired) == 2 and high else 0):
+        pairs_run = floor_pairs if len(paired) == 2 and high else 0
+        for i in range(pairs_run):
             log(f"floor pair {i + 1}/{floor_pairs}: shipyard and floor: ASGI at c={', '.join(map(str, high))}")
             for server in paired:
                 attempt(server, loadgen, high, duration, warmup, tmp, unavailable)
@@ -850,7 +851,7 @@ def main() -> None:
         "request, each on its own wrk thread so the Lua script can time every request itself; closed loop), after a "
         f"{warmup} s warm-up at concurrency 8 per server start; every figure (max: the median of the runs' maxima) is "
         f"the median of {repeat} server start(s), the servers taking turns in each repeat"
-        + (f", plus {floor_pairs} back-to-back runs of Shipyard and the ASGI floor at c=32/64" if floor_pairs else "")
+        + (f", plus {pairs_run} back-to-back runs of Shipyard and the ASGI floor at c=32/64" if pairs_run else "")
         + ". p50/p99/max are the requests' own latencies (closed loop); 'p99 corrected' is wrk's coordinated-omission-"
         "corrected p99 (as if requests were sent on a fixed schedule), on which the p99 target is judged"
         if loadgen.kind == "wrk"
