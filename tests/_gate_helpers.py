@@ -14,6 +14,28 @@ import shipyard as sy
 CHEAP_POLICY = {"data": "gate-eval", "checks": [{"kind": "min_rows", "min": 1}]}
 
 
+def bare_version(client: sy.Client, name: str = "churn", *, project: str = "default") -> sy.ModelVersion:
+    """The next version of ``name``: a registry row with no package behind it, for tests of the store alone."""
+    from shipyard.core.digests import digest_bytes
+
+    count = len(client.backend.registry.list_versions(project, name)) if _exists(client, name, project) else 0
+    return client.backend.registry.create_version(
+        project,
+        name,
+        flavor="python_function",
+        artifact_digest=digest_bytes(f"{name} {count + 1}".encode()),
+        package={},
+        unsafe_format=False,
+        files=[],
+        run_id=None,
+        actor="tester",
+    )
+
+
+def _exists(client: sy.Client, name: str, project: str) -> bool:
+    return any(m.name == name for m in client.backend.registry.list_models(project))
+
+
 def pass_gate(client: sy.Client, name: str, version: int, *, project: str = "default", passed: bool = True) -> str:
     """Apply ``CHEAP_POLICY`` if no policy is in force, then record a verdict for ``name@version``; its id."""
     backend = client.backend

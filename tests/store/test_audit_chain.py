@@ -9,25 +9,13 @@ from typer.testing import CliRunner
 
 import shipyard as sy
 from shipyard.cli.main import app
-from shipyard.core.digests import digest_bytes
-from tests._gate_helpers import pass_gate
+from tests._gate_helpers import bare_version, pass_gate
 
 
 @pytest.fixture
 def store(client: sy.Client) -> sy.Client:
     """churn@1 champion (passing verdict), churn@2 challenger; a deleted run: a dozen chained events."""
-    for number in (1, 2):
-        client.backend.registry.create_version(
-            "default",
-            "churn",
-            flavor="python_function",
-            artifact_digest=digest_bytes(b"churn %d" % number),
-            package={},
-            unsafe_format=False,
-            files=[],
-            run_id=None,
-            actor="tester",
-        )
+    bare_version(client), bare_version(client)
     pass_gate(client, "churn", 1)
     client.models.promote("churn@1")
     client.models.set_alias("churn", 2, "challenger")
@@ -142,3 +130,9 @@ def test_a_refused_promotion_is_audited_and_moves_nothing(store: sy.Client) -> N
     refused = [e for e in store.models.audit_log("churn", limit=100) if e.action == "gate.refused"]
     assert [(e.subject, e.details["by"]) for e in refused] == [("model:churn@2", "override"), ("model:churn@2", "gate")]
     assert store.models.get("churn@champion").version == 1 and store.models.verify_audit().ok
+
+
+def test_a_rewritten_chain_does_not_hold_a_head_recorded_earlier(store: sy.Client) -> None:
+    _, head = store.models.audit_head()
+    sql(store, "UPDATE audit_events SET hash = 'sha256:' || seq")  # every hash rewritten, as a forger would
+    assert "head" in [p.kind for p in store.models.verify_audit(expect_head=head).problems]

@@ -8,29 +8,17 @@ import pytest
 import sqlalchemy as sa
 
 import shipyard as sy
-from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import Canary
 from shipyard.store.canaries import CanaryStore
 from shipyard.store.schema import canaries, projects
-from tests._gate_helpers import pass_gate
+from tests._gate_helpers import bare_version, pass_gate
 
 
 @pytest.fixture
 def store(client: sy.Client) -> CanaryStore:
     """``churn`` with versions 1, 2 and 3 in project ``default``, each holding a passing verdict."""
-    for number in (1, 2, 3):
-        client.backend.registry.create_version(
-            "default",
-            "churn",
-            flavor="python_function",
-            artifact_digest=digest_bytes(b"churn %d" % number),
-            package={},
-            unsafe_format=False,
-            files=[],
-            run_id=None,
-            actor="tester",
-        )
-        pass_gate(client, "churn", number)
+    for _ in range(3):
+        pass_gate(client, "churn", bare_version(client).version)
     return client.backend.canaries
 
 

@@ -209,17 +209,10 @@ def diff_policy(
     as_json: JsonOption = False,
 ) -> None:
     """How the file's policy differs from the one in force (what `apply` would change)."""
-    from shipyard.core.policy_rules import changes
     from shipyard.gates import Gate
 
     with open_client(ctx) as client:
-        local = Gate(client).policy(file)
-        stored = client.backend.policies.in_force(project or client.settings.project)
-    found = (
-        []
-        if stored is not None and stored.digest == local.digest
-        else changes(None if stored is None else stored.table, local.raw)
-    )
+        found = Gate(client).changes_from(file, project)
     if as_json:
         print_json({"changes": [{"text": c.text, "weakens": c.weakens} for c in found]})
         return

@@ -93,8 +93,8 @@ def serve(
 
 def _banner(client: Any, options: Any) -> None:
     """Resolve every role before starting (an unknown version is exit 2 here) and say what is served."""
-    from shipyard.core.errors import GateBlocked
     from shipyard.core.refs import parse_ref
+    from shipyard.serving.deployment import require_live_verdict
 
     roles = [("champion", options.ref), ("canary", options.canary), ("shadow", options.shadow)]
     for role, ref in roles:
@@ -102,12 +102,7 @@ def _banner(client: Any, options: Any) -> None:
             continue
         version = client.models.get(ref, project=options.project)
         if role != "champion":  # live traffic: refuse before starting, exit 1, rather than in the server process
-            decision = client.backend.verdicts.decision(version.project, version.id)
-            if not decision.allowed:
-                raise GateBlocked(
-                    f"{ref} ({version.ref}) may not take live traffic as a {role}: {decision.reason}. Run "
-                    f"`shipyard gate run {version.ref}` first."
-                )
+            require_live_verdict(client, role, ref, version)
         share = f", {options.canary_share:.0%} of traffic" if role == "canary" else ""
         typer.echo(f"{role}: {ref} → {version.name}@{version.version}{share}", err=True)
         if role == "champion" and options.follow_registry_canary and not (options.canary or options.shadow):

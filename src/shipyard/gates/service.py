@@ -91,14 +91,13 @@ class Gate:
         """Every policy applied in ``project``, newest (the one in force) first."""
         return self._client.backend.policies.history(self._project(project))
 
-    def local_changes(self, project: str | None = None) -> list[PolicyChange] | None:
-        """How ``shipyard.toml``'s ``[gate]`` differs from the policy in force; None when it does not."""
-        stored = self.in_force(project)
-        if not self._written_down():
-            return None
-        local = self.policy()
+    def changes_from(self, file: str | Path | None = None, project: str | None = None) -> list[PolicyChange]:
+        """How the policy in ``file`` (default ``shipyard.toml``) differs from the one in force (what ``apply``
+        would change, each weakening marked); empty when it is the policy in force."""
+        local = self.policy(file)
+        stored = self._client.backend.policies.in_force(self._project(project))
         if stored is not None and stored.digest == local.digest:
-            return None
+            return []
         return changes(None if stored is None else stored.table, local.raw)
 
     def _written_down(self) -> bool:
@@ -136,12 +135,13 @@ class Gate:
         from shipyard.gates.runner import evaluate
 
         versions = [m if isinstance(m, ModelVersion) else self._client.models.get(m, project=project) for m in models]
+        in_force = {p: self.policy_in_force(p) for p in {v.project for v in versions}}
+        given = None if policy is None else self.policy(policy)
         verdicts = []
         for version in versions:
-            in_force = self.policy_in_force(version.project)
-            chosen = in_force if policy is None else self.policy(policy)
+            chosen = given if given is not None else in_force[version.project]
             dataset = self._client.datasets.get(self._data(data, chosen), project=version.project)
-            notes = self._notes(version.project, chosen, in_force, explicit=policy is not None)
+            notes = self._notes(version.project, chosen, in_force[version.project], explicit=given is not None)
             verdicts.append(evaluate(self._client, version, dataset, chosen, family_size=len(versions), notes=notes))
         return verdicts
 
@@ -167,8 +167,8 @@ class Gate:
                 "The policy in force names no evaluation data, so a verdict on any registered dataset binds (a "
                 'failure on one still blocks until it passes there). Pin it: [gate] data = "DATASET".'
             )
-        differs = self.local_changes(project)
-        if differs and not explicit:
+        differs = self.changes_from(project=project) if self._written_down() and not explicit else []
+        if differs:
             listing = "; ".join(c.text for c in differs[:5])
             notes.append(
                 f"{self._client.settings.root / CONFIG_FILE} differs from the policy in force ({listing}); the gate "

@@ -230,14 +230,15 @@ class Models:
         subject = f"model:{_check_model_name(name)}" if name else None
         return self._backend.registry.audit_events(self._project(project), subject=subject, limit=limit)
 
-    def verify_audit(self) -> Verification:
+    def verify_audit(self, *, expect_head: str | None = None) -> Verification:
         """Check the store's tamper-evident audit log (``shipyard audit verify``).
 
         Recomputes the hash chain (an event changed, deleted or inserted outside Shipyard shows), then
         replays it against the state it describes: every alias must be where the log put it, with the
-        verdict or override that allowed it; every verdict and policy as the log recorded it.
+        verdict or override that allowed it; every verdict and policy as the log recorded it. ``expect_head``, a
+        hash from ``audit_head()`` kept elsewhere, must still be in the log.
         """
-        return self._backend.registry.verify_audit()
+        return self._backend.registry.verify_audit(expect_head)
 
     def audit_head(self) -> tuple[int, str]:
         """The newest audit event's ``seq`` and hash: record it elsewhere (CI, a ticket) to compare later."""

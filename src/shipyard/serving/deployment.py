@@ -85,6 +85,17 @@ def parse_canary(spec: str) -> tuple[str, float]:
     return ref, share
 
 
+def require_live_verdict(client: Client, role: str, ref: str, version: ModelVersion) -> None:
+    """``GateBlocked`` unless ``version`` (served as ``ref`` in ``role``: canary or shadow) holds a passing verdict
+    under the policy in force: a role that takes live traffic needs one, as a protected alias does."""
+    decision = client.backend.verdicts.decision(version.project, version.id)
+    if not decision.allowed:
+        raise GateBlocked(
+            f"{ref} ({version.ref}) may not take live traffic as a {role}: {decision.reason}. A {role} needs a "
+            f"passing verdict under the gate policy in force; run `shipyard gate run {version.ref}`."
+        )
+
+
 @dataclass
 class Slot:
     role: str
@@ -201,12 +212,7 @@ class Deployment:
         return False, f"{version.ref} holds no passing verdict under the policy in force: {decision.reason}{overridden}"
 
     def _require_verdict(self, role: str, ref: str, version: ModelVersion) -> None:
-        decision = self.client.backend.verdicts.decision(version.project, version.id)
-        if not decision.allowed:
-            raise GateBlocked(
-                f"{ref} ({version.ref}) may not take live traffic as a {role}: {decision.reason}. A {role} needs a "
-                f"passing verdict under the gate policy in force; run `shipyard gate run {version.ref}`."
-            )
+        require_live_verdict(self.client, role, ref, version)
 
     def _report_gate(self, served: ServedModel) -> None:
         self.metrics.gate_passed.set(1 if served.gate_passed else 0)

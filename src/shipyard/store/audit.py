@@ -147,10 +147,18 @@ def head(conn: sa.Connection) -> tuple[int, str]:
     return (0, GENESIS) if found is None else (int(found.seq), str(found.hash))
 
 
-def verify(conn: sa.Connection) -> Verification:
-    """Check the chain, then replay it against aliases, verdicts and policies."""
+def verify(conn: sa.Connection, expect_head: str | None = None) -> Verification:
+    """Check the chain, then replay it against aliases, verdicts and policies.
+
+    ``expect_head`` is a head hash recorded earlier (``head()``): it must still be in the chain, or the log was
+    rewritten since.
+    """
     problems: list[Problem] = []
     rows = conn.execute(sa.select(audit_events).order_by(audit_events.c.seq.is_(None), audit_events.c.seq)).all()
+    if expect_head is not None and all(r.hash != expect_head for r in rows):
+        problems.append(
+            Problem("head", f"the head recorded earlier ({expect_head}) is not in the log: the log was rewritten")
+        )
     chained = [r for r in rows if r.seq is not None]
     for row in rows:
         if row.seq is None:

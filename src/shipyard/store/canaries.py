@@ -15,11 +15,11 @@ import sqlalchemy as sa
 
 from shipyard.core.entities import Canary
 from shipyard.core.errors import Conflict, GateBlocked, NotFound, PermissionDenied
+from shipyard.core.refs import Ref
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
-from shipyard.store.registry import CHAMPION, RegistryStore, override
+from shipyard.store.registry import CHAMPION, RegistryStore, authorize
 from shipyard.store.schema import canaries, model_aliases, model_versions, projects, registered_models
-from shipyard.store.verdicts import decide
 
 _CANARIES = sa.select(canaries, projects.c.name.label("project")).select_from(
     canaries.join(projects, projects.c.id == canaries.c.project_id)
@@ -56,7 +56,10 @@ class CanaryStore(StoreBase):
                 running = self._running(conn, project_id, model)
                 if running is not None:
                     raise _already_running(running)
-                authority = self._require_gate(conn, project_id, model, version, actor, override_reason)
+                target = RegistryStore(self.engine)._resolve(conn, project, Ref(model, version=version))
+                authority = authorize(
+                    conn, project_id, target, actor, override_reason, what="take live traffic as a canary", canary=True
+                )
                 canary_id = conn.execute(
                     canaries.insert()
                     .values(
@@ -127,29 +130,6 @@ class CanaryStore(StoreBase):
             return [_canary(row) for row in conn.execute(query).all()]
 
     # checks -----------------------------------------------------------------------------------------
-
-    def _require_gate(
-        self, conn: sa.Connection, project_id: int, model: str, version: int, actor: str, override_reason: str | None
-    ) -> str:
-        row = conn.execute(
-            sa.select(model_versions.c.id, model_versions.c.artifact_digest)
-            .join(registered_models, registered_models.c.id == model_versions.c.model_id)
-            .where(
-                registered_models.c.project_id == project_id,
-                registered_models.c.name == model,
-                model_versions.c.version == version,
-            )
-        ).one()
-        decision = decide(conn, project_id, row.id, row.artifact_digest)
-        if decision.allowed:
-            return f"verdict:{decision.verdict_id}"
-        if override_reason is not None:
-            target = RegistryStore(self.engine)._version(conn, model_versions.c.id == row.id)
-            return f"override:{override(conn, project_id, target, actor, override_reason, decision, canary=True)}"
-        raise GateBlocked(
-            f"{model}@{version} may not take live traffic as a canary: {decision.reason}. A canary needs a passing "
-            f"verdict under the gate policy in force, as champion does. Run `shipyard gate run {model}@{version}`."
-        )
 
     def _lock_model(self, conn: sa.Connection, project_id: int, model: str) -> int:
         query = sa.select(registered_models.c.id).where(

@@ -34,7 +34,7 @@ from shipyard.store.schema import (
     projects,
     registered_models,
 )
-from shipyard.store.verdicts import Decision, decide
+from shipyard.store.verdicts import UNREAD, Decision, decide
 
 _VERSION_COLUMNS = sa.select(
     model_versions,
@@ -363,7 +363,9 @@ class RegistryStore(StoreBase):
         policy = in_force_row(conn, project_id)
         authority = "unprotected"
         if alias in _protected_by(policy):
-            authority = self._require_gate(conn, project_id, target, alias, actor, override_reason, policy)
+            authority = authorize(
+                conn, project_id, target, actor, override_reason, what=f"become {alias!r}", policy=policy, alias=alias
+            )
         old = self._alias_target(conn, model_id, alias)
         self._point(conn, project_id, model_id, name, alias, target.id, old, version, actor, authority)
         if alias == CHAMPION and old is not None and old != version:
@@ -398,30 +400,6 @@ class RegistryStore(StoreBase):
         with self._read() as conn:
             project_id = project_id_if_any(conn, project)
             return self._protected(conn, project_id) if project_id is not None else frozenset({CHAMPION})
-
-    def _require_gate(
-        self,
-        conn: sa.Connection,
-        project_id: int,
-        target: ModelVersion,
-        alias: str,
-        actor: str,
-        override_reason: str | None,
-        policy: Any,
-    ) -> str:
-        """The authority for ``target`` to take ``alias``: ``verdict:<id>`` or ``override:<seq>``; else GateBlocked."""
-        decision = decide(conn, project_id, target.id, target.artifact_digest, policy=policy)
-        if decision.allowed:
-            return f"verdict:{decision.verdict_id}"
-        if override_reason is not None:
-            seq = override(conn, project_id, target, actor, override_reason, decision, alias=alias)
-            return f"override:{seq}"
-        raise GateBlocked(
-            f"{target.ref} may not become {alias!r}: {decision.reason}. {alias!r} is a protected alias of the gate "
-            f"policy in force and needs a passing verdict for this exact version under that policy, on the "
-            f"evaluation data it requires. Run `shipyard gate run {target.ref}`; see the last report with "
-            f"`shipyard gate report {target.ref}`."
-        )
 
     def _point(
         self,
@@ -494,7 +472,16 @@ class RegistryStore(StoreBase):
         policy = in_force_row(conn, project_id)
         authority = "unprotected"
         if CHAMPION in _protected_by(policy):
-            authority = self._require_gate(conn, project_id, restored, CHAMPION, actor, override_reason, policy)
+            authority = authorize(
+                conn,
+                project_id,
+                restored,
+                actor,
+                override_reason,
+                what="become 'champion'",
+                policy=policy,
+                alias=CHAMPION,
+            )
         self._point(conn, project_id, model_id, name, CHAMPION, restored.id, current, previous, actor, authority)
         self._point(
             conn,
@@ -659,10 +646,10 @@ class RegistryStore(StoreBase):
     ) -> None:
         audit.record(conn, actor, action, project_id, subject, details)
 
-    def verify_audit(self) -> audit.Verification:
+    def verify_audit(self, expect_head: str | None = None) -> audit.Verification:
         """Recompute the audit log's hash chain and replay it against aliases, verdicts and policies."""
         with self._read() as conn:
-            return audit.verify(conn)
+            return audit.verify(conn, expect_head)
 
     def audit_head(self) -> tuple[int, str]:
         """The newest event's ``seq`` and hash: keep it elsewhere to compare with later."""
@@ -682,7 +669,35 @@ def _protected_by(policy: Any) -> frozenset[str]:
     return policy_rules.protected_aliases({} if policy is None else json.loads(policy.body))
 
 
-def override(
+def authorize(
+    conn: sa.Connection,
+    project_id: int,
+    target: ModelVersion,
+    actor: str,
+    override_reason: str | None,
+    *,
+    what: str,
+    policy: Any = UNREAD,
+    **details: Any,
+) -> str:
+    """Inside the caller's transaction: what allows ``target`` to ``what`` (``"become 'champion'"``, ``"take live
+    traffic as a canary"``): ``verdict:<id>``, or ``override:<seq>`` for an admin with a reason; else ``GateBlocked``.
+
+    Every path into a protected alias or live traffic comes here, so they are decided alike.
+    """
+    decision = decide(conn, project_id, target.id, target.artifact_digest, policy=policy)
+    if decision.allowed:
+        return f"verdict:{decision.verdict_id}"
+    if override_reason is not None:
+        return f"override:{_override(conn, project_id, target, actor, override_reason, decision, **details)}"
+    raise GateBlocked(
+        f"{target.ref} may not {what}: {decision.reason}. That needs a passing verdict for this exact version under "
+        f"the gate policy in force, on the evaluation data it requires (a protected alias, as live traffic, does). "
+        f"Run `shipyard gate run {target.ref}`; see the last report with `shipyard gate report {target.ref}`."
+    )
+
+
+def _override(
     conn: sa.Connection,
     project_id: int,
     target: ModelVersion,

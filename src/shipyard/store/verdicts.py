@@ -35,7 +35,8 @@ from shipyard.store.schema import (
     verdicts,
 )
 
-_READ: Any = object()  # decide() reads the policy in force itself
+UNREAD: Any = object()
+"""``decide(policy=UNREAD)``: the policy in force is read by ``decide`` itself."""
 
 
 @dataclass(frozen=True)
@@ -187,13 +188,13 @@ def _binding(conn: sa.Connection, project_id: int, policy_digest: str, data: Any
 
 
 def decide(
-    conn: sa.Connection, project_id: int, model_version_id: int, model_digest: str, *, policy: Any = _READ
+    conn: sa.Connection, project_id: int, model_version_id: int, model_digest: str, *, policy: Any = UNREAD
 ) -> Decision:
     """Inside a transaction, from the store's own state: may this version take a protected alias?
 
     ``policy`` is the policy row in force when the caller has read it already in this transaction.
     """
-    if policy is _READ:
+    if policy is UNREAD:
         policy = in_force_row(conn, project_id)
     if policy is None:
         return Decision(
