@@ -158,7 +158,7 @@ def main() -> None:
         args.repeat = 3
 
     import shipyard as sy
-    from shipyard.models import save_model
+    from shipyard.packaging import save_model
 
     train, label = make_frame(N_TRAIN, seed=1)
     request, _ = make_frame(N_PREDICT, seed=2)

@@ -14,7 +14,7 @@ LAYERS = {
     "backends": 1,
     "tracking": 2,
     "data": 2,
-    "models": 2,
+    "packaging": 2,
     "registry": 2,
     "gates": 3,
     "serving": 4,

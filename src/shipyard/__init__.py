@@ -250,7 +250,5 @@ gate = _DefaultGate()
 """The default client's release gate: ``sy.gate.evaluate("churn@7", data="churn-eval")``."""
 """Dataset versions of the default client: ``sy.datasets.register("churn-train", df)``, ``get``, ``load``, …"""
 
-# The package of model flavors doubles as ``sy.models``: its module ``__getattr__`` hands names such as
-# ``load`` and ``set_alias`` to the default client's registry. (A plain object here would be replaced by
-# the package the first time anything imports ``shipyard.models.…``.)
-from shipyard import models  # noqa: E402
+models = _DefaultService("models")
+"""The default client's model registry: ``sy.models.load("churn@champion")``, ``set_alias``, …"""

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from shipyard.models.signature import ColumnSpec, Signature
+from shipyard.packaging.signature import ColumnSpec, Signature
 from shipyard.serving.validation import (
     INT64_MAX,
     INT64_MIN,

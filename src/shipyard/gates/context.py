@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from shipyard.models.package import LoadedModel
+    from shipyard.packaging.package import LoadedModel
     from shipyard.registry.lineage import ModelLineage
     from shipyard.tracking.client import Client
 

@@ -18,7 +18,7 @@ from shipyard.core.entities import DatasetVersion
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from shipyard.models.package import LoadedModel
+    from shipyard.packaging.package import LoadedModel
 
 
 class Dataset:

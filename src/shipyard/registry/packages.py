@@ -16,7 +16,7 @@ from shipyard.artifacts import BlobStore, check_artifact_path
 from shipyard.core.errors import CorruptArtifact
 
 if TYPE_CHECKING:
-    from shipyard.models.package import LoadedModel, PackageInfo
+    from shipyard.packaging.package import LoadedModel, PackageInfo
 
 MANIFEST_FORMAT = "shipyard-model/1"
 
@@ -36,7 +36,7 @@ def store_package(
     blobs: BlobStore, model: Any, *, flavor: str | None = None, input_example: Any = None, train_data: Any = None
 ) -> StoredPackage:
     """Package ``model`` with its flavor and put every file, then the manifest, into ``blobs``."""
-    from shipyard.models.package import save_model
+    from shipyard.packaging.package import save_model
 
     with tempfile.TemporaryDirectory(prefix="shipyard-model-") as folder:
         info = save_model(model, Path(folder), flavor=flavor, input_example=input_example, train_data=train_data)
@@ -64,7 +64,7 @@ def load_package(
 ) -> LoadedModel:
     """Load the package whose manifest is ``digest``; every file is verified as it is read
     (``separate_process``: see ``load_model``)."""
-    from shipyard.models.package import PackageInfo, load_model
+    from shipyard.packaging.package import PackageInfo, load_model
 
     manifest = json.loads(blobs.read_bytes(digest))
     if manifest.get("format") != MANIFEST_FORMAT:

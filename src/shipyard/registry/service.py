@@ -28,7 +28,7 @@ from shipyard.registry.policy import local_gate_table
 if TYPE_CHECKING:
     from shipyard.backends.local import LocalBackend
     from shipyard.data.service import Datasets
-    from shipyard.models.package import LoadedModel
+    from shipyard.packaging.package import LoadedModel
     from shipyard.store.audit import Verification
 
 _SAMPLE_ROWS = 1000

@@ -28,7 +28,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
-from shipyard.models.signature import SignatureMismatch
+from shipyard.packaging.signature import SignatureMismatch
 from shipyard.serving.deployment import Deployment, ServeOptions, Slot
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.openapi import complete, feedback_operation, predict_operation

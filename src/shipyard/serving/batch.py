@@ -28,12 +28,12 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
 from shipyard.core.errors import InvalidInput, NotFound, ShipyardError
 from shipyard.data._files import data_columns
-from shipyard.models.signature import Signature, logical_type
+from shipyard.packaging.signature import Signature, logical_type
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from shipyard.models.package import LoadedModel
+    from shipyard.packaging.package import LoadedModel
     from shipyard.tracking import Client
 
 __all__ = ["INPUT_SUFFIXES", "OUTPUT_SUFFIXES", "BatchResult", "Progress", "predict_file"]

@@ -17,7 +17,7 @@ from shipyard.serving.validation import Batch, RowValidator
 if TYPE_CHECKING:
     import numpy as np
 
-    from shipyard.models.package import LoadedModel
+    from shipyard.packaging.package import LoadedModel
 
 # A model fitted on a DataFrame warns when given a matrix; the probe has shown the matrix is in its order.
 warnings.filterwarnings("ignore", message="X does not have valid feature names")
@@ -105,7 +105,7 @@ class ServedModel:
     def _table(self, batch: Batch) -> Any:
         import pyarrow as pa
 
-        from shipyard.models.signature import ARROW_TYPES
+        from shipyard.packaging.signature import ARROW_TYPES
 
         specs = self.loaded.signature.inputs
         return pa.table({s.name: pa.array(batch.columns[s.name], type=ARROW_TYPES[s.type]) for s in specs})

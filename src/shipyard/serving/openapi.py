@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.models.signature import Signature
+from shipyard.packaging.signature import Signature
 from shipyard.serving.validation import (
     BODY_FORMS,
     INT64_MAX,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models.signature import ColumnSpec, Signature
+from shipyard.packaging.signature import ColumnSpec, Signature
 
 MAX_PROBLEMS = 50
 BODY_FORMS = ("rows", "columns", "dataframe_records")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from shipyard.gates.context import GateContext
-    from shipyard.models.package import LoadedModel
+    from shipyard.packaging.package import LoadedModel
 
 MEMORY_ROWS = 1000
 EXAMPLE_ROWS = 10  # rows shown as evidence when predictions differ

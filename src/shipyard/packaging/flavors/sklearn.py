@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import CorruptArtifact, PermissionDenied
-from shipyard.models._tables import require, to_object_matrix, to_pandas
-from shipyard.models.flavors.base import Flavor, Predictor, SaveContext, model_file, mro_modules
+from shipyard.packaging._tables import require, to_object_matrix, to_pandas
+from shipyard.packaging.flavors.base import Flavor, Predictor, SaveContext, model_file, mro_modules
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     from numpy.typing import NDArray
 
-    from shipyard.models._portability import CodeReference
+    from shipyard.packaging._portability import CodeReference
 
 FILE = "model.skops"
 
@@ -127,7 +127,7 @@ class SklearnFlavor(Flavor):
     def references(self, folder: Path, meta: Mapping[str, Any], *, located: bool = False) -> list[CodeReference]:
         """The types skops does not trust by default, recorded at save (what a user's code shows up as);
         ``located`` finds where each is used in the file's ``schema.json``."""
-        from shipyard.models._portability import CodeReference
+        from shipyard.packaging._portability import CodeReference
 
         names = [str(t).rpartition(".") for t in meta.get("trusted_types", [])]
         references = [CodeReference(module, name) for module, _, name in names if module]

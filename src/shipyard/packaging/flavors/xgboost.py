@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shipyard.core.errors import CorruptArtifact, InvalidInput
-from shipyard.models._tables import require, to_matrix
-from shipyard.models.flavors.base import Flavor, Predictor, SaveContext, model_file, mro_modules
+from shipyard.packaging._tables import require, to_matrix
+from shipyard.packaging.flavors.base import Flavor, Predictor, SaveContext, model_file, mro_modules
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models import ColumnSpec, Signature, SignatureMismatch, infer_signature, validate_input
-from shipyard.models.signature import pandas_fast_path
+from shipyard.packaging import ColumnSpec, Signature, SignatureMismatch, infer_signature, validate_input
+from shipyard.packaging.signature import pandas_fast_path
 
 SIG = Signature(
     (ColumnSpec("age", "integer"), ColumnSpec("income", "float", nullable=True), ColumnSpec("city", "string")),

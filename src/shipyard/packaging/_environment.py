@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from shipyard.models.flavors.base import Flavor
+from shipyard.packaging.flavors.base import Flavor
 
 
 class VersionMismatchWarning(UserWarning):

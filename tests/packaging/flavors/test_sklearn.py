@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from shipyard.core.errors import PermissionDenied
-from shipyard.models import PackageInfo, load_model, save_model
+from shipyard.packaging import PackageInfo, load_model, save_model
 
 from ..conftest import FEATURES
 
@@ -65,7 +65,7 @@ def test_a_model_fitted_on_numpy_is_fed_numpy_in_signature_order(train: pd.DataF
 def test_a_model_loaded_in_a_child_process_predicts_as_one_loaded_here(
     packages: dict[str, tuple[Path, PackageInfo]], train: pd.DataFrame, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shipyard.models.flavors.sklearn import SklearnFlavor
+    from shipyard.packaging.flavors.sklearn import SklearnFlavor
 
     folder, info = packages[name]
     here = load_model(folder, info)

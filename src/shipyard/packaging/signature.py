@@ -24,7 +24,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models._tables import to_arrow
+from shipyard.packaging._tables import to_arrow
 
 __all__ = ["LOGICAL_TYPES", "ColumnSpec", "Signature", "SignatureMismatch", "infer_signature", "validate_input"]
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models import load_model, save_model
-from shipyard.models._portability import UnloadableModel
+from shipyard.packaging import load_model, save_model
+from shipyard.packaging._portability import UnloadableModel
 
 from .conftest import FEATURES
 
@@ -106,7 +106,7 @@ def test_a_module_only_this_process_can_import_is_refused_and_accepted_on_python
 def test_a_function_of_an_importable_module_is_saved_and_loads(train: pd.DataFrame, tmp_path: Path) -> None:
     model = _pipeline(doubled, train)
     info = save_model(model, tmp_path, train_data=train)
-    assert info.flavor_meta["trusted_types"] == ["tests.models.test_portability.doubled"]
+    assert info.flavor_meta["trusted_types"] == ["tests.packaging.test_portability.doubled"]
     np.testing.assert_array_equal(load_model(tmp_path, info).predict(train[FEATURES]), model.predict(train[FEATURES]))
 
 
@@ -155,9 +155,9 @@ def test_a_pickle_whose_class_is_missing_at_load_is_a_shipyard_error(
 def test_loading_a_lambda_saved_before_this_check_existed_names_it(
     train: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shipyard.models.package
+    import shipyard.packaging.package
 
-    monkeypatch.setattr(shipyard.models.package, "_check_loads", lambda *args: None)  # an older Shipyard
+    monkeypatch.setattr(shipyard.packaging.package, "_check_loads", lambda *args: None)  # an older Shipyard
     info = save_model(_pipeline(lambda z: z * 2, train), tmp_path, train_data=train)
     monkeypatch.undo()
     with pytest.raises(UnloadableModel, match=r"<lambda> \(used as FunctionTransformer\.func\): a lambda has no name"):

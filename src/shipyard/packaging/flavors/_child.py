@@ -27,7 +27,7 @@ from typing import Any
 
 _BOOTSTRAP = (
     "import json, sys; given = json.loads(sys.stdin.readline()); sys.path[:] = given['path']; "
-    "from shipyard.models.flavors._child import main; main(given)"
+    "from shipyard.packaging.flavors._child import main; main(given)"
 )
 
 
@@ -88,7 +88,7 @@ class ChildLoad:
 
 def main(given: Mapping[str, Any]) -> None:
     """The child: load, pickle to stdout; exit 1 on any failure (the parent then loads by itself)."""
-    from shipyard.models.flavors import get_flavor
+    from shipyard.packaging.flavors import get_flavor
 
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever the libraries print must not mix with the pickle

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from shipyard.core.errors import CorruptArtifact, InvalidInput, NotFound
-from shipyard.models._tables import require
+from shipyard.packaging._tables import require
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     from numpy.typing import NDArray
 
-    from shipyard.models._portability import CodeReference
-    from shipyard.models.signature import ColumnSpec
+    from shipyard.packaging._portability import CodeReference
+    from shipyard.packaging.signature import ColumnSpec
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models import FLAVORS, PackageInfo, load_model, save_model
-from shipyard.models.flavors import detect_flavor, get_flavor
+from shipyard.packaging import FLAVORS, PackageInfo, load_model, save_model
+from shipyard.packaging.flavors import detect_flavor, get_flavor
 
 from .conftest import Case
 
@@ -52,7 +52,7 @@ def test_only_pickle_based_flavors_are_unsafe() -> None:
 def test_detection_imports_no_model_library() -> None:
     code = (
         "import sys\n"
-        "from shipyard.models.flavors import detect_flavor\n"
+        "from shipyard.packaging.flavors import detect_flavor\n"
         "class Thing: pass\n"
         "try:\n    detect_flavor(Thing())\nexcept ValueError:\n    pass\n"
         "heavy = {'sklearn', 'skops', 'xgboost', 'lightgbm', 'onnx', 'onnxruntime', 'pandas', 'polars'}\n"
@@ -62,9 +62,10 @@ def test_detection_imports_no_model_library() -> None:
     assert out.strip() == "[]"
 
 
-def test_import_shipyard_models_loads_neither_numpy_nor_pyarrow() -> None:
+def test_import_shipyard_packaging_loads_neither_numpy_nor_pyarrow() -> None:
     code = (
-        "import sys, shipyard.models\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {'numpy', 'pyarrow'}))"
+        "import sys, shipyard.packaging\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'numpy', 'pyarrow'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

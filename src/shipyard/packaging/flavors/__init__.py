@@ -11,16 +11,16 @@ from __future__ import annotations
 import importlib
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models.flavors.base import Flavor
+from shipyard.packaging.flavors.base import Flavor
 
 __all__ = ["FLAVORS", "detect_flavor", "get_flavor"]
 
 FLAVORS: dict[str, str] = {
-    "xgboost": "shipyard.models.flavors.xgboost:XGBoostFlavor",
-    "lightgbm": "shipyard.models.flavors.lightgbm:LightGBMFlavor",
-    "onnx": "shipyard.models.flavors.onnx:OnnxFlavor",
-    "sklearn": "shipyard.models.flavors.sklearn:SklearnFlavor",
-    "python_function": "shipyard.models.flavors.python_function:PythonFunctionFlavor",
+    "xgboost": "shipyard.packaging.flavors.xgboost:XGBoostFlavor",
+    "lightgbm": "shipyard.packaging.flavors.lightgbm:LightGBMFlavor",
+    "onnx": "shipyard.packaging.flavors.onnx:OnnxFlavor",
+    "sklearn": "shipyard.packaging.flavors.sklearn:SklearnFlavor",
+    "python_function": "shipyard.packaging.flavors.python_function:PythonFunctionFlavor",
 }
 
 _loaded: dict[str, Flavor] = {}

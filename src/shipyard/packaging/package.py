@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import InvalidInput, PermissionDenied, ShipyardError
-from shipyard.models._environment import check_environment, record_environment
-from shipyard.models._portability import (
+from shipyard.packaging._environment import check_environment, record_environment
+from shipyard.packaging._portability import (
     CodeReference,
     UnloadableModel,
     load_problems,
@@ -28,10 +28,10 @@ from shipyard.models._portability import (
     unportable,
     unresolved,
 )
-from shipyard.models._tables import data_kind, to_arrow
-from shipyard.models.flavors import FLAVORS, detect_flavor, get_flavor
-from shipyard.models.flavors.base import Flavor, Predictor, SaveContext
-from shipyard.models.signature import (
+from shipyard.packaging._tables import data_kind, to_arrow
+from shipyard.packaging.flavors import FLAVORS, detect_flavor, get_flavor
+from shipyard.packaging.flavors.base import Flavor, Predictor, SaveContext
+from shipyard.packaging.signature import (
     ColumnSpec,
     Signature,
     infer_inputs,
@@ -366,7 +366,7 @@ def load_model(
         )
     child = None
     if separate_process and flavor.loader_outweighs_model:
-        from shipyard.models.flavors._child import ChildLoad
+        from shipyard.packaging.flavors._child import ChildLoad
 
         child = ChildLoad(flavor.name, Path(folder), info.flavor_meta, trust_unsafe=trust_unsafe)  # runs meanwhile
     try:

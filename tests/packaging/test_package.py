@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from shipyard.core.errors import InvalidInput, MissingDependency, PermissionDenied
-from shipyard.models import PackageInfo, VersionMismatchWarning, infer_signature, load_model, save_model
+from shipyard.packaging import PackageInfo, VersionMismatchWarning, infer_signature, load_model, save_model
 
 from .conftest import FEATURES, MeanModel
 

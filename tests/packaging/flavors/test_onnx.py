@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models import infer_signature, load_model, save_model
+from shipyard.packaging import infer_signature, load_model, save_model
 
 from ..conftest import linear_onnx
 

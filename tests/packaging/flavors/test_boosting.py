@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.models import load_model, save_model
+from shipyard.packaging import load_model, save_model
 
 from ..conftest import FEATURES
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shipyard.core.errors import CorruptArtifact, InvalidInput, PermissionDenied
-from shipyard.models._tables import to_pandas, to_polars
-from shipyard.models.flavors.base import Flavor, Predictor, SaveContext, model_file
+from shipyard.packaging._tables import to_pandas, to_polars
+from shipyard.packaging.flavors.base import Flavor, Predictor, SaveContext, model_file
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -58,7 +58,7 @@ class PythonFunctionFlavor(Flavor):
 
     @classmethod
     def matches(cls, model: object) -> bool:
-        return False  # never chosen implicitly: see shipyard.models.flavors
+        return False  # never chosen implicitly: see shipyard.packaging.flavors
 
     def save(self, model: object, folder: Path, context: SaveContext) -> dict[str, Any]:
         import cloudpickle  # type: ignore[import-untyped, unused-ignore]
