@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shipyard._defaults import DefaultDatasets, DefaultGate, DefaultModels
 from shipyard.core.entities import (
     AuditEvent,
     DatasetVersion,
@@ -45,8 +46,11 @@ from shipyard.core.errors import (
     ShipyardError,
     StoreError,
 )
+from shipyard.data.service import Datasets
+from shipyard.gates.service import Gate
 from shipyard.pipelines import Dataset, Model, Pipeline, PipelineRun, Step, pipeline, step
 from shipyard.registry import DatasetLineage, ModelLineage
+from shipyard.registry.service import Models
 from shipyard.tracking import Client, Run, active_run
 
 if TYPE_CHECKING:
@@ -213,42 +217,11 @@ def feedback(
     )
 
 
-class _DefaultService:
-    """``sy.datasets`` and ``sy.models``: the default client's services, looked up on each use."""
-
-    def __init__(self, attribute: str) -> None:
-        self._attribute = attribute
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(getattr(_client(), self._attribute), name)
-
-    def __dir__(self) -> list[str]:
-        from shipyard.data.service import Datasets
-
-        return [name for name in dir(Datasets) if not name.startswith("_")]
-
-    def __repr__(self) -> str:
-        return f"<shipyard.{self._attribute}: the default client's {self._attribute}>"
-
-
-datasets = _DefaultService("datasets")
-
-
-class _DefaultGate:
-    """``sy.gate``: the release gate on the default client (``shipyard.gates.Gate(client)`` for another)."""
-
-    def __getattr__(self, name: str) -> Any:
-        from shipyard.gates.service import Gate
-
-        return getattr(Gate(_client()), name)
-
-    def __repr__(self) -> str:
-        return "<shipyard.gate: the default client's release gate>"
-
-
-gate = _DefaultGate()
-"""The default client's release gate: ``sy.gate.evaluate("churn@7", data="churn-eval")``."""
+datasets: Datasets = DefaultDatasets(_client)
 """Dataset versions of the default client: ``sy.datasets.register("churn-train", df)``, ``get``, ``load``, …"""
 
-models = _DefaultService("models")
+models: Models = DefaultModels(_client)
 """The default client's model registry: ``sy.models.load("churn@champion")``, ``set_alias``, …"""
+
+gate: Gate = DefaultGate(_client)
+"""The default client's release gate: ``sy.gate.evaluate("churn@7", data="churn-eval")``."""

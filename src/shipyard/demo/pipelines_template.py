@@ -54,7 +54,8 @@ FEATURES = {
 
 @sy.step(cache=False)  # the same name holds new rows after each labelling run: always read it afresh
 def load() -> sy.Dataset:
-    return sy.datasets.get(SOURCE)
+    # The runner takes a DatasetVersion as the step's output as it is; sy.Dataset is only what the next step gets.
+    return sy.datasets.get(SOURCE)  # type: ignore[return-value]
 
 
 @sy.step
