@@ -111,7 +111,15 @@ _default_lock = threading.Lock()
 
 
 def init(uri: str | None = None, **settings: Any) -> Client:
-    """Point the module-level functions at ``uri`` (a folder, ``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+    """Make a ``Client`` for ``uri`` the default one, and return it.
+
+    ``uri`` is a folder, ``sqlite:///…`` or ``postgresql+psycopg://…``; None reads ``SHIPYARD_URI`` /
+    ``shipyard.toml`` / ``./.shipyard``. ``settings`` are ``Settings`` fields (``project``, ``artifacts``,
+    ``flush_interval``, …). From the next call on, the module-level functions and ``sy.datasets``,
+    ``sy.models`` and ``sy.gate`` act on this client; the previous one stays open (its runs go on logging).
+
+    >>> sy.init("/data/team/.shipyard", project="churn")
+    """
     global _default
     client = Client(uri, **settings)
     with _default_lock:
@@ -147,15 +155,26 @@ def search_runs(
     page_token: str | None = None,
     include_deleted: bool = False,
 ) -> RunPage:
-    """Search runs on the default client; see ``Client.search_runs``. Deleted runs only with ``include_deleted``."""
+    """Search runs on the default client, newest first; see ``Client.search_runs`` for filters and paging.
+
+    ``project=None`` searches every project. Deleted runs (``Client.delete_run``) are left out unless
+    ``include_deleted=True``.
+
+    >>> sy.search_runs(project="churn", filter="metrics.auc > 0.9", order_by=["metrics.auc DESC"])
+    """
     return _client().search_runs(project, filter, order_by, max_results, page_token, include_deleted=include_deleted)
 
 
 def get_run(run_id: str) -> RunRecord:
+    """The run as stored now, on the default client; see ``Client.get_run``: ``sy.get_run(run.id).metrics``."""
     return _client().get_run(run_id)
 
 
 def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    """Every point of one metric of a run, in step order, on the default client; see ``Client.get_metric_history``.
+
+    >>> [(m.step, m.value) for m in sy.get_metric_history(run.id, "loss")]
+    """
     return _client().get_metric_history(run_id, key)
 
 

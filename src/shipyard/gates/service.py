@@ -1,4 +1,4 @@
-"""``Gate``: run the release gate, read verdicts, and keep the policy in force (``client.gate`` / ``sy.gate``).
+"""``Gate``: run the release gate, read verdicts, and keep the policy in force (``Gate(client)`` / ``sy.gate``).
 
 The policy that decides is the one **in force**, kept in the metadata store per project and versioned.
 ``shipyard.toml`` is where a policy is written and reviewed; ``apply`` makes it the one in force (an audit
@@ -18,9 +18,9 @@ from shipyard.core.actor import current_actor
 from shipyard.core.config import CONFIG_FILE
 from shipyard.core.entities import DatasetVersion, GatePolicyVersion, ModelVersion
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
-from shipyard.core.policy_rules import PolicyChange, changes
 
 if TYPE_CHECKING:
+    from shipyard.core.policy_rules import PolicyChange
     from shipyard.gates.policy import Policy
     from shipyard.gates.verdict import Verdict
     from shipyard.store.verdicts import Decision
@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 
 class Gate:
-    """The release gate of one store.
+    """The release gate of one client's store (``sy.gate`` is the default client's).
 
-    >>> verdict = client.gate.evaluate("churn@7")          # the policy in force, on the data it requires
+    >>> gate = Gate(client)
+    >>> verdict = gate.evaluate("churn@7")                 # the policy in force, on the data it requires
     >>> verdict.passed, [c.name for c in verdict.failed]
     """
 
@@ -94,6 +95,8 @@ class Gate:
     def changes_from(self, file: str | Path | None = None, project: str | None = None) -> list[PolicyChange]:
         """How the policy in ``file`` (default ``shipyard.toml``) differs from the one in force (what ``apply``
         would change, each weakening marked); empty when it is the policy in force."""
+        from shipyard.core.policy_rules import changes
+
         local = self.policy(file)
         stored = self._client.backend.policies.in_force(self._project(project))
         if stored is not None and stored.digest == local.digest:

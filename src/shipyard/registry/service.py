@@ -37,7 +37,12 @@ MAX_CANARY_SHARE = 0.5
 
 
 class Models:
-    """The model registry of one store."""
+    """The model registry of one store.
+
+    >>> mv = client.models.log(model, "churn", train_data=train)   # the next version, signature inferred
+    >>> client.models.set_alias("churn", mv.version, "champion")   # GateBlocked without a passing verdict
+    >>> client.models.load("churn@champion").predict(rows)         # every file's digest verified
+    """
 
     def __init__(self, backend: LocalBackend, settings: Settings, datasets: Datasets) -> None:
         self._backend = backend
@@ -113,9 +118,11 @@ class Models:
         return self._backend.registry.get_version(self._project(project), parse_ref(ref))
 
     def list(self, project: str | None = None) -> builtins.list[RegisteredModel]:
+        """The registered models of ``project`` (all projects when ``project="*"``), with their aliases."""
         return self._backend.registry.list_models(None if project == "*" else self._project(project))
 
     def versions(self, name: str, *, project: str | None = None) -> builtins.list[ModelVersion]:
+        """Every version of one model, newest first, archived ones included."""
         return self._backend.registry.list_versions(self._project(project), _check_model_name(name))
 
     def load(self, ref: str | ModelVersion, *, trust_unsafe: bool = False, project: str | None = None) -> LoadedModel:
@@ -192,16 +199,22 @@ class Models:
             )
 
     def delete_alias(self, name: str, alias: str, *, project: str | None = None) -> int:
+        """Remove ``alias`` from ``name``; returns the version it pointed at. Audited."""
         return self._backend.registry.delete_alias(
             self._project(project), _check_model_name(name), check_alias(alias), actor=current_actor()
         )
 
     def archive(self, name: str, version: int, *, project: str | None = None) -> ModelVersion:
+        """Retire a version: kept, but no longer the newest of ``name``; refused while it holds an alias.
+
+        ``restore`` undoes it. Audited.
+        """
         return self._backend.registry.set_status(
             self._project(project), name, check_version(version), "archived", actor=current_actor()
         )
 
     def restore(self, name: str, version: int, *, project: str | None = None) -> ModelVersion:
+        """Make an archived version active again. Audited."""
         return self._backend.registry.set_status(
             self._project(project), name, check_version(version), "active", actor=current_actor()
         )
@@ -213,12 +226,14 @@ class Models:
         )
 
     def set_tags(self, name: str, version: int, tags: Mapping[str, Any], *, project: str | None = None) -> None:
+        """Set tags on one version: ``set_tags("churn", 3, {"reviewed_by": "ana"})``."""
         checked = v.check_tags(tags)
         self._backend.registry.set_version_tags(self._project(project), name, check_version(version), checked)
 
     def set_description(
         self, name: str, description: str, *, version: int | None = None, project: str | None = None
     ) -> None:
+        """Describe the model, or with ``version`` one of its versions."""
         self._backend.registry.set_description(
             self._project(project), name, str(description), None if version is None else check_version(version)
         )

@@ -118,6 +118,10 @@ class Client:
         return run
 
     def get_run(self, run_id: str) -> RunRecord:
+        """The run as stored now: status, params, tags, each metric's latest value; ``NotFound`` for an unknown id.
+
+        >>> client.get_run(run.id).metrics["auc"]
+        """
         return self.backend.store.get_run(check_run_id(run_id))
 
     def search_runs(
@@ -131,7 +135,10 @@ class Client:
     ) -> RunPage:
         """Runs matching ``filter`` (e.g. ``"metrics.auc > 0.9 and params.penalty = 'l2'"``), newest first by default.
 
-        Returns a list with ``next_page_token``; pass it back as ``page_token`` for the next page.
+        ``project=None`` searches every project. Returns a list with ``next_page_token``; pass it back as
+        ``page_token`` for the next page. Deleted runs (``delete_run``) are left out unless ``include_deleted``.
+
+        >>> client.search_runs(project="churn", filter="metrics.auc > 0.9", order_by=["metrics.auc DESC"])
         """
         return self.backend.store.search_runs(
             project,
@@ -151,6 +158,7 @@ class Client:
         self.backend.store.delete_run(check_run_id(run_id), actor=current_actor())
 
     def restore_run(self, run_id: str) -> None:
+        """Bring back a deleted run (until ``gc`` has purged it)."""
         self.backend.store.restore_run(check_run_id(run_id), actor=current_actor())
 
     # lineage ---------------------------------------------------------------------------------------
@@ -172,6 +180,7 @@ class Client:
     # artifacts -------------------------------------------------------------------------------------
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[RunArtifact]:
+        """The files a run logged (path, digest, size), those under the folder path ``prefix`` when given."""
         return self.backend.store.list_artifacts(check_run_id(run_id), check_artifact_path(prefix) if prefix else "")
 
     def read_artifact(self, run_id: str, path: str) -> bytes:

@@ -67,6 +67,7 @@ class Run:
     # params and tags ---------------------------------------------------------------------------------
 
     def log_param(self, key: str, value: Any) -> None:
+        """Log one param (see ``log_params``): ``run.log_param("lr", 0.1)``."""
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
@@ -76,9 +77,11 @@ class Run:
         self._store.write(self.id, params_=checked)
 
     def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag (see ``set_tags``): ``run.set_tag("team", "growth")``."""
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags; unlike params, a tag may be set again to another value."""
         checked = v.check_tags(tags)
         self._check_open()
         self._store.write(self.id, tags_=checked)
