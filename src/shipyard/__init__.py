@@ -8,9 +8,12 @@
 >>> train = sy.datasets.register("churn-train", df)
 >>> model = sy.models.load("churn@champion")
 
-The module-level functions use a default ``Client`` made on first use from ``SHIPYARD_URI`` /
-``shipyard.toml`` / ``./.shipyard``; ``sy.init(uri)`` replaces it. Nothing heavy (SQLAlchemy,
-fsspec, a database driver) is imported until a client is made.
+The module-level functions and ``sy.datasets``, ``sy.models`` and ``sy.gate`` use a default ``Client``
+made on first use from ``SHIPYARD_URI`` / ``shipyard.toml`` / ``./.shipyard``; ``sy.init(uri)`` replaces
+it, and each of them acts on the client that is the default when it is called. ``sy.datasets``,
+``sy.models`` and ``sy.gate`` are typed as ``Datasets``, ``Models`` and ``Gate`` (``shipyard._defaults``),
+so a type checker and a completer see their real methods. Nothing heavy (SQLAlchemy, fsspec, a database
+driver, pandas) is imported until a client is made; ``dir(shipyard)`` lists ``__all__``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shipyard._defaults import DefaultDatasets, DefaultGate, DefaultModels
+from shipyard import _defaults
 from shipyard.core.entities import (
     AuditEvent,
     DatasetVersion,
@@ -46,15 +49,16 @@ from shipyard.core.errors import (
     ShipyardError,
     StoreError,
 )
-from shipyard.data.service import Datasets
-from shipyard.gates.service import Gate
 from shipyard.pipelines import Dataset, Model, Pipeline, PipelineRun, Step, pipeline, step
 from shipyard.registry import DatasetLineage, ModelLineage
-from shipyard.registry.service import Models
 from shipyard.tracking import Client, Run, active_run
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from shipyard.data.service import Datasets
+    from shipyard.gates.service import Gate
+    from shipyard.registry.service import Models
 
 __version__ = "0.1.0"
 
@@ -236,11 +240,16 @@ def feedback(
     )
 
 
-datasets: Datasets = DefaultDatasets(_client)
+datasets: Datasets = _defaults.DefaultDatasets(_client)
 """Dataset versions of the default client: ``sy.datasets.register("churn-train", df)``, ``get``, ``load``, …"""
 
-models: Models = DefaultModels(_client)
+models: Models = _defaults.DefaultModels(_client)
 """The default client's model registry: ``sy.models.load("churn@champion")``, ``set_alias``, …"""
 
-gate: Gate = DefaultGate(_client)
+gate: Gate = _defaults.DefaultGate(_client)
 """The default client's release gate: ``sy.gate.evaluate("churn@7", data="churn-eval")``."""
+
+
+def __dir__() -> list[str]:
+    # What completion offers: the public API, not the helpers imported to build it (Any, threading, …).
+    return sorted(__all__)
