@@ -41,6 +41,9 @@ reveal_type(verdict.passed)  # reveals: bool
 reveal_type(sy.models.set_alias("churn", 3, "champion"))  # reveals: shipyard.core.entities.ModelVersion
 reveal_type(sy.models.get("churn@champion"))  # reveals: shipyard.core.entities.ModelVersion
 reveal_type(sy.models.load("churn@champion"))  # reveals: shipyard.packaging.package.LoadedModel
+reveal_type(sy.lineage("churn@champion"))  # reveals: shipyard.registry.lineage.ModelLineage
+reveal_type(sy.lineage(train))  # reveals: shipyard.registry.lineage.DatasetLineage
+reveal_type(sy.lineage("churn-train@1", kind="dataset"))  # reveals: shipyard.registry.lineage.DatasetLineage
 
 sy.models.set_alias("churn", "3", 3)  # error: arg-type, arg-type
 sy.models.set_alais("churn", 3, "champion")  # error: attr-defined
@@ -48,6 +51,7 @@ sy.gate.evaluate(3)  # error: arg-type
 sy.search_runs(include_delted=True)  # error: call-arg
 sy.datasets.register("churn-train")  # error: call-arg
 sy.datasets.load(3)  # error: arg-type
+sy.lineage("churn@champion").runs  # error: attr-defined
 run.log_metric("auc", "high")  # error: arg-type
 """
 # (datasets.load returns a pyarrow.Table, which is Any to mypy: pyarrow ships no type information.)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shipyard import _defaults
 from shipyard.core.entities import (
@@ -182,10 +182,26 @@ def get_metric_history(run_id: str, key: str) -> list[Metric]:
     return _client().get_metric_history(run_id, key)
 
 
+@overload
+def lineage(
+    ref: str | ModelVersion, *, kind: Literal["model"] = "model", project: str | None = None
+) -> ModelLineage: ...
+@overload
+def lineage(ref: DatasetVersion, *, kind: str = "model", project: str | None = None) -> DatasetLineage: ...
+@overload
+def lineage(ref: str, *, kind: Literal["dataset"], project: str | None = None) -> DatasetLineage: ...
+@overload
+def lineage(
+    ref: str | ModelVersion | DatasetVersion, *, kind: str, project: str | None = None
+) -> ModelLineage | DatasetLineage: ...
 def lineage(
     ref: str | ModelVersion | DatasetVersion, *, kind: str = "model", project: str | None = None
 ) -> ModelLineage | DatasetLineage:
-    """What produced a model version, or (``kind="dataset"``) what used a dataset version; see ``Client.lineage``."""
+    """What produced a model version, or (``kind="dataset"``) what used a dataset version; see ``Client.lineage``.
+
+    >>> sy.lineage("churn@champion").trained_on        # ModelLineage: run, data, parents, upstream steps
+    >>> sy.lineage("churn-train@2", kind="dataset")     # DatasetLineage: the runs and models that used it
+    """
     return _client().lineage(ref, kind=kind, project=project)
 
 

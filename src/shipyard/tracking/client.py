@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from shipyard.artifacts import GcReport, check_artifact_path
 from shipyard.core import validation as v
@@ -163,6 +163,18 @@ class Client:
 
     # lineage ---------------------------------------------------------------------------------------
 
+    @overload
+    def lineage(
+        self, ref: str | ModelVersion, *, kind: Literal["model"] = "model", project: str | None = None
+    ) -> ModelLineage: ...
+    @overload
+    def lineage(self, ref: DatasetVersion, *, kind: str = "model", project: str | None = None) -> DatasetLineage: ...
+    @overload
+    def lineage(self, ref: str, *, kind: Literal["dataset"], project: str | None = None) -> DatasetLineage: ...
+    @overload
+    def lineage(
+        self, ref: str | ModelVersion | DatasetVersion, *, kind: str, project: str | None = None
+    ) -> ModelLineage | DatasetLineage: ...
     def lineage(
         self, ref: str | ModelVersion | DatasetVersion, *, kind: str = "model", project: str | None = None
     ) -> ModelLineage | DatasetLineage:
