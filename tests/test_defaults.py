@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 import rlcompleter
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,14 @@ def test_the_module_level_search_leaves_deleted_runs_out_unless_asked(
     found = sy.search_runs(project="churn", include_deleted=True)
     assert sorted(r.id for r in found) == sorted([kept.id, deleted.id])
     assert [r.deleted for r in found if r.id == deleted.id] == [True]
+
+
+def test_a_pickled_facade_still_follows_the_default_client(tmp_path: Path, no_default: list[sy.Client]) -> None:
+    # What a pipeline step sent to another process carries when it holds on to sy.datasets.
+    carried = pickle.loads(pickle.dumps(sy.datasets))
+    init(tmp_path, "store", "", no_default)
+    carried.register("rows", pa.table({"x": [1]}))
+    assert [v.name for v in sy.datasets.versions("rows")] == ["rows"]
 
 
 def recording(service: type, attribute: str) -> tuple[Mock, list[object], Any]:
