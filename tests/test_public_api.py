@@ -104,7 +104,7 @@ def test_the_methods_of_each_public_object_are_pinned(name: str) -> None:
 def test_the_facades_are_typed_as_their_services(name: str) -> None:
     facade = getattr(sy, name)
     assert isinstance(facade, SERVICES[name])
-    assert sy.__annotations__[name] == SERVICES[name].__name__  # what a type checker reads
+    assert sy.__annotations__[name] in (SERVICES[name], SERVICES[name].__name__)  # what a type checker reads
 
 
 def test_every_public_function_and_method_has_a_docstring() -> None:
