@@ -103,6 +103,13 @@ comment() {
 promote() {
   local ref
   ref="$(python train.py --lookup)"
+  # Already champion (promoted before, or by an admin's audited override): nothing to move.
+  if shipyard models show "$ref" --json | python -c '
+import json, sys
+sys.exit("champion" not in json.load(sys.stdin)["aliases"])'; then
+    echo "$ref is already champion"
+    return 0
+  fi
   shipyard promote "$ref" --alias champion
 }
 

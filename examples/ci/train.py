@@ -21,11 +21,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
 import shipyard as sy
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +53,11 @@ def trained_from(digest: str) -> sy.ModelVersion | None:
 
 def train(digest: str) -> sy.ModelVersion:
     """Logistic regression on data/train.csv with params.toml; the run records params, CV score and data."""
+    from sklearn.linear_model import LogisticRegression  # here, so that --lookup starts quickly
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     params = tomllib.loads((HERE / "params.toml").read_text())
     features = list(params["features"])
     train_data = sy.datasets.register("churn-train", HERE / "data" / "train.csv")
@@ -86,14 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     version = trained_from(digest)
     if args.lookup and version is None:
         print(
-            f"error: no version of {MODEL} was trained from these inputs ({digest[:19]}…): the merge job promotes "
-            "the version its pull request gated, so the pull request's gate job must have run on the same training "
-            "inputs. Run `python train.py` and `shipyard gate run` on this commit (./gate.sh train gate), then retry.",
+            f"error: no version of {MODEL} was trained from this commit's training inputs ({', '.join(INPUTS)}; "
+            f"{digest[:19]}…). The merge job promotes only a version that a pull request trained and gated from the "
+            "same inputs. If this commit combines changes gated apart, run `./gate.sh train && ./gate.sh gate` on it "
+            "and re-run the job; see docs/ci.md.",
             file=sys.stderr,
         )
         return 2
     if version is not None:
-        print(f"{version.ref} was trained from these exact inputs ({digest[:19]}…); reusing it", file=sys.stderr)
+        print(f"{version.ref} was trained from these exact inputs ({digest[:19]}…)", file=sys.stderr)
     else:
         version = train(digest)
         print(f"registered {version.ref}", file=sys.stderr)

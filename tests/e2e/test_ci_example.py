@@ -528,6 +528,18 @@ def test_github_workflow_gates_the_pull_request_and_promotes_on_merge(machine: M
     [refused] = [event for event in audit if event.action == "gate.refused"]
     assert refused.subject == "model:churn@2" and refused.details["alias"] == "champion"
 
+    # An admin sets the gate aside from their own machine, with a reason; the merge job, re-run, has nothing to move.
+    laptop = Job(folder=machine.checkout("main"))
+    override = "shipyard promote churn@2 --override --reason 'INC-42: the sparse model is intended'"
+    admin = {**machine.store, "SHIPYARD_ALLOW_OVERRIDE": "1"}
+    assert machine.run(laptop, "override", override, admin) == "success", laptop.log("override")
+    promote = github.event("push", "main")["promote"]
+    assert promote.steps == merge_steps(promote="success")
+    assert promote.logs["./gate.sh promote"].stdout == "churn@2 is already champion\n"
+    champion, _, audit = machine.registry()
+    [overridden] = [event for event in audit if event.action == "gate.override"]
+    assert champion == 2 and overridden.details["reason"] == "INC-42: the sparse model is intended"
+
 
 def test_gitlab_pipeline_gates_the_merge_request_and_promotes_on_merge(machine: Machine) -> None:
     gitlab = GitLab(machine)
@@ -571,4 +583,15 @@ def test_gitlab_pipeline_gates_the_merge_request_and_promotes_on_merge(machine: 
     promote = gitlab.pipeline("push", "main")["promote"]
     assert promote.steps == [(INSTALL, "success"), ("./gate.sh promote", "failure")]
     assert "churn@2 may not become 'champion'" in promote.logs["./gate.sh promote"].stderr
+    assert machine.registry()[:2] == (1, [2, 1])
+
+    # A push straight to main, never gated: there is no version of its inputs to promote, and none is trained.
+    params = machine.origin / "params.toml"
+    params.write_text(params.read_text().replace("l1_ratio = 1.0", "l1_ratio = 0.9"))
+    machine.git("commit", "--quiet", "--all", "--message", "Untested tweak, pushed to main")
+    promote = gitlab.pipeline("push", "main")["promote"]
+    assert promote.steps == [(INSTALL, "success"), ("./gate.sh promote", "failure")]
+    assert promote.logs["./gate.sh promote"].returncode == 2
+    refused = promote.logs["./gate.sh promote"].stderr
+    assert "no version of churn was trained from this commit's training inputs" in refused
     assert machine.registry()[:2] == (1, [2, 1])
