@@ -379,6 +379,17 @@ def gitlab_rule(rule: str, variables: Mapping[str, str]) -> bool:
     return variables.get(found[1]) == right
 
 
+def gitlab_expand(value: str, variables: Mapping[str, str]) -> str:
+    """`$NAME` in a job's variables replaced by its value; a variable the test does not set fails it."""
+
+    def lookup(found: re.Match[str]) -> str:
+        if found[1] not in variables:
+            pytest.fail(f"the test does not set the variable ${found[1]}; give it a test value")
+        return variables[found[1]]
+
+    return re.sub(r"\$(\w+)", lookup, value)
+
+
 class GitLab:
     """Runs .gitlab-ci.yml for one pipeline: the jobs whose rules match, stage by stage, as a runner would."""
 
@@ -395,6 +406,7 @@ class GitLab:
             "CI_API_V4_URL": GITLAB_API,
             "CI_PROJECT_ID": GITLAB_PROJECT,
             "CI_JOB_TOKEN": "job-token-that-cannot-post-notes",
+            "CI_JOB_URL": "https://gitlab.example.com/team/churn/-/jobs/77",
             **self.machine.store,
             "AWS_ACCESS_KEY_ID": "test-key-id",
             "AWS_SECRET_ACCESS_KEY": "test-secret",
@@ -415,6 +427,7 @@ class GitLab:
 
     def job(self, spec: dict[str, Any], default: dict[str, Any], ref: str, variables: dict[str, str]) -> Job:
         job = Job(folder=self.machine.checkout(ref))
+        variables = {**variables, **{k: gitlab_expand(v, variables) for k, v in spec.get("variables", {}).items()}}
         script = [*spec.get("before_script", default["before_script"]), *spec["script"]]
         for command in script:  # one shell: the first failing line ends the script
             if not job.passed:
@@ -556,6 +569,7 @@ def test_gitlab_pipeline_gates_the_merge_request_and_promotes_on_merge(machine: 
     [body] = comments(machine, f"{GITLAB_PROJECT}!3")
     assert_comment_is_the_report(body, gate)
     assert "✅ Gate **PASSED** for churn@1" in body
+    assert body.endswith("HTML report: https://gitlab.example.com/team/churn/-/jobs/77/artifacts/file/report.html\n")
     assert gate.artifacts["report.html"].startswith(b"<!DOCTYPE html>")
 
     machine.merge("stronger-ridge")
@@ -565,19 +579,28 @@ def test_gitlab_pipeline_gates_the_merge_request_and_promotes_on_merge(machine: 
     assert machine.registry()[:2] == (1, [1])
 
     machine.pull_request("strong-lasso", BAD_PARAMS)
-    jobs = gitlab.pipeline("merge_request_event", "strong-lasso", merge_request=4)
-    gate = jobs["gate"]
-    assert gate.steps == [
-        (INSTALL, "success"),
-        ("./gate.sh train", "success"),
-        ("./gate.sh gate", "failure"),
-        ("after_script: ./gate.sh comment", "success"),
-    ], gate.log("after_script: ./gate.sh comment")
-    assert gate.logs["./gate.sh gate"].returncode == 1
-    [body] = comments(machine, f"{GITLAB_PROJECT}!4")
-    assert_comment_is_the_report(body, gate)
-    assert "❌ Gate **FAILED** for churn@2" in body and "⛔ **Blocked**" in body
-    assert gate.artifacts["report.html"].startswith(b"<!DOCTYPE html>")
+    for push in (1, 2):  # the second push trains nothing new and updates the one note
+        gate = gitlab.pipeline("merge_request_event", "strong-lasso", merge_request=4)["gate"]
+        assert gate.steps == [
+            (INSTALL, "success"),
+            ("./gate.sh train", "success"),
+            ("./gate.sh gate", "failure"),
+            ("after_script: ./gate.sh comment", "success"),
+        ], gate.log("after_script: ./gate.sh comment")
+        assert gate.logs["./gate.sh gate"].returncode == 1
+        [body] = comments(machine, f"{GITLAB_PROJECT}!4")
+        assert_comment_is_the_report(body, gate)
+        assert "❌ Gate **FAILED** for churn@2" in body and "⛔ **Blocked**" in body
+        assert gate.artifacts["report.html"].startswith(b"<!DOCTYPE html>")
+        said = "posted" if push == 1 else "updated"
+        assert gate.logs["./gate.sh comment"].stdout == f"{said} the gate's note on merge request !4\n"
+    notes = f"{GITLAB_API}/projects/{GITLAB_PROJECT}/merge_requests/4/notes"
+    writes = [call["args"] for call in machine.forge_state()["calls"] if "body" in call][1:]
+    header = ["--header", f"PRIVATE-TOKEN: {NOTES_TOKEN}", "--data-urlencode", "body@comment.md"]
+    assert writes == [
+        ["--fail", "--silent", "--show-error", "--request", "POST", *header, notes],
+        ["--fail", "--silent", "--show-error", "--request", "PUT", *header, f"{notes}/101"],
+    ]
 
     machine.merge("strong-lasso")
     promote = gitlab.pipeline("push", "main")["promote"]
