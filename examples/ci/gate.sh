@@ -17,16 +17,27 @@ MARKER="<!-- shipyard-gate -->"  # first line of the comment: how the next push 
 
 die() { echo "error: $*" >&2; exit 2; }
 
+shared_store() {
+  # In CI the store must be the team's: with SHIPYARD_URI empty (a missing secret, or a pull request from a
+  # fork, which gets no secrets) a job would gate against a throwaway ./.shipyard and prove nothing.
+  if [ -n "${CI:-}" ] && [ -z "${SHIPYARD_URI:-}" ]; then
+    die "SHIPYARD_URI is empty: in CI the gate needs the team's shared store. Set the secrets SHIPYARD_URI" \
+      "and SHIPYARD_ARTIFACTS (docs/ci.md); pull requests from forks get no secrets."
+  fi
+}
+
 model_ref() {
   [ -s model-ref.txt ] || die "no model-ref.txt: run ./gate.sh train first."
   cat model-ref.txt
 }
 
 train() {
+  shared_store
   python train.py
 }
 
 gate() {
+  shared_store
   local ref status=0
   ref="$(model_ref)"
   rm -f report.md report.html gate.status
@@ -47,7 +58,7 @@ write_comment() {
       echo "✅ Merging promotes $ref to \`champion\`."
     else
       echo "⛔ **Blocked**: $ref cannot become \`champion\`; merging will not promote it. Fix what failed and push" \
-        "again (an admin override needs a reason and is audited; see docs/ci.md)."
+        "again (an admin may override it, with a reason, audited)."
     fi
     if [ -n "${REPORT_URL:-}" ]; then
       echo
@@ -101,6 +112,7 @@ comment() {
 }
 
 promote() {
+  shared_store
   local ref
   ref="$(python train.py --lookup)"
   # Already champion (promoted before, or by an admin's audited override): nothing to move.

@@ -67,7 +67,9 @@ def train(digest: str) -> sy.ModelVersion:
     frame = sy.datasets.load(train_data).to_pandas()  # the registered bytes, digest-verified
     model = make_pipeline(
         StandardScaler(),
-        LogisticRegression(C=float(params["C"]), l1_ratio=float(params["l1_ratio"]), solver="saga", max_iter=2000),
+        LogisticRegression(
+            C=float(params["C"]), l1_ratio=float(params["l1_ratio"]), solver="saga", max_iter=2000, random_state=0
+        ),
     )
     with sy.start_run(name="train") as run:
         run.use_dataset(train_data, role="train")

@@ -43,8 +43,6 @@ GITLAB_API = "https://gitlab.example.com/api/v4"
 GITLAB_PROJECT = "42"
 BAD_PARAMS = "C = 0.001\nl1_ratio = 1.0  # a lasso this strong zeroes every feature: the model learns nothing\n"
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
 # A tiny forge behind `gh` and `curl`: the comments or notes of each pull / merge request, and every call.
 FAKE_FORGE = r"""
 import json, os, re, subprocess, sys
@@ -211,11 +209,8 @@ class Machine:
             base["PYTHONPATH"] = os.environ["PYTHONPATH"]
         return {**base, **(extra or {})}
 
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd or self.origin, env=self.env(), capture_output=True, text=True, check=True
-        )
-        return done.stdout
+    def git(self, *args: str) -> None:
+        subprocess.run(["git", *args], cwd=self.origin, env=self.env(), capture_output=True, text=True, check=True)
 
     def pull_request(self, branch: str, params: str) -> None:
         """A branch off main that rewrites the hyperparameters in params.toml, committed."""
@@ -288,6 +283,12 @@ GITHUB_CONDITIONS: dict[str, Callable[[dict[str, str], dict[str, str]], bool]] =
 }
 
 
+def github_condition(text: str) -> Callable[[dict[str, str], dict[str, str]], bool]:
+    if text not in GITHUB_CONDITIONS:
+        pytest.fail(f"the test does not know the condition {text!r}; teach it")
+    return GITHUB_CONDITIONS[text]
+
+
 class GitHub:
     """Runs .github/workflows/shipyard-gate.yml for one event: the jobs whose `if` holds, their steps in order."""
 
@@ -315,7 +316,9 @@ class GitHub:
         env = {**runner, **expand(workflow.get("env", {}), context)}
         jobs = {}
         for job_name, spec in workflow["jobs"].items():
-            if GITHUB_CONDITIONS[spec["if"]](context, {}):
+            if any(step.get("run") == "./gate.sh comment" for step in spec["steps"]):
+                assert spec["permissions"] == {"contents": "read", "pull-requests": "write"}
+            if github_condition(spec["if"])(context, {}):
                 jobs[job_name] = self.job(spec, ref, {**env, **expand(spec.get("env", {}), context)}, context)
         return jobs
 
@@ -325,7 +328,7 @@ class GitHub:
         for step in spec["steps"]:
             label = step.get("uses") or step["run"]
             condition = step.get("if")
-            runs = job.passed if condition is None else GITHUB_CONDITIONS[condition](context, outcomes)
+            runs = job.passed if condition is None else github_condition(condition)(context, outcomes)
             if not runs:
                 outcome = "skipped"
             elif "uses" in step:
@@ -454,10 +457,28 @@ class GitLab:
 @pytest.fixture
 def machine(tmp_path: Path, postgres_url: str) -> Machine:
     made = Machine(tmp_path, postgres_url)
-    # Once, before the first pull request (docs/ci.md): a maintainer applies the reviewed policy from main.
+    # Once, before the first pull request (docs/ci.md): a maintainer creates the schema and applies main's policy.
     setup = Job(folder=made.checkout("main"))
-    assert made.run(setup, "apply", "shipyard gate policy apply", made.store) == "success", setup.log("apply")
+    done = made.run(setup, "setup", "shipyard db upgrade && shipyard gate policy apply", made.store)
+    assert done == "success", setup.log("setup")
     return made
+
+
+@pytest.mark.parametrize("step", ["train", "gate", "promote"])
+def test_gate_sh_refuses_to_run_in_ci_without_the_shared_store(step: str, tmp_path: Path) -> None:
+    """A missing secret (or a fork's pull request) must not gate against a throwaway ./.shipyard."""
+    shutil.copytree(EXAMPLE, tmp_path / "ci", ignore=shutil.ignore_patterns(".shipyard"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CI": "true", "SHIPYARD_URI": ""}
+    done = subprocess.run(["bash", "ci/gate.sh", step], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: SHIPYARD_URI is empty: in CI the gate needs the team's shared store.")
+    assert not (tmp_path / "ci" / ".shipyard").exists() and not (tmp_path / "ci" / "model-ref.txt").exists()
+
+
+def test_gate_sh_names_its_steps_when_given_another() -> None:
+    done = subprocess.run(["bash", str(EXAMPLE / "gate.sh"), "deploy"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: usage: ./gate.sh train|gate|comment|promote (got 'deploy')")
 
 
 def pr_steps(gate: str) -> list[tuple[str, str]]:
@@ -490,6 +511,8 @@ def assert_comment_is_the_report(body: str, job: Job) -> None:
     assert body.startswith(f"{MARKER}\n{report}\n"), body
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_github_workflow_gates_the_pull_request_and_promotes_on_merge(machine: Machine) -> None:
     github = GitHub(machine)
     machine.pull_request("stronger-ridge", "C = 0.5\nl1_ratio = 0.0\n")
@@ -554,6 +577,8 @@ def test_github_workflow_gates_the_pull_request_and_promotes_on_merge(machine: M
     assert champion == 2 and overridden.details["reason"] == "INC-42: the sparse model is intended"
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_gitlab_pipeline_gates_the_merge_request_and_promotes_on_merge(machine: Machine) -> None:
     gitlab = GitLab(machine)
     machine.pull_request("stronger-ridge", "C = 0.5\nl1_ratio = 0.0\n")
