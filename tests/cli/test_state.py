@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+import shipyard
 from shipyard.cli.main import app
+from tests.cli.helpers import Invoke, log_run
 
 FLOW = """
 import shipyard as sy
@@ -32,7 +34,8 @@ def empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def shipyard(*args: str) -> Result:
+def cli(*args: str) -> Result:
+    """``shipyard ARGS…`` in the working directory, with no --uri."""
     return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"}).invoke(app, list(args))
 
 
@@ -50,7 +53,7 @@ def shipyard(*args: str) -> Result:
     ],
 )
 def test_a_command_that_needs_a_store_refuses_saying_where_it_looked(empty: Path, command: list[str]) -> None:
-    result = shipyard(*command)
+    result = cli(*command)
     assert result.exit_code == 2, result.output
     assert f"No Shipyard store here: looked for .shipyard/ and shipyard.toml in {empty} and every folder" in (
         result.stderr
@@ -60,24 +63,24 @@ def test_a_command_that_needs_a_store_refuses_saying_where_it_looked(empty: Path
 
 
 def test_a_store_named_by_uri_that_does_not_exist_is_named(empty: Path) -> None:
-    result = shipyard("--uri", str(empty / "nowhere"), "runs", "list")
+    result = cli("--uri", str(empty / "nowhere"), "runs", "list")
     assert result.exit_code == 2 and f"No Shipyard store at {empty / 'nowhere'} (" in result.stderr
     assert not (empty / "nowhere").exists()
 
 
 def test_pipeline_run_creates_the_store_where_none_is_found(empty: Path) -> None:
-    result = shipyard("pipeline", "run", "flow.py")
+    result = cli("pipeline", "run", "flow.py")
     assert result.exit_code == 0, result.output
     assert f"Created a new Shipyard store at {empty / '.shipyard'} (none in {empty} or above it)." in result.stderr
-    listed = shipyard("runs", "list", "--project", "p", "--json")
+    listed = cli("runs", "list", "--project", "p", "--json")
     assert listed.exit_code == 0 and "double" in listed.stdout
 
 
 def test_pipeline_schedule_creates_the_store_but_not_for_a_mistake(empty: Path) -> None:
-    bad = shipyard("pipeline", "schedule", "flow.py:flow", "--cron", "every day")
+    bad = cli("pipeline", "schedule", "flow.py:flow", "--cron", "every day")
     assert bad.exit_code == 2 and "is not a cron expression" in bad.stderr
     assert not (empty / ".shipyard").exists()
-    good = shipyard("pipeline", "schedule", "flow.py:flow", "--cron", "0 3 * * *")
+    good = cli("pipeline", "schedule", "flow.py:flow", "--cron", "0 3 * * *")
     assert good.exit_code == 0, good.output
     assert "Created a new Shipyard store" in good.stderr and (empty / ".shipyard" / "shipyard.db").is_file()
 
@@ -85,11 +88,37 @@ def test_pipeline_schedule_creates_the_store_but_not_for_a_mistake(empty: Path) 
 def test_a_second_command_finds_the_store_from_a_subfolder_and_says_nothing(
     empty: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert shipyard("pipeline", "run", "flow.py").exit_code == 0
+    assert cli("pipeline", "run", "flow.py").exit_code == 0
     (empty / "sub").mkdir()
     monkeypatch.chdir(empty / "sub")
-    again = shipyard("pipeline", "run", str(empty / "flow.py"))
+    again = cli("pipeline", "run", str(empty / "flow.py"))
     assert again.exit_code == 0 and "Created" not in again.stderr
     assert not (empty / "sub" / ".shipyard").exists()
-    runs = json.loads(shipyard("runs", "list", "--json").stdout)["runs"]
+    runs = json.loads(cli("runs", "list", "--json").stdout)["runs"]
     assert [run["name"] for run in runs].count("flow") == 2  # both pipeline runs, in the one store
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["runs", "list"],
+        ["datasets", "list"],
+        ["models", "list"],
+        ["models", "audit"],
+        ["pipeline", "runs"],
+        ["pipeline", "schedules"],
+        ["monitor", "alerts"],
+        ["monitor", "loops"],
+    ],
+)
+def test_every_listing_refuses_an_unknown_project_alike(
+    store: shipyard.Client, invoke: Invoke, command: list[str]
+) -> None:
+    log_run(store, "a", {}, {})  # project "churn"
+    typo = invoke(*command, "--project", "chrun")
+    assert typo.exit_code == 2, typo.output
+    assert typo.stderr == (
+        "error: No project named 'chrun'. Did you mean 'churn'? Known projects: churn; "
+        "a project is created by its first run.\n"
+    )
+    assert invoke(*command, "--project", "churn").exit_code == 0
