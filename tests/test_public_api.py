@@ -158,7 +158,7 @@ def test_the_model_package_module_is_not_the_registry_facade() -> None:
 def test_errors_subclass_the_matching_builtins_and_carry_exit_codes() -> None:
     assert issubclass(sy.NotFound, LookupError) and issubclass(sy.InvalidInput, ValueError)
     assert sy.GateBlocked.exit_code == 1 and sy.InvalidInput.exit_code == 2
-    assert (sy.NotFound.http_status, sy.InvalidInput.http_status, sy.Conflict.http_status) == (404, 400, 409)
+    assert (sy.NotFound.http_status, sy.InvalidInput.http_status, sy.Conflict.http_status) == (404, 422, 409)
 
 
 def test_import_shipyard_loads_nothing_heavy() -> None:

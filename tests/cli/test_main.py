@@ -38,6 +38,10 @@ def test_a_mistyped_command_suggests_the_right_one() -> None:
         (["runs", "show"], "Missing argument 'run_id'."),
         (["runs", "list", "--filtr", "x"], "No such option: --filtr. Did you mean --filter?"),
         (["runs", "compare", "0" * 32], "give at least two run ids to compare; got 1."),
+        (["models", "list", "--project"], "Option '--project' requires an argument."),
+        (["runs", "list", "-n"], "Option '-n' requires an argument."),
+        (["runs", "list", "-n", "x"], "Invalid value for '--max-results' / '-n': Input should be a valid integer"),
+        (["pipeline", "run", "f.py", "--executor", "nope"], "Invalid value for '--executor'"),
     ],
 )
 def test_a_usage_error_is_one_line_naming_the_help_to_read(args: list[str], expected: str, invoke: Invoke) -> None:
@@ -46,6 +50,14 @@ def test_a_usage_error_is_one_line_naming_the_help_to_read(args: list[str], expe
     [line] = result.stderr.splitlines()
     command = "shipyard " + " ".join(arg for arg in args[:2] if not arg.startswith("-") and "@" not in arg)
     assert line.startswith("error: ") and expected in line and line.endswith(f" Try '{command} --help'.")
+
+
+def test_a_mistyped_top_level_command_suggests_the_right_one_and_a_far_one_does_not() -> None:
+    close = CliRunner().invoke(app, ["rns", "list"])
+    assert close.exit_code == 2
+    assert close.stderr == "error: No such command 'rns'. Did you mean 'runs'? Try 'shipyard --help'.\n"
+    far = CliRunner().invoke(app, ["xyzzy"])
+    assert far.exit_code == 2 and far.stderr == "error: No such command 'xyzzy'. Try 'shipyard --help'.\n"
 
 
 def test_a_bad_global_option_is_one_line_too() -> None:

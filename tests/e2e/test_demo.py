@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import shipyard as sy
 from shipyard.cli.main import app
 from shipyard.demo.folder import MARKER, prepare
+from shipyard.demo.summary import shipyard_command
 from shipyard.gates import Gate
 
 
@@ -22,7 +23,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The demo at its smallest size, run as `make demo` runs it (its own process: it serves and forks)."""
     folder = tmp_path_factory.mktemp("demo") / "shipyard-demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    command = [sys.executable, "-m", "shipyard.cli", "demo", "--dir", str(folder), "--quiet", "--rows", "1000"]
+    env["PATH"] = "/usr/bin:/bin"  # a fresh shell after `make demo`: the venv is not activated
+    command = [sys.executable, "-m", "shipyard.cli", "demo", "--dir", str(folder), "--rows", "1000"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return folder, done.stdout
@@ -82,3 +84,49 @@ def test_an_earlier_demo_folder_is_emptied_of_what_the_demo_wrote(tmp_path: Path
     (tmp_path / "notes.txt").write_text("mine")
     prepare(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "notes.txt"]
+
+
+def _venv(root: Path) -> Path:
+    """A virtualenv's bin folder as `make demo` leaves it: python and the `shipyard` console script."""
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("python", "shipyard"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+def test_the_explore_hints_call_the_venvs_shipyard_when_it_is_not_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _venv(tmp_path)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert shipyard_command() == str(bin_dir / "shipyard")
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # after `source .venv/bin/activate`
+    assert shipyard_command() == "shipyard"
+
+
+def test_another_shipyard_on_path_is_not_the_one_the_hints_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine, other = _venv(tmp_path / "mine"), _venv(tmp_path / "other")
+    monkeypatch.setattr(sys, "executable", str(mine / "python"))
+    monkeypatch.setenv("PATH", f"{other}:/usr/bin")
+    assert shipyard_command() == str(mine / "shipyard")
+    (mine / "shipyard").unlink()  # run from a checkout with `python -m shipyard.cli`, no console script
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert shipyard_command() == f"{mine / 'python'} -m shipyard.cli"
+
+
+@pytest.mark.slow
+def test_the_summary_ends_with_commands_that_run_as_printed(demo: tuple[Path, str]) -> None:
+    folder, out = demo
+    hints = out.split("Explore what the demo left in", 1)[1].splitlines()
+    commands = [line.split("   # ")[0].strip() for line in hints if "   # " in line]
+    assert len(commands) == 9 and not any(command.startswith("shipyard ") for command in commands)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    env["PATH"] = "/usr/bin:/bin"
+    for command in commands[:4]:  # models list, models audit, pipeline runs, datasets list
+        ran = subprocess.run(command, shell=True, cwd=folder, capture_output=True, text=True, env=env, check=False)
+        assert ran.returncode == 0, command + ran.stderr

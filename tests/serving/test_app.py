@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 import shipyard
 from shipyard.core.errors import NotFound
 from shipyard.serving.app import JSON, create_app
+from shipyard.serving.errors import INTERNAL_MESSAGE
 from shipyard.serving.predictions import read_feedback
 from shipyard.serving.predlog import PredictionLog
 from tests._gate_helpers import pass_gate
@@ -157,20 +158,22 @@ def test_predict_takes_only_post(http: TestClient) -> None:
     assert answer.json()["error"] == "method_not_allowed" and answer.json()["request_id"]
 
 
-def test_a_fault_of_the_server_is_a_json_500_and_serving_goes_on(
-    http: TestClient, monkeypatch: pytest.MonkeyPatch
+def test_a_fault_of_the_server_is_a_json_500_that_leaks_nothing_and_serving_goes_on(
+    http: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(entity: str | None) -> None:
-        raise RuntimeError("a bug")
+        raise RuntimeError("a bug in /srv/secret.py")
 
     deployment = http.app.state.deployment  # type: ignore[attr-defined]
     monkeypatch.setattr(deployment, "choose", broken)
     answer = http.post("/predict", json={"rows": [row()]}, headers={"x-request-id": "req-7"})
     assert answer.status_code == 500 and answer.json() == {
         "error": "internal_error",
-        "message": "The server failed on this request: RuntimeError.",
+        "message": INTERNAL_MESSAGE,
         "request_id": "req-7",
     }
+    assert "secret" not in answer.text and "RuntimeError" not in answer.text
+    assert "Request req-7 failed" in caplog.text and "a bug in /srv/secret.py" in caplog.text
     monkeypatch.undo()
     assert http.post("/predict", json={"rows": [row()]}).status_code == 200
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.core.config import HOME_DIR, Settings
+from shipyard.core.config import CONFIG_FILE, HOME_DIR, Settings
 from shipyard.core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -52,20 +52,34 @@ def load_settings(ctx: typer.Context, *, cwd: Path | None = None) -> Settings:
 def existing_store(settings: Settings) -> Locations:
     """Where the store lives; ``NotFound`` if it is an SQLite file that does not exist yet.
 
-    Reading commands must not create an empty store wherever they happen to be run.
+    Reading commands, and commands that change what must already be stored, do not create an empty store
+    wherever they happen to be run (see :func:`open_client`).
     """
     from shipyard.backends.local import resolve
 
     where = resolve(settings)
     path = sqlite_file(where.database)
     if path is not None and not path.is_file():
-        nested = Path(settings.uri) / HOME_DIR
-        hint = f"Did you mean --uri {nested}? " if (nested / path.name).is_file() else ""
-        raise NotFound(
-            f"No Shipyard store at {settings.uri} ({path} does not exist). {hint}Create one with `shipyard init`, "
+        create = (
+            "Create one with `shipyard init` (or record something: `shipyard pipeline run`, `sy.start_run`), "
             "or point to an existing store with --uri or SHIPYARD_URI."
         )
+        if _searched(settings):
+            raise NotFound(
+                f"No Shipyard store here: looked for {HOME_DIR}/ and {CONFIG_FILE} in {settings.root} and every "
+                f"folder above it, and found neither. {create}"
+            )
+        nested = Path(settings.uri) / HOME_DIR
+        hint = f"Did you mean --uri {nested}? " if (nested / path.name).is_file() else ""
+        raise NotFound(f"No Shipyard store at {settings.uri} ({path} does not exist). {hint}{create}")
     return where
+
+
+def _searched(settings: Settings) -> bool:
+    """Whether the store is the default one of a root that no folder marked (so it was searched for)."""
+    root = settings.root
+    marked = (root / HOME_DIR).is_dir() or (root / CONFIG_FILE).is_file()
+    return settings.uri == str(root / HOME_DIR) and not marked
 
 
 def sqlite_file(database: str) -> Path | None:
@@ -78,17 +92,38 @@ def sqlite_file(database: str) -> Path | None:
 
 
 @contextmanager
-def open_client(ctx: typer.Context) -> Iterator[Client]:
-    """A ``Client`` on the store the global options name, closed when the command ends."""
+def open_client(ctx: typer.Context, *, create: bool = False) -> Iterator[Client]:
+    """A ``Client`` on the store the global options name, closed when the command ends.
+
+    The rule for every entry point (docs/cli.md, "Where the store is"): what starts new work from the
+    user's code and needs nothing stored before it (``sy.start_run``, ``shipyard init``, ``pipeline run``,
+    ``pipeline schedule``: ``create=True``, their inputs checked before the store is opened) creates the
+    store where none is found, and says so on stderr; every other command reads, or changes something that
+    must already be stored, and refuses with ``existing_store``'s message, leaving no empty store behind.
+    """
     from shipyard.tracking import Client
 
     settings = load_settings(ctx)
-    existing_store(settings)
+    made = ""
+    if create:
+        where = sqlite_file(_database(settings))
+        if where is not None and not where.is_file():
+            made = f" (none in {settings.root} or above it)" if _searched(settings) else " "
+    else:
+        existing_store(settings)
     client = Client(settings.uri, artifacts=settings.artifacts or None)
+    if made:
+        typer.echo(f"Created a new Shipyard store at {settings.uri}{made.rstrip()}.", err=True)
     try:
         yield client
     finally:
         client.close()
+
+
+def _database(settings: Settings) -> str:
+    from shipyard.backends.local import resolve
+
+    return resolve(settings).database
 
 
 def require_project(client: Client, project: str) -> None:

@@ -30,12 +30,14 @@ def demo(
 ) -> None:
     """Run the whole loop on a synthetic churn problem, in a minute, with no server; then explore it."""
     from shipyard.demo import DemoOptions, run_demo
+    from shipyard.demo.summary import shipyard_command
 
     result = run_demo(DemoOptions(folder=folder, seed=seed, rows=rows, quiet=quiet), echo=typer.echo)
     if not result.ok:
         typer.secho(
             f"The demo did not reach its ending: the retraining loop ended {result.ending!r} and the champion is "
-            f"{result.champion_after or result.champion_before}. See `shipyard monitor loops` in {result.folder}.",
+            f"{result.champion_after or result.champion_before}. See `{shipyard_command()} monitor loops` in "
+            f"{result.folder}.",
             fg="red",
             err=True,
         )

@@ -2,9 +2,9 @@
 
 Exit codes: 0 ok, 1 a check or gate failed, 2 a usage or input error, 3 an internal error (a bug or an
 unexpected failure, never a verdict, so that CI can tell a crash from a failed gate). Every
-``ShipyardError`` carries its own ``exit_code``; :class:`_ShipyardGroup` is the only place that turns
-an exception into a message and an exit status. Every error is one ``error:`` line on stderr, usage
-errors included (they end with "Try 'shipyard … --help'.").
+``ShipyardError`` carries its own ``exit_code``; :func:`describe` is the only place that turns an
+exception into a message and an exit status (:class:`_ShipyardGroup` catches and prints). Every error
+is one ``error:`` line on stderr, usage errors included (they end with "Try 'shipyard … --help'.").
 """
 
 from __future__ import annotations
@@ -50,34 +50,69 @@ class _ShipyardGroup(TyperGroup):
         try:
             return super().make_context(*args, **kwargs)
         except typer.TyperException as exc:
-            _usage_error(exc)
+            _exit(exc, debug=False)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # Typer passes its own Context
         debug = bool(ctx.params.get("debug"))
+        words = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the command line below the root
         try:
             return super().invoke(ctx)
-        except typer.Abort:  # a prompt read end-of-file
+        except typer.Abort as exc:  # a prompt read end-of-file
             if stdin_is_terminal():
                 raise  # the user's own Ctrl-D: "Aborted."
             typer.echo(err=True)  # the prompt left its line open
-            _fail(
-                "This command asks for confirmation, but stdin is not a terminal; pass --yes.", USAGE_ERROR, debug=debug
-            )
+            _exit(exc, debug=debug)
         except _TYPER_FLOW:
             raise
         except typer.TyperException as exc:  # a sub-command's usage error, or a BadParameter a command raised
-            _usage_error(exc)
-        except ShipyardError as exc:
-            _fail(str(exc), exc.exit_code, debug=debug)
+            if getattr(getattr(exc, "ctx", None), "command", None) in (None, ctx.command):  # unset, or the root
+                exc.ctx = _deepest_context(ctx, words)  # type: ignore[attr-defined]  # for its "Try '… --help'"
+            _exit(exc, debug=debug)
         except Exception as exc:
-            refused = _refused_path(exc)
-            if refused is not None:
-                _fail(refused, USAGE_ERROR, debug=debug)
-            _fail(
-                f"internal error: {_first_line(exc)} (rerun with --debug for the traceback)",
-                INTERNAL_ERROR,
-                debug=debug,
-            )
+            _exit(exc, debug=debug)
+
+
+def describe(exc: BaseException) -> tuple[str, int]:
+    """The one translation of an exception into the CLI's ``error:`` message and exit code.
+
+    A usage error is one line ending "Try 'shipyard … --help'." (exit 2); a ``ShipyardError`` its message
+    and its class's ``exit_code``; an ``OSError`` on a path the system refuses names the path (exit 2);
+    anything else is an internal error (exit 3) with a hint to rerun with --debug.
+    """
+    if isinstance(exc, typer.Abort):
+        return "This command asks for confirmation, but stdin is not a terminal; pass --yes.", USAGE_ERROR
+    if isinstance(exc, typer.TyperException):
+        return _usage_message(exc), USAGE_ERROR
+    if isinstance(exc, ShipyardError):
+        return str(exc), exc.exit_code
+    refused = _refused_path(exc)
+    if refused is not None:
+        return refused, USAGE_ERROR
+    return f"internal error: {_first_line(exc)} (rerun with --debug for the traceback)", INTERNAL_ERROR
+
+
+def _exit(exc: BaseException, *, debug: bool) -> NoReturn:
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `shipyard runs` alone: Typer has printed the help already
+        raise exc
+    message, code = describe(exc)
+    if debug and not isinstance(exc, typer.TyperException):
+        traceback.print_exception(exc)
+    typer.secho("error: ", fg="red", bold=True, err=True, nl=False)
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _deepest_context(ctx: typer.Context, words: list[str]) -> typer.Context:
+    """A context for the deepest command ``words`` name (``models list``), so that a parse error Click raised
+    without one still points at the right ``--help``."""
+    command: Any = ctx.command
+    path = ctx.command_path
+    for word in words:
+        sub = command.get_command(ctx, word) if hasattr(command, "get_command") else None
+        if sub is None:
+            break
+        command, path = sub, f"{path} {word}"
+    return typer.Context(command, info_name=path)
 
 
 # An OSError on a path the system refuses (too long, not permitted, a read-only or full disk) is no bug:
@@ -93,7 +128,7 @@ _PATH_ERRORS = {
 }
 
 
-def _refused_path(exc: Exception) -> str | None:
+def _refused_path(exc: BaseException) -> str | None:
     """``Cannot use 'PATH': REASON. HINT`` for an OSError on a path the system refuses; None for any other."""
     if not isinstance(exc, OSError) or exc.filename is None:
         return None
@@ -101,16 +136,14 @@ def _refused_path(exc: Exception) -> str | None:
     return None if hint is None else f"Cannot use {str(exc.filename)!r}: {exc.strerror}. {hint}"
 
 
-def _first_line(exc: Exception) -> str:
+def _first_line(exc: BaseException) -> str:
     """``Type: message``, cut to the message's first line (SQLAlchemy, for one, appends a "Background" link)."""
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _usage_error(exc: typer.TyperException) -> NoReturn:
-    """One ``error:`` line, like every other error, instead of Typer's usage box; "Did you mean" hints stay."""
-    if type(exc).__name__ == "NoArgsIsHelpError":  # `shipyard runs` alone: Typer has printed the help already
-        raise exc
+def _usage_message(exc: typer.TyperException) -> str:
+    """One line, like every other error, instead of Typer's usage box; "Did you mean" hints stay."""
     message = " ".join(part.strip() for part in exc.format_message().splitlines() if part.strip())
     close = getattr(exc, "possibilities", None)  # an unknown option's near misses
     if close:
@@ -120,7 +153,7 @@ def _usage_error(exc: typer.TyperException) -> NoReturn:
         message = f"{message.rstrip('.')}; got {got}"
     command = getattr(getattr(exc, "ctx", None), "command_path", None) or "shipyard"
     end = "" if message.endswith((".", "?", "!")) else "."
-    _fail(f"{message}{end} Try '{command} --help'.", USAGE_ERROR, debug=False)
+    return f"{message}{end} Try '{command} --help'."
 
 
 def _refused_value(exc: BaseException) -> str:
@@ -133,14 +166,6 @@ def _refused_value(exc: BaseException) -> str:
     if len(found) != 1 or not isinstance(found[0], dict) or not isinstance(found[0].get("input"), str):
         return ""
     return repr(found[0]["input"])
-
-
-def _fail(message: str, exit_code: int, *, debug: bool) -> NoReturn:
-    if debug:
-        traceback.print_exc()
-    typer.secho("error: ", fg="red", bold=True, err=True, nl=False)
-    typer.echo(message, err=True)
-    raise typer.Exit(exit_code)
 
 
 app = typer.Typer(

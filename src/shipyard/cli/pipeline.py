@@ -73,7 +73,7 @@ def run(
     pipeline = load_pipeline(target)
     values = parse_params(pipeline, parse_assignments(param or []))
     pipeline.build(values)
-    with open_client(ctx) as client:
+    with open_client(ctx, create=True) as client:  # records a new run: a store is made if none is found
         if not as_json:
             typer.echo(f"Running {target} on the {executor.value} executor…", err=True)
         done = run_pipeline(

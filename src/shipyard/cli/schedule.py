@@ -47,18 +47,22 @@ def schedule(
     as_json: JsonOption = False,
 ) -> None:
     """Run a pipeline on a cron schedule (UTC); scheduling the same name again replaces it."""
-    from shipyard.pipelines.schedule import Scheduler
+    from shipyard.pipelines.schedule import Scheduler, check_cron, resolve_target
 
     options: dict[str, Any] = {"executor": executor.value}
     if workers is not None:
         options["workers"] = workers
-    with open_client(ctx) as client:
+    # Mistakes are refused before a store is made for them.
+    resolve_target(target)
+    check_cron(cron)
+    params = parse_params(param or [])
+    with open_client(ctx, create=True) as client:  # a schedule needs nothing stored before it
         made = Scheduler(client).add(
             project or client.settings.project,
             name or target.rpartition(":")[2] or target,
             target,
             cron,
-            parse_params(param or []),
+            params,
             options,
         )
     if as_json:

@@ -6,7 +6,9 @@ Shipyard reads ``os.environ``.
 
 The project root is the nearest folder, walking up from the working directory as git finds
 ``.git``, that holds a ``.shipyard`` folder or a ``shipyard.toml`` file; without one, the working
-directory.
+directory. Whether a missing store is created is the entry point's call, by one rule (docs/cli.md, "Where
+the store is"): what starts new work (``sy.start_run``, a ``Client``, ``shipyard init``, ``shipyard
+pipeline run|schedule``) creates it; every other command refuses, saying where it looked.
 
 Each key's environment variable is ``SHIPYARD_`` and the key in capitals (``SHIPYARD_FLUSH_INTERVAL``).
 

@@ -6,6 +6,9 @@ the CLI would show it, not from what the demo remembers doing.
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
     from shipyard.tracking import Client
 
 MODEL = "churn"
-COMMANDS = (
+COMMANDS = (  # each says `shipyard …`; printed with the way to call it from the user's shell (shipyard_command)
     ("shipyard models list", "the model, its versions and aliases"),
     ("shipyard models audit churn", "every alias move, canary and loop step, who and when"),
     ("shipyard pipeline runs", "the three training runs (two candidates, one retraining)"),
@@ -93,11 +96,17 @@ class Summary:
         for path in result.reports:
             say(f"    {path}")
         say()
+        call = shipyard_command()
         say(f"Explore what the demo left in {result.folder}:")
-        say(f"  cd {result.folder}")
-        width = max(len(command) for command, _ in COMMANDS)
-        for command, what in COMMANDS:
-            say(f"  {command:<{width}}   # {what}")
+        if call != "shipyard":
+            venv = Path(sys.executable).parent.parent
+            say(f"  (`shipyard` is not on your PATH: `source {shlex.quote(str(venv))}/bin/activate` puts it there;")
+            say("   the commands below call it by its full path and work as they are)")
+        say(f"  cd {shlex.quote(str(result.folder))}")
+        lines = [call + command.removeprefix("shipyard") for command, _ in COMMANDS]
+        width = max(len(line) for line in lines)
+        for line, (_, what) in zip(lines, COMMANDS, strict=True):
+            say(f"  {line:<{width}}   # {what}")
 
     def _version(self, version: ModelVersion) -> str:
         from shipyard.gates import Gate
@@ -113,3 +122,16 @@ class Summary:
         trained = dict(version.datasets).get("train", "?")
         aliases = ", ".join(version.aliases) or "-"
         return f"{version.ref:<9} {inputs:>2} inputs  trained on {trained:<22} {judged:<40} {aliases}"
+
+
+def shipyard_command() -> str:
+    """How the user's shell reaches this installation's ``shipyard``: the bare name when it is on PATH, else
+    the console script beside this Python (``.venv/bin/shipyard`` after ``make demo``), else ``python -m``."""
+    here = Path(sys.executable).parent
+    script = next((here / name for name in ("shipyard", "shipyard.exe") if (here / name).is_file()), None)
+    found = shutil.which("shipyard")
+    if found is not None and (script is None or Path(found).resolve() == script.resolve()):
+        return "shipyard"
+    if script is not None:
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m shipyard.cli"

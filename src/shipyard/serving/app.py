@@ -28,15 +28,26 @@ from fastapi import FastAPI, Request, Response
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive, Scope, Send
 
+from shipyard.core.errors import (
+    FeedbackQueueFull,
+    InvalidInput,
+    MalformedJson,
+    MalformedQuery,
+    MalformedRequest,
+    MethodNotAllowed,
+    ModelFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from shipyard.packaging.signature import SignatureMismatch
 from shipyard.serving.deployment import Deployment, ServeOptions, Slot
+from shipyard.serving.errors import ErrorAnswer, error_answer, guarded, install
 from shipyard.serving.metrics import ServerMetrics
 from shipyard.serving.openapi import complete, feedback_operation, predict_operation
 from shipyard.serving.validation import (
     BODY_FORMS,
     REQUEST_ID_BYTES,
     Batch,
-    FeedbackInvalid,
     FeedbackItem,
     RequestInvalid,
     RowValidator,
@@ -58,14 +69,8 @@ _READ_HEADERS = frozenset((b"content-length", b"content-type", b"x-request-id", 
 _JSON_HEADER = (b"content-type", JSON.encode())
 FEEDBACK_QUEUE = 20_000
 """Feedback items a server's prediction log holds waiting, apart from its predictions (at least twice --max-rows)."""
+_COUNTED = frozenset(("/feedback", "/health", "/ready", "/schema", "/metrics"))
 _FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": error, "message": message, **extra}
 
 
 class ServingApp(FastAPI):
@@ -128,11 +133,16 @@ def create_app(client: Client, options: ServeOptions, *, prediction_log: Predict
         description=f"Predictions from {options.ref} (version {champion.served.number}).",
         lifespan=lifespan,
     )
-    app.add_api_route("/feedback", server.feedback, methods=["POST"], summary="Ground truth for a request id")
-    app.add_api_route("/health", server.health, methods=["GET"], summary="The process is up")
-    app.add_api_route("/ready", server.ready, methods=["GET"], summary="The model is loaded and warmed")
-    app.add_api_route("/schema", server.schema, methods=["GET"], summary="The served versions and signature")
-    app.add_api_route("/metrics", server.metrics_endpoint, methods=["GET"], summary="Prometheus metrics")
+    routes = (
+        ("/feedback", server.feedback, "POST", "Ground truth for a request id"),
+        ("/health", server.health, "GET", "The process is up"),
+        ("/ready", server.ready, "GET", "The model is loaded and warmed"),
+        ("/schema", server.schema, "GET", "The served versions and signature"),
+        ("/metrics", server.metrics_endpoint, "GET", "Prometheus metrics"),
+    )
+    for path, route, method, summary in routes:
+        app.add_api_route(path, guarded(path, route, server.error_response), methods=[method], summary=summary)
+    install(app, server.error_response)
     return app
 
 
@@ -179,30 +189,20 @@ class _Server:
         request_id = given_id.decode("ascii") if given_id else self._next_id()
         try:
             if scope["method"] != "POST":
-                raise HttpError(405, "method_not_allowed", f"{scope['method']} /predict: send a POST.")
+                raise MethodNotAllowed(f"{scope['method']} /predict: send a POST.", allowed=("POST",))
             batch, slot, proba = await self._read(scope, headers, receive)
             try:
                 predictions, scores = await slot.batcher.predict_scored(batch, proba=proba)
-            except SignatureMismatch as exc:  # the model's own check, stricter than ours in some corner
-                raise HttpError(422, "invalid_input", str(exc), request_id=request_id) from exc
+            except SignatureMismatch:  # the package's own signature check, stricter than ours in some corner: 422
+                raise
             except Exception as exc:
                 self.metrics.model_errors.labels(slot.role).inc()
-                log.exception("The model raised on request %s", request_id)
-                raise HttpError(
-                    500,
-                    "model_error",
-                    f"The model failed on this request: {type(exc).__name__}: {exc}",
-                    request_id=request_id,
-                ) from exc
-        except HttpError as exc:
-            await _send(send, exc.status, self._error(exc, request_id), request_id.encode("latin-1"))
-            return
+                message = f"The model failed on this request: {type(exc).__name__}: {exc}"
+                raise ModelFailed(message) from exc
         except ClientDisconnect:
             return
-        except Exception as exc:  # a fault of ours: answered like any other, and the server stays up
-            log.exception("Request %s failed", request_id)
-            error = HttpError(500, "internal_error", f"The server failed on this request: {type(exc).__name__}.")
-            await _send(send, 500, self._error(error, request_id), request_id.encode("latin-1"))
+        except Exception as exc:  # every error, ours or the client's, answered in one place; the server stays up
+            await self._send_error(send, error_answer(exc, request_id), request_id)
             return
         served = slot.served
         body = self._dumps(
@@ -229,15 +229,10 @@ class _Server:
         slot = self.deployment.choose(None if entity is None else entity.decode("latin-1"))
         validator = slot.served.validator
         if proba and not slot.served.has_proba:
-            raise HttpError(422, "invalid_input", f"{slot.served.name}@{slot.served.number} gives no probabilities.")
-        try:
-            if kind == JSON:
-                batch = self._json_batch(body, validator)
-            else:
-                batch = _table_batch(body, kind, validator, self.options.max_rows)
-        except RequestInvalid as exc:
-            raise HttpError(422, "invalid_input", str(exc), problems=exc.problems, problem_count=exc.total) from exc
-        return batch, slot, proba
+            raise InvalidInput(f"{slot.served.name}@{slot.served.number} gives no probabilities.")
+        if kind == JSON:
+            return self._json_batch(body, validator), slot, proba
+        return _table_batch(body, kind, validator, self.options.max_rows), slot, proba
 
     def _json_batch(self, body: bytes, validator: RowValidator) -> Batch:
         try:
@@ -248,29 +243,34 @@ class _Server:
                 if b"NaN" in body or b"Infinity" in body
                 else ""
             )
-            raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}.{hint}") from exc
+            raise MalformedJson(f"The body is not valid JSON: {exc}.{hint}") from exc
         if not isinstance(payload, dict):
-            raise HttpError(400, "malformed_body", 'Send an object: {"rows": [{…}, …]} or {"columns": {…}}.')
+            raise MalformedRequest('Send an object: {"rows": [{…}, …]} or {"columns": {…}}.')
         if len(payload) > 1 and sum(form in payload for form in BODY_FORMS) > 1:
             given = " and ".join(repr(form) for form in BODY_FORMS if form in payload)
-            raise HttpError(
-                400, "malformed_body", f"The body has both {given}, which is ambiguous; send the rows in one of them."
-            )
+            raise MalformedRequest(f"The body has both {given}, which is ambiguous; send the rows in one of them.")
         if "rows" in payload:
             return validator.rows(payload["rows"], max_rows=self.options.max_rows)
         if "columns" in payload:
             return validator.columns(payload["columns"], max_rows=self.options.max_rows)
         if "dataframe_records" in payload:  # MLflow's scoring format, to ease moving over
             return validator.rows(payload["dataframe_records"], max_rows=self.options.max_rows)
-        raise HttpError(400, "malformed_body", 'Send {"rows": [{column: value, …}, …]} or {"columns": {column: […]}}.')
+        raise MalformedRequest('Send {"rows": [{column: value, …}, …]} or {"columns": {column: […]}}.')
 
     def _next_id(self) -> str:
         self._counter += 1
         return f"{self._prefix}{self._counter:012x}"
 
-    def _error(self, exc: HttpError, request_id: str) -> bytes:
-        self.metrics.requests.labels("/predict", str(exc.status)).inc()
-        return self._dumps({**exc.body, "request_id": request_id})
+    async def _send_error(self, send: Send, answer: ErrorAnswer, request_id: str) -> None:
+        self.metrics.requests.labels("/predict", str(answer.status)).inc()
+        extra = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers.items())
+        await _send(send, answer.status, self._dumps(answer.body), request_id.encode("latin-1"), *extra)
+
+    def error_response(self, path: str, answer: ErrorAnswer) -> Response:
+        """The answer of a FastAPI route that raised (see ``serving.errors``), counted under its route."""
+        if path in _COUNTED:  # never an arbitrary path: it would be a new metric series per typo
+            self.metrics.requests.labels(path, str(answer.status)).inc()
+        return _response(self._dumps(answer.body), answer.status, answer.headers)
 
     def _log(
         self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float, scores: Any = None
@@ -332,47 +332,37 @@ class _Server:
         """
         headers = {name: value for name, value in request.scope["headers"] if name in _READ_HEADERS}
         limit = self.options.max_body_bytes
+        _check_length(headers, limit)
+        _media_type(headers, (JSON,))
         try:
-            _check_length(headers, limit)
-            _media_type(headers, (JSON,))
             items = self._feedback_items(await _read_body(request.receive, limit))
-        except HttpError as exc:
-            return self._feedback_answer(exc.status, exc.body)
         except ClientDisconnect:
             return Response(status_code=400)
         if self.log is not None and not self.log.append_feedback_items(items):
-            message = (
+            raise FeedbackQueueFull(
                 f"The feedback queue is full ({self.log.max_feedback_queue:,} items wait to be written); none of "
-                f"these {len(items):,} items was kept. Send them again in a second."
+                f"these {len(items):,} items was kept. Send them again in a second.",
+                retry_after=1,
             )
-            body = {"error": "feedback_queue_full", "message": message}
-            return self._feedback_answer(503, body, {"retry-after": "1"})
         accepted = 0 if self.log is None else len(items)
-        return self._feedback_answer(202, {"accepted": accepted, "received": len(items)})
+        self.metrics.requests.labels("/feedback", "202").inc()
+        return _response(self._dumps({"accepted": accepted, "received": len(items)}), 202)
 
     def _feedback_items(self, body: bytes) -> list[FeedbackItem]:
         try:
             payload = self._loads(body)
         except ValueError as exc:
-            raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}.") from exc
+            raise MalformedJson(f"The body is not valid JSON: {exc}.") from exc
         shapes = 'Send {"request_id": …, "label": …} or {"items": [{"request_id": …, "label": …}, …]}.'
         if not isinstance(payload, dict):
-            raise HttpError(400, "malformed_body", f"The body is a JSON {type(payload).__name__}. {shapes}")
+            raise MalformedRequest(f"The body is a JSON {type(payload).__name__}. {shapes}")
         if "items" in payload and len(payload) > 1:
             others = ", ".join(repr(key) for key in payload if key != "items")
-            raise HttpError(400, "malformed_body", f'The body has "items" and also {others}. {shapes}')
+            raise MalformedRequest(f'The body has "items" and also {others}. {shapes}')
         champion = self.deployment.champion
         assert champion is not None
         labels = label_kind(champion.served.loaded.signature.output)
-        try:
-            given = payload.get("items", [payload])
-            return feedback_items(given, labels=labels, max_items=self.max_feedback_items)
-        except FeedbackInvalid as exc:
-            raise HttpError(422, "invalid_input", str(exc), problems=exc.problems, problem_count=exc.total) from exc
-
-    def _feedback_answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        self.metrics.requests.labels("/feedback", str(status)).inc()
-        return _response(self._dumps(body), status, headers)
+        return feedback_items(payload.get("items", [payload]), labels=labels, max_items=self.max_feedback_items)
 
     async def health(self) -> Response:
         return _response(b'{"status":"ok"}', 200)
@@ -416,7 +406,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise HttpError(413, "payload_too_large", f"The body is over the limit of {limit:,} bytes.")
+            raise PayloadTooLarge(f"The body is over the limit of {limit:,} bytes.")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -428,7 +418,7 @@ def _check_length(headers: dict[bytes, bytes], limit: int) -> None:
     # More than 18 digits is over any limit, and int() refuses strings of thousands of digits.
     if length is not None and length.isdigit() and (len(length) > 18 or int(length) > limit):
         shown = f"{int(length):,}" if len(length) <= 18 else f"a {len(length)}-digit number of"
-        raise HttpError(413, "payload_too_large", f"The body has {shown} bytes; the limit is {limit:,}.")
+        raise PayloadTooLarge(f"The body has {shown} bytes; the limit is {limit:,}.")
 
 
 def _media_type(headers: dict[bytes, bytes], accepted: tuple[str, ...]) -> str:
@@ -437,7 +427,7 @@ def _media_type(headers: dict[bytes, bytes], accepted: tuple[str, ...]) -> str:
     kind = JSON if given is None else given.decode("latin-1").split(";")[0].strip().lower()
     if kind not in accepted:
         listed = f"one of {', '.join(accepted)}" if len(accepted) > 1 else accepted[0]
-        raise HttpError(415, "unsupported_media_type", f"Content-Type {kind!r} is not accepted; send {listed}.")
+        raise UnsupportedMediaType(f"Content-Type {kind!r} is not accepted; send {listed}.")
     return kind
 
 
@@ -450,18 +440,14 @@ def _proba(query: bytes) -> bool:
     if len(flags) == 1 and None not in flags:
         return bool(flags.pop())
     given = "&".join(f"proba={value}" for value in values)
-    raise HttpError(
-        400,
-        "malformed_query",
+    raise MalformedQuery(
         f"The query {given!r} is not one boolean flag; send proba=true or proba=false "
-        "(1/0, yes/no and on/off are accepted too, in any case).",
+        "(1/0, yes/no and on/off are accepted too, in any case)."
     )
 
 
 async def _send(send: Send, status: int, body: bytes, request_id: bytes, *extra: tuple[bytes, bytes]) -> None:
     headers = [_JSON_HEADER, (b"content-length", b"%d" % len(body)), (b"x-request-id", request_id), *extra]
-    if status == 405:
-        headers.append((b"allow", b"POST"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -477,7 +463,7 @@ def _table_batch(body: bytes, kind: str, validator: RowValidator, max_rows: int)
         else:
             table = pa.ipc.open_stream(body).read_all() if kind == ARROW_TYPES[0] else pa.ipc.open_file(body).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise HttpError(400, "malformed_body", f"The body is not a readable {kind} table: {exc}.") from exc
+        raise MalformedRequest(f"The body is not a readable {kind} table: {exc}.") from exc
     columns = {}
     for name in table.column_names:
         try:

@@ -48,6 +48,10 @@ class RequestInvalid(InvalidInput):
         more = f" (and {self.total - 3} more)" if self.total > 3 else ""
         super().__init__(f"The request does not fit the model's signature: {first}{more}.")
 
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"problems": self.problems, "problem_count": self.total}
+
 
 def _describe(problem: Mapping[str, Any]) -> str:
     where = f"row {problem['row']}, " if problem.get("row") is not None else ""
@@ -234,6 +238,10 @@ class FeedbackInvalid(InvalidInput):
         first = "; ".join(_describe_item(p) for p in self.problems[:3])
         more = f" (and {self.total - 3} more)" if self.total > 3 else ""
         super().__init__(f"The feedback is not valid: {first}{more}.")
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"problems": self.problems, "problem_count": self.total}
 
 
 def _describe_item(problem: Mapping[str, Any]) -> str:
