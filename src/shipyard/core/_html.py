@@ -94,14 +94,18 @@ def table(
     rows: Iterable[Sequence[object]],
     *,
     numeric: Sequence[int] = (),
+    nowrap: Sequence[int] = (),
     note: object = "",
 ) -> Markup:
-    """A table: ``head`` and each row's cells are text (escaped) or Markup; ``numeric`` columns align right."""
+    """A table: ``head`` and each row's cells are text (escaped) or Markup; ``numeric`` columns align right,
+    ``nowrap`` columns (ids, times) stay on one line."""
     header = "".join(f"<th>{esc(h)}</th>" for h in head)
+    classes = {i: "sy-num" for i in numeric}
+    classes.update({i: (classes.get(i, "") + " sy-nowrap").strip() for i in nowrap})
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="sy-num">{esc(cell)}</td>' if i in numeric else f"<td>{esc(cell)}</td>"
+            f'<td class="{classes[i]}">{esc(cell)}</td>' if i in classes else f"<td>{esc(cell)}</td>"
             for i, cell in enumerate(row)
         )
         + "</tr>"
@@ -148,6 +152,7 @@ _CSS = """
   text-align: left; vertical-align: middle; }
 .sy-repr .sy-table th { background: #f6f8fa; font-weight: 600; }
 .sy-repr .sy-table td.sy-num { text-align: right; font-variant-numeric: tabular-nums; }
+.sy-repr .sy-table td.sy-nowrap, .sy-repr .sy-table td.sy-nowrap code { white-space: nowrap; overflow-wrap: normal; }
 .sy-repr .sy-badge { display: inline-block; white-space: nowrap; padding: 0 7px; border-radius: 9px;
   color: #fff; font-size: 11px; font-weight: 700; }
 .sy-repr .sy-pass { background: #1a7f37; } .sy-repr .sy-fail { background: #cf222e; }

@@ -616,7 +616,7 @@ def category_bars(
 def sparkline(
     counts: Sequence[float],
     *,
-    edges: Sequence[float] | None = None,
+    labels: Sequence[str] | None = None,
     reference: Sequence[float] | None = None,
     title: str = "",
     width: int = 120,
@@ -624,7 +624,7 @@ def sparkline(
 ) -> str:
     """A histogram small enough for a table cell: bars without axes; the titles carry the numbers.
 
-    ``edges`` (one more than ``counts``) name each bar's range in its tooltip; ``reference`` (as many values
+    ``labels`` name each bar in its tooltip (a range, a category); ``reference`` (as many values
     as ``counts``, on the same scale, such as shares beside shares) is outlined over the bars. Returns ""
     when there is nothing to draw (no counts, or counts that are not finite numbers), so that a caller shows
     a dash instead.
@@ -634,14 +634,14 @@ def sparkline(
         return ""
     outline = [float(r) for r in reference or () if isinstance(r, int | float) and math.isfinite(r)]
     outline = outline if len(outline) == len(values) else []
-    bounds = [float(e) for e in edges] if edges is not None and len(edges) == len(values) + 1 else None
+    names = [str(label) for label in labels] if labels is not None and len(labels) == len(values) else None
     top = max([*values, *outline]) or 1.0
     step = width / len(values)
     summary = title or f"Histogram of {len(values)} bins"
     parts = _open(width, height, summary + (" with reference outline" if outline else ""), "chart spark")
     for i, value in enumerate(values):
         bar = (height - 2) * value / top
-        label = f"[{format_number(bounds[i])}, {format_number(bounds[i + 1])})" if bounds else f"bin {i + 1}"
+        label = names[i] if names else f"bin {i + 1}"
         parts.append(
             f'<rect x="{i * step + 0.5:.1f}" y="{height - 1 - bar:.1f}" width="{max(step - 1, 0.5):.1f}" '
             f'height="{bar:.1f}" fill="{NEUTRAL}" fill-opacity="0.8"><title>{_e(label)}: {_e(format_number(value))}'

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from shipyard.core.entities import DatasetVersion, ModelVersion
     from shipyard.monitoring.reference import Reference
+    from shipyard.monitoring.statistics import DriftReport
     from shipyard.store.loops import LoopRecord
     from shipyard.store.monitors import Alert
     from shipyard.tracking import Client
@@ -50,6 +51,21 @@ class WindowOutcome:
     status: str
     rules: list[RuleResult]
     fired: list[str] = field(default_factory=list)
+    drift: dict[str, DriftReport] = field(default_factory=dict, compare=False)
+    """The drift reports the rules computed, by rule name (stored with the window; drawn in a notebook)."""
+
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import window_line
+
+        return window_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import window_html
+
+        return window_html(self._with_drift())
+
+    def _with_drift(self) -> dict[str, Any]:
+        return {**self.to_dict(), "drift": {name: report.to_dict() for name, report in self.drift.items()}}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +90,16 @@ class MonitorOutcome:
     @property
     def firing(self) -> bool:
         return any(w.fired for w in self.windows)
+
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import outcome_line
+
+        return outcome_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import outcome_html
+
+        return outcome_html({**self.to_dict(), "windows": [w._with_drift() for w in self.windows]})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,7 +226,7 @@ class Monitoring:
         results = [evaluate(rule, inputs) for rule in spec.rules]
         statuses = {r.status for r in results}
         status = FAIL if FAIL in statuses else PASS if PASS in statuses else INSUFFICIENT
-        result = WindowOutcome(window.start_at, window.end_at, window.rows, status, results)
+        result = WindowOutcome(window.start_at, window.end_at, window.rows, status, results, drift=inputs.drift_reports)
         self.client.backend.monitors.add_window(
             version.project,
             spec.name,
