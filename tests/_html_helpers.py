@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+
+import pytest
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 XSS = "<script>document.title='pwned'</script>"
@@ -78,3 +81,45 @@ def table_rows(table: Node) -> tuple[list[str], list[list[str]]]:
     head = [th.text() for th in table.find("thead").find_all("th")]
     rows = [[td.text() for td in tr.find_all("td")] for tr in table.find("tbody").find_all("tr")]
     return head, rows
+
+
+class ZMQInteractiveShell:
+    """Stands in for the shell of a Jupyter kernel (``in_notebook`` looks for this class name)."""
+
+
+class FakeNotebook:
+    """``IPython`` and ``IPython.display`` as a kernel has them: every display and its in-place updates."""
+
+    def __init__(self) -> None:
+        import types
+
+        self.outputs: list[list[str]] = []  # per display: its HTML, then each update's
+        ipython = types.ModuleType("IPython")
+        ipython.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+        display = types.ModuleType("IPython.display")
+        display.HTML = lambda data: data  # type: ignore[attr-defined]
+        display.display = self._display  # type: ignore[attr-defined]
+        self.modules = {"IPython": ipython, "IPython.display": display}
+
+    def _display(self, html: str, display_id: bool = False) -> object:
+        assert display_id, "a progress bar needs a display id to update in place"
+        shown = [html]
+        self.outputs.append(shown)
+
+        class Handle:
+            def update(self, html: str) -> None:
+                shown.append(html)
+
+        return Handle()
+
+    def final(self, index: int = 0) -> Node:
+        """The last state of display ``index``, parsed."""
+        return parse(self.outputs[index][-1])
+
+
+def fake_notebook(monkeypatch: pytest.MonkeyPatch) -> FakeNotebook:
+    """From now until the test ends, run as if in a Jupyter kernel; the notebook records what is displayed."""
+    fake = FakeNotebook()
+    for name, module in fake.modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return fake

@@ -11,7 +11,7 @@ import shipyard as sy
 from shipyard.gates import Gate
 from shipyard.gates.display import verdict_html
 from shipyard.gates.report import render_html
-from tests._html_helpers import parse
+from tests._html_helpers import fake_notebook, parse
 from tests.gates.conftest import World
 from tests.gates.test_report import XSS, sample_verdict
 
@@ -62,3 +62,11 @@ def test_a_verdict_repr_is_one_line(world: World) -> None:
     text = repr(poor)
     assert "\n" not in text
     assert text == f"<Verdict FAILED churn@2 on churn-eval@1 · 1 of 2 checks failed · binding · id {poor.id}>"
+
+
+def test_in_a_notebook_the_gate_draws_its_checks_as_they_run(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    notebook = fake_notebook(monkeypatch)
+    Gate(world.client).evaluate("churn@1", data="churn-eval")
+    [shown] = notebook.outputs
+    assert "gate churn@1" in notebook.final().text() and "2 of 2 checks" in notebook.final().text()
+    assert "min_metric:roc_auc" in parse(shown[0]).text()  # the check running, named while it runs

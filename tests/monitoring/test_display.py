@@ -14,7 +14,7 @@ from shipyard.monitoring.reference import Reference
 from shipyard.monitoring.service import Monitoring, MonitorOutcome
 from shipyard.monitoring.statistics import DriftReport, compute_drift
 from shipyard.monitoring.windows import Window
-from tests._html_helpers import TRICKY, parse, table_rows
+from tests._html_helpers import TRICKY, fake_notebook, parse, table_rows
 from tests.monitoring.conftest import MINUTE, T0, LogRows
 
 COLUMN = "<b>x</b>"
@@ -75,6 +75,18 @@ def test_a_column_displays_on_its_own(report: DriftReport) -> None:
 def test_drift_reprs_are_one_line_and_equality_is_unchanged(report: DriftReport) -> None:
     assert repr(report) == f"<DriftReport drift · 1 of 2 columns drifted: '{COLUMN}' · 2,000 rows>"
     assert report == dataclasses.replace(report) and report != dataclasses.replace(report, rows=1)
+
+
+def test_in_a_notebook_a_monitor_draws_its_windows_as_it_judges_them(
+    outcome: MonitorOutcome, client: sy.Client, log_rows: LogRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = fake_notebook(monkeypatch)
+    log_rows(3, 300)
+    [spec] = parse_monitors(
+        [{"name": "drift", "model": "churn@live", "window": "1m", "rules": [{"kind": "feature_drift"}]}]
+    )
+    Monitoring(client, [spec]).run(now_ms=T0 + 4 * MINUTE)
+    assert "monitor drift" in notebook.final().text() and "1 of 1 windows" in notebook.final().text()
 
 
 def test_a_monitor_outcome_lists_its_windows_and_draws_the_latest_in_full(outcome: MonitorOutcome) -> None:

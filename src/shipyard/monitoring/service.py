@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core._progress import progress
 from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.monitoring.config import MonitorSpec, find_monitor, load_monitors
 from shipyard.monitoring.notify import post_json
@@ -203,8 +204,10 @@ class Monitoring:
             rule.name: [w.results.get("rules", {}).get(rule.name, {}).get("status", INSUFFICIENT) for w in past]
             for rule in spec.rules
         }
-        for window in windows:
-            outcome.windows.append(self._window(spec, version, window, history, outcome))
+        with progress(f"monitor {spec.name}", total=len(windows), unit="windows") as tick:  # in a notebook only
+            for window in windows:
+                tick(len(outcome.windows))
+                outcome.windows.append(self._window(spec, version, window, history, outcome))
         return outcome
 
     def _window(
