@@ -18,6 +18,7 @@ PAGES = [
     "docs/serving.md",
     "docs/monitoring.md",
     "docs/drift.md",
+    "docs/notebooks.md",
 ]
 
 
