@@ -71,7 +71,7 @@ def test_a_run_renders_its_facts_and_escapes_its_name_params_and_tags() -> None:
     html = run()._repr_html_()
     assert_escaped(html)
     doc = parse(html)
-    assert doc.find("h4").text() == f"Run {XSS}"
+    assert doc.find("div", "sy-title").text() == f"Run {XSS}"
     assert doc.find("span", "sy-fail").text() == "crashed" and "heartbeat stopped" in doc.text()
     params, metrics, tags = doc.find_all("table")
     assert table_rows(params)[1] == [["lr", "0.1"], ["note", TRICKY]]

@@ -37,8 +37,8 @@ def test_the_header_says_passed_or_failed_and_whether_the_verdict_binds(world: W
     good = Gate(world.client).evaluate("churn@1", data="churn-eval")
     poor = Gate(world.client).evaluate("churn@2", data="churn-eval")
     good_doc, poor_doc = parse(good._repr_html_()), parse(poor._repr_html_())
-    assert good_doc.find("h4").text() == "Gate PASSED: churn@1 on churn-eval@1"
-    assert poor_doc.find("h4").text() == "Gate FAILED: churn@2 on churn-eval@1"
+    assert good_doc.find("div", "sy-title").text() == "Gate PASSED: churn@1 on churn-eval@1"
+    assert poor_doc.find("div", "sy-title").text() == "Gate FAILED: churn@2 on churn-eval@1"
     assert poor_doc.find("span", "sy-fail").text() == "failed" and "1 of 2 checks failed" in poor_doc.text()
     assert "binding" in good_doc.find("dl").text()
 

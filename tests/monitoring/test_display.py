@@ -68,7 +68,7 @@ def test_each_column_shows_the_reference_against_the_window_and_drifted_ones_get
 def test_a_column_displays_on_its_own(report: DriftReport) -> None:
     column = report.columns[COLUMN]
     doc = parse(column._repr_html_())
-    assert doc.find("h4").text() == f"Drift of {COLUMN}" and doc.find("span", "sy-fail").text() == "drift"
+    assert doc.find("div", "sy-title").text() == f"Drift of {COLUMN}" and doc.find("span", "sy-fail").text() == "drift"
     assert repr(column).startswith(f"<ColumnDrift '{COLUMN}' drift · wasserstein ")
 
 
@@ -109,7 +109,7 @@ def test_a_window_draws_a_drift_table_per_rule(outcome: MonitorOutcome) -> None:
     assert table_rows(rules)[1][0][2:4] == ["fail", "yes"]
     assert [row[0] for row in table_rows(feature_drift)[1]] == ["tenure", "calls", "spend"]
     assert table_rows(feature_drift)[1][0][4] == "drift" and table_rows(quality)[1][0][6] == "0.0%"
-    assert [h.text() for h in doc.find_all("h5")[:2]] == ["Drift: rule feature_drift", "tenure"]
+    assert [h.text() for h in doc.find_all("div", "sy-sub")[:2]] == ["Drift: rule feature_drift", "tenure"]
 
 
 def test_window_reprs_are_one_line(outcome: MonitorOutcome) -> None:

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shipyard.core._html import Markup, badge, block, code, definition_list, esc, more, table, utc
+from shipyard.core._html import Markup, badge, block, code, definition_list, esc, more, subtitle, table, utc
 from shipyard.core._svg import MISSING, format_number, sparkline
 from shipyard.core.errors import MissingDependency
 
@@ -196,9 +196,9 @@ def run_html(run: RunLike) -> str:
     for title, values, numbers in (("Params", run.params, False), ("Metrics", run.metrics, True)):
         if values:
             head = ("param", "value") if title == "Params" else ("metric", "latest value")
-            parts += [Markup(f"<h5>{title}</h5>"), _value_table(values, head, numbers=numbers)]
+            parts += [subtitle(title), _value_table(values, head, numbers=numbers)]
     if run.tags:
-        parts += [Markup("<h5>Tags</h5>"), _value_table(run.tags, ("tag", "value"))]
+        parts += [subtitle("Tags"), _value_table(run.tags, ("tag", "value"))]
     hint = f"History of a metric: sy.get_metric_history({run.id!r}, KEY)"
     parts.append(Markup(f'<p class="sy-note">{esc(hint)}</p>'))
     return block(f"Run {run.name}", *parts)
@@ -397,9 +397,9 @@ def model_html(model: Mapping[str, Any]) -> str:
     return block(
         f"Model {ref}",
         definition_list(facts),
-        Markup("<h5>Lineage</h5>"),
+        subtitle("Lineage"),
         definition_list(lineage),
-        Markup("<h5>Signature</h5>") if inputs else "",
+        subtitle("Signature") if inputs else "",
         signature if inputs else "",
         Markup(f'<p class="sy-note">{esc(hint)}</p>'),
     )

@@ -29,6 +29,7 @@ __all__ = [
     "isolated_frame",
     "more",
     "number",
+    "subtitle",
     "table",
     "utc",
 ]
@@ -143,7 +144,8 @@ def isolated_frame(document: str, *, title: str, height: int = 640) -> Markup:
 _CSS = """
 .sy-repr { font: 13px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
   max-width: 1000px; }
-.sy-repr h4 { font-size: 14px; margin: 0 0 6px; } .sy-repr h5 { font-size: 13px; margin: 12px 0 4px; }
+.sy-repr .sy-title { font-size: 14px; font-weight: 700; margin: 0 0 6px; }
+.sy-repr .sy-sub { font-size: 13px; font-weight: 600; margin: 12px 0 4px; }
 .sy-repr code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
 .sy-repr dl.sy-meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }
 .sy-repr dl.sy-meta dt { color: #656d76; } .sy-repr dl.sy-meta dd { margin: 0; }
@@ -167,4 +169,9 @@ _CSS = """
 def block(title: object, *parts: object) -> Markup:
     """One display: a heading and its parts (text is escaped) in a ``div.sy-repr`` with its scoped stylesheet."""
     body = "".join(esc(part) for part in parts if part)
-    return Markup(f'<div class="sy-repr"><style>{_CSS}</style><h4>{esc(title)}</h4>{body}</div>')
+    return Markup(f'<div class="sy-repr"><style>{_CSS}</style><div class="sy-title">{esc(title)}</div>{body}</div>')
+
+
+def subtitle(text: object) -> Markup:
+    """A heading inside a ``block`` (a div, not ``<h5>``: notebooks restyle and anchor their headings)."""
+    return Markup(f'<div class="sy-sub">{esc(text)}</div>')

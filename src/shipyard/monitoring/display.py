@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shipyard.core._html import Markup, badge, block, definition_list, esc, more, table, utc
+from shipyard.core._html import Markup, badge, block, definition_list, more, subtitle, table, utc
 from shipyard.core._svg import MISSING, category_bars, format_number, histogram, numeric_bins, sparkline
 
 __all__ = [
@@ -173,7 +173,7 @@ def _drift_table(report: Mapping[str, Any]) -> Markup:
     head = ["column", "kind", "statistic", "threshold", "outcome", "rows", "missing", "out of domain", "distribution"]
     drawn = sorted(columns, key=lambda c: c.get("status") != "drift")[:MAX_CHARTS]
     charts = "".join(
-        f"<h5>{esc(c.get('column'))}</h5>{_chart(c)}" for c in drawn if c.get("status") == "drift" and _chart(c)
+        f"{subtitle(str(c.get('column')))}{_chart(c)}" for c in drawn if c.get("status") == "drift" and _chart(c)
     )
     return Markup(str(table(head, rows, numeric=(5, 6, 7))) + charts)
 
@@ -226,7 +226,7 @@ def _window_parts(window: Mapping[str, Any]) -> list[object]:
     ]
     parts: list[object] = [definition_list(facts), table(["rule", "kind", "outcome", "alert", "message"], rows)]
     for name, report in _map(window.get("drift")).items():
-        parts += [Markup(f"<h5>{esc(f'Drift: rule {name}')}</h5>"), _drift_table(_map(report))]
+        parts += [subtitle(f"Drift: rule {name}"), _drift_table(_map(report))]
     return parts
 
 
@@ -253,7 +253,7 @@ def outcome_html(outcome: Mapping[str, Any]) -> str:
     if windows:
         note = more(len(windows) - 50, "older windows")
         parts += [table(["outcome", "period", "rows", "fired"], rows, numeric=(2,), nowrap=(1,), note=note)]
-        parts += [Markup("<h5>The latest window</h5>"), *_window_parts(windows[-1])]
+        parts += [subtitle("The latest window"), *_window_parts(windows[-1])]
     else:
         parts.append(Markup('<p class="sy-note">No window was complete and new: nothing was evaluated.</p>'))
     return block(f"Monitor {outcome.get('monitor')}", *parts)
