@@ -30,6 +30,8 @@ from tests._html_helpers import TRICKY, XSS, XSS_IMG
 from tests.conftest import IN_CI
 from tests.monitoring.conftest import MINUTE, T0, LogRows, churn, client, frame, log_rows  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.slow  # two browser runs over a store with a gate verdict and monitor windows
+
 TITLE = "Shipyard displays"
 POLICY = """
 [gate]
