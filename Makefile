@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := constraints.txt
 LOCK_VENV := $(or $(TMPDIR),/tmp)/shipyard-lock-venv
 
-.PHONY: setup demo test bench bench-all bench-quick lint lock lock-check clean
+.PHONY: setup demo test browser bench bench-all bench-quick lint lock lock-check clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,22 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests/e2e/test_notebook_html.py renders the notebook displays in: Debian's chromium package,
+# installed when missing (as root, or through sudo); without either, a message says what to run.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium is installed: $$(command -v chromium)"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "chromium is missing and there is no apt-get here: install Chromium with your package manager."; exit 1; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null 2>&1; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "chromium is missing, and installing it needs root or sudo: run 'apt-get install -y chromium' as root."; \
+		exit 1; \
+	fi
 
 BENCH ?= tracking
 # make bench BENCH=pipelines BENCH_ARGS="--repeat 5" runs bench/pipelines.py; the default is bench/tracking.py.

@@ -19,6 +19,7 @@ PAGES = [
     "docs/monitoring.md",
     "docs/drift.md",
     "docs/python-api.md",
+    "docs/notebooks.md",
 ]
 
 

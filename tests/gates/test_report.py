@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from shipyard.gates._svg import format_number, nice_ticks
+from shipyard.core._svg import format_number, nice_ticks
 from shipyard.gates.report import render_html, render_markdown, render_text_lines
 
 XSS = "<script>alert(1)</script>"

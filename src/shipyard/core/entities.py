@@ -7,7 +7,10 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class RunStatus(enum.StrEnum):
@@ -74,6 +77,16 @@ class RunRecord:
         decoded: dict[str, Any] = json.loads(self.environment_json)
         return decoded
 
+    def __repr__(self) -> str:
+        from shipyard.core._display import run_line
+
+        return run_line(self)
+
+    def _repr_html_(self) -> str:
+        from shipyard.core._display import run_html
+
+        return run_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; non-finite metric values become the strings 'NaN', 'Infinity', '-Infinity'."""
         return {
@@ -108,6 +121,22 @@ class RunPage(list[RunRecord]):
         super().__init__(runs)
         self.next_page_token = next_page_token
 
+    def __repr__(self) -> str:
+        from shipyard.core._display import page_line
+
+        return page_line(self, self.next_page_token)
+
+    def _repr_html_(self) -> str:
+        from shipyard.core._display import page_html
+
+        return page_html(self, self.next_page_token)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The runs as a DataFrame: run_id, name, status, start_time, then params.X and metrics.X columns."""
+        from shipyard.core._display import page_frame
+
+        return page_frame(self)
+
 
 @dataclass(frozen=True, slots=True)
 class DatasetVersion:
@@ -139,6 +168,16 @@ class DatasetVersion:
     @property
     def columns(self) -> list[str]:
         return [column["name"] for column in self.schema.get("columns", [])]
+
+    def __repr__(self) -> str:
+        from shipyard.core._display import dataset_line
+
+        return dataset_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.core._display import dataset_html
+
+        return dataset_html(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +226,16 @@ class ModelVersion:
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+    def __repr__(self) -> str:
+        from shipyard.core._display import model_line
+
+        return model_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.core._display import model_html
+
+        return model_html(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {

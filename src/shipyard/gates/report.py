@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from shipyard.gates._svg import Bar, bar_chart, format_number, histogram, interval_plot
+from shipyard.core._svg import Bar, bar_chart, format_number, histogram, interval_plot
 
 __all__ = ["render_html", "render_markdown", "render_text_lines"]
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from shipyard.core._progress import progress
 from shipyard.core.actor import current_actor
 from shipyard.core.entities import DatasetVersion, ModelVersion
 from shipyard.core.errors import ShipyardError
@@ -26,7 +27,12 @@ if TYPE_CHECKING:
 
 
 def run_checks(ctx: GateContext, checks: list[Check]) -> list[CheckResult]:
-    return [_run_one(ctx, check) for check in checks]
+    results: list[CheckResult] = []
+    with progress(f"gate {ctx.version.ref}", total=len(checks), unit="checks") as tick:  # in a notebook only
+        for check in checks:
+            tick(len(results), note=check.name)
+            results.append(_run_one(ctx, check))
+    return results
 
 
 def _run_one(ctx: GateContext, check: Check) -> CheckResult:

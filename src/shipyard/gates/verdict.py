@@ -38,6 +38,16 @@ class Verdict:
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.blocks]
 
+    def __repr__(self) -> str:
+        from shipyard.gates.display import verdict_line
+
+        return verdict_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.gates.display import verdict_html
+
+        return verdict_html(self.to_dict())
+
     def summary(self) -> dict[str, int]:
         count = {status: sum(1 for c in self.checks if c.status is status) for status in Status}
         return {

@@ -22,7 +22,19 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from shipyard.monitoring._charts import Cell, column_chart, column_histogram, outcome_strip, utc
+from shipyard.core._html import utc
+from shipyard.core._svg import (
+    SKIPPED,
+    Cell,
+    Panel,
+    Point,
+    category_bars,
+    format_number,
+    histogram,
+    numeric_bins,
+    outcome_strip,
+    time_chart,
+)
 from shipyard.monitoring.rules import FAIL, INSUFFICIENT, PASS
 
 if TYPE_CHECKING:
@@ -33,6 +45,15 @@ __all__ = ["build_report", "render_html"]
 
 WINDOW_STATUSES = (FAIL, PASS, INSUFFICIENT)
 _DRIFT_KINDS = ("feature_drift", "prediction_drift")
+P_VALUE_METHODS = ("ks", "chi2")
+_STATISTIC = {
+    "ks": "KS p-value",
+    "chi2": "chi² p-value",
+    "wasserstein": "Wasserstein distance (in reference std)",
+    "psi": "PSI",
+    "jensen_shannon": "Jensen–Shannon distance",
+    "linf": "L∞ (largest change of a share)",
+}
 _LABEL = {"pass": "PASS", "fail": "FAIL", "insufficient_data": "NO DATA", "drift": "DRIFT", "no_drift": "OK"}
 
 
@@ -348,3 +369,75 @@ def _alerts_table(alerts: Sequence[Mapping[str, Any]]) -> str:
         "<th>Webhook</th></tr>"
     )
     return f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def column_chart(column: Mapping[str, Any], *, start: int, end: int) -> str:
+    """The drift statistic of one column of ``report.build_report`` per window, a panel per method."""
+    panels = _panels(column)
+    if not panels:
+        return "<p>No window of this column was judged yet.</p>"
+    return time_chart(panels, start=start, end=end, title=f"Drift of {column['column']} per window")
+
+
+def _statistic(entry: Mapping[str, Any]) -> float | None:
+    value = entry["p_value"] if entry["method"] in P_VALUE_METHODS else entry["value"]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _panels(column: Mapping[str, Any]) -> list[Panel]:
+    """One panel per method the column was judged with; each window is a point in its method's panel."""
+    methods = list(dict.fromkeys(s["method"] for s in column["series"] if s["method"]))
+    log = {method: method in P_VALUE_METHODS for method in methods}
+    reading = {True: "log scale; drift below the line", False: "drift on or above the line"}
+    return [
+        Panel(
+            f"{_STATISTIC.get(method, method)} ({reading[log[method]]})",
+            [_point(s, method) for s in column["series"]],
+            log=log[method],
+        )
+        for method in methods
+    ]
+
+
+def _point(entry: Mapping[str, Any], method: str) -> Point:
+    at = (entry["start_at"] + entry["end_at"]) // 2
+    head = f"{utc(entry['start_at'])} · {format_number(entry['rows'])} rows · "
+    if entry["method"] not in (None, method):  # drawn in its own method's panel
+        return Point(at, None, None, SKIPPED, head + f"judged with {entry['method']}")
+    value = _statistic(entry) if entry["method"] == method else None
+    if value is None:
+        return Point(at, None, None, "insufficient_data", head + (entry.get("note") or "too few values to judge"))
+    threshold = entry["threshold"]
+    note = f"{method} {format_number(value)} (threshold {format_number(threshold)}): {entry['status']}"
+    return Point(at, value, threshold, entry["status"], head + note)
+
+
+def column_histogram(column: Mapping[str, Any]) -> str:
+    """The latest judged window's histogram of a column against its reference; categories as bars of shares."""
+    found = column["histogram"]
+    if not found:
+        return "<p>No histogram: no window has values of this column yet.</p>"
+    rows = found.get("rows") or 0
+    when = f"{utc(found['start_at'])}, {rows:,} rows"
+    labels, ref, cur = found.get("labels", []), found.get("reference", []), found.get("current", [])
+    edges = found.get("edges")
+    if edges and rows and numeric_bins(labels):
+        # The gate's histogram draws counts: the window's own, and the reference's shares scaled to its rows.
+        title = f"{column['column']} in the window of {when}: its counts, and the reference's shares scaled to its rows"
+        try:
+            svg = histogram(
+                [float("-inf"), *edges, float("inf")],
+                [s * rows for s in cur],
+                reference_counts=[s * rows for s in ref],
+                title=title,
+                width=440,
+            )
+            return svg + f"<p>Histogram of the window of {_e(when)} against the training data.</p>"
+        except ValueError:  # bins that do not fit together: drawn as categories below
+            pass
+    title = f"{column['column']}: share of each value or bin, in the reference and the window of {when}"
+    svg = category_bars([str(x) for x in labels], ref, cur, title=title)
+    return svg + f"<p>Shares in the window of {_e(when)} against the training data.</p>"

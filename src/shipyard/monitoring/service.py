@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core._progress import progress
 from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.monitoring.config import MonitorSpec, find_monitor, load_monitors
 from shipyard.monitoring.notify import post_json
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from shipyard.core.entities import DatasetVersion, ModelVersion
     from shipyard.monitoring.reference import Reference
+    from shipyard.monitoring.statistics import DriftReport
     from shipyard.store.loops import LoopRecord
     from shipyard.store.monitors import Alert
     from shipyard.tracking import Client
@@ -50,6 +52,21 @@ class WindowOutcome:
     status: str
     rules: list[RuleResult]
     fired: list[str] = field(default_factory=list)
+    drift: dict[str, DriftReport] = field(default_factory=dict, compare=False)
+    """The drift reports the rules computed, by rule name (stored with the window; drawn in a notebook)."""
+
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import window_line
+
+        return window_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import window_html
+
+        return window_html(self._with_drift())
+
+    def _with_drift(self) -> dict[str, Any]:
+        return {**self.to_dict(), "drift": {name: report.to_dict() for name, report in self.drift.items()}}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +91,16 @@ class MonitorOutcome:
     @property
     def firing(self) -> bool:
         return any(w.fired for w in self.windows)
+
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import outcome_line
+
+        return outcome_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import outcome_html
+
+        return outcome_html({**self.to_dict(), "windows": [w._with_drift() for w in self.windows]})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,8 +204,10 @@ class Monitoring:
             rule.name: [w.results.get("rules", {}).get(rule.name, {}).get("status", INSUFFICIENT) for w in past]
             for rule in spec.rules
         }
-        for window in windows:
-            outcome.windows.append(self._window(spec, version, window, history, outcome))
+        with progress(f"monitor {spec.name}", total=len(windows), unit="windows") as tick:  # in a notebook only
+            for window in windows:
+                tick(len(outcome.windows))
+                outcome.windows.append(self._window(spec, version, window, history, outcome))
         return outcome
 
     def _window(
@@ -200,7 +229,7 @@ class Monitoring:
         results = [evaluate(rule, inputs) for rule in spec.rules]
         statuses = {r.status for r in results}
         status = FAIL if FAIL in statuses else PASS if PASS in statuses else INSUFFICIENT
-        result = WindowOutcome(window.start_at, window.end_at, window.rows, status, results)
+        result = WindowOutcome(window.start_at, window.end_at, window.rows, status, results, drift=inputs.drift_reports)
         self.client.backend.monitors.add_window(
             version.project,
             spec.name,

@@ -104,6 +104,16 @@ class ColumnDrift:
     def drifted(self) -> bool:
         return self.status == "drift"
 
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import column_line
+
+        return column_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import column_html
+
+        return column_html(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         safe: dict[str, Any] = json_safe(asdict(self))
         return safe
@@ -128,6 +138,16 @@ class DriftReport:
     @property
     def drifted(self) -> list[str]:
         return [name for name, c in self.columns.items() if c.drifted]
+
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import drift_line
+
+        return drift_line(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import drift_html
+
+        return drift_html(self.to_dict())
 
     @property
     def share_drifted(self) -> float:

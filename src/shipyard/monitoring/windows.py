@@ -44,6 +44,17 @@ class Window:
             return []
         return sorted(int(v) for v in pc.unique(self.table.column("version")).to_pylist() if v is not None)
 
+    def __repr__(self) -> str:
+        from shipyard.monitoring.display import rows_window_line
+
+        return rows_window_line(self.start_at, self.end_at, self.rows, self.versions)
+
+    def _repr_html_(self) -> str:
+        from shipyard.monitoring.display import PREVIEW_ROWS, rows_window_html
+
+        head = self.table.slice(0, PREVIEW_ROWS).to_pylist()
+        return rows_window_html(self.start_at, self.end_at, self.versions, self.rows, head)
+
 
 def due_windows(
     backend: LocalBackend,

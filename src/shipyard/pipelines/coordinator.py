@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core._progress import Tick, progress
 from shipyard.core.entities import DatasetVersion, RunStatus, StepStatus
 from shipyard.core.ids import new_run_id
 from shipyard.pipelines.cache import cache_key, fingerprint, is_project_local
@@ -56,6 +57,7 @@ class Coordinator:
         self.retry_at: dict[str, float] = {}
         self.queue: list[str] = []
         self.keys: dict[str, str] = {}  # node → cache key
+        self._tick: Tick = lambda done, total=None, note="": None  # drawn in a notebook while ``run`` lasts
 
     def run(self, done: Mapping[str, dict[str, Any]]) -> RunStatus:
         for node in self.order:
@@ -65,7 +67,8 @@ class Coordinator:
             else:
                 self.status[node] = StepStatus.PENDING
         try:
-            self._loop()
+            with progress(f"pipeline {self.parent.name}", total=len(self.order), unit="steps") as self._tick:
+                self._loop()
         finally:
             for key, (task, _deadline) in list(self.running.items()):
                 self.executor.cancel(key)
@@ -77,6 +80,7 @@ class Coordinator:
     def _loop(self) -> None:
         while True:
             self._advance()
+            self._tick(sum(s not in (StepStatus.PENDING, StepStatus.RUNNING) for s in self.status.values()))
             if not self.running and not self.queue and not self.retry_at:
                 return
             for done in self.executor.wait(self._wait_timeout()) if self.running else self._sleep():

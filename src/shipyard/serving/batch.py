@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
+from shipyard.core._progress import progress as notebook_progress
 from shipyard.core.errors import InvalidInput, NotFound, ShipyardError
 from shipyard.data._files import data_columns
 from shipyard.packaging.signature import Signature, logical_type
@@ -126,16 +127,15 @@ def predict_file(
     keep = _kept_columns(reader.schema, keep_columns, source)
     writer = _ChunkWriter(dest, dest_kind)
     rows = chunks = 0
-    with writer:
-        if progress is not None:
-            progress(0, reader.total)
+    with writer, notebook_progress(f"scoring with {version.ref}", unit="rows") as tick:
+        report = progress if progress is not None else tick  # the caller's, else a bar in a notebook only
+        report(0, reader.total)
         for chunk in _rechunk(reader.batches, chunk_rows):
             with _rows_context(rows, chunk.num_rows, source, version.ref):
                 writer.write(_score(model, chunk, keep, output_column, proba=proba))
             rows += chunk.num_rows
             chunks += 1
-            if progress is not None:
-                progress(rows, reader.total)
+            report(rows, reader.total)
         if rows == 0:
             raise InvalidInput(f"{str(source)!r} has no rows to score.")
     return BatchResult(version.ref, rows, chunks, time.perf_counter() - started, dest)
