@@ -228,6 +228,6 @@ def _map_refs(value: Any, load: Any) -> Any:
 
 
 def _default_client() -> Client:
-    import shipyard
+    from shipyard.tracking.default import default_client
 
-    return shipyard._client()
+    return default_client()

@@ -132,8 +132,8 @@ def _split(step: Step, value: Any) -> list[Any]:
 
 def _client(settings: Mapping[str, Any]) -> Client:
     """One client per worker process and store, made the process's default (for ``sy.*`` inside steps)."""
-    import shipyard
     from shipyard.tracking import Client
+    from shipyard.tracking.default import set_default_client
 
     key = (os.getpid(), tuple(sorted(settings.items())))
     client = _clients.pop(key, None)
@@ -145,7 +145,7 @@ def _client(settings: Mapping[str, Any]) -> Client:
             with contextlib.suppress(Exception):
                 _clients.pop(oldest).close()
     _clients[key] = client  # most recently used last
-    shipyard._default = client
+    set_default_client(client)
     return client
 
 
