@@ -50,20 +50,6 @@ LAYERS = {
     "cli": 5,
     "demo": 5,
 }
-KNOWN_CYCLES = {
-    # The one cycle left, to break next: ``Pipeline.run()`` (definition) calls the runner, whose file entry
-    # points (``run_target``, ``prepare_resume``) load ``Pipeline`` objects through the loader. Moving those
-    # entry points beside the loader, and ``Pipeline`` above the runner, breaks it.
-    frozenset(
-        {
-            "shipyard.pipelines.cache",
-            "shipyard.pipelines.coordinator",
-            "shipyard.pipelines.definition",
-            "shipyard.pipelines.loader",
-            "shipyard.pipelines.runner",
-        }
-    ),
-}
 _PLUGIN = re.compile(r"(shipyard(?:\.\w+)+):\w+")
 
 
@@ -274,11 +260,8 @@ def test_no_import_cycle_between_modules() -> None:
     for i in imports():
         if i.kind in ("module", "function"):
             edges.setdefault(i.source, set()).add(i.target)
-    found = dict(cycles(edges))
-    new = [" -> ".join(path) for group, path in found.items() if group not in KNOWN_CYCLES]
-    assert new == [], "Import cycles (break each by moving what both sides need below them):\n" + "\n".join(new)
-    gone = [sorted(group) for group in KNOWN_CYCLES if group not in found]
-    assert gone == [], f"These cycles are broken now (or changed): take them out of KNOWN_CYCLES: {gone}"
+    found = [" -> ".join(path) for _, path in cycles(edges)]
+    assert found == [], "Import cycles (break each by moving what both sides need below them):\n" + "\n".join(found)
 
 
 # --- the finder itself, on small sources ----------------------------------------------------------------------
