@@ -5,14 +5,14 @@ found: at module level, inside functions (lazy imports, kept lazy so that ``impo
 and under ``if TYPE_CHECKING:``; ``from . import x`` is resolved against the module's package, and a plug-in
 table's ``"shipyard.x.y:Object"`` string counts as the import it stands for. The rules:
 
-1. The package root ``shipyard/__init__.py`` is the facade, the top layer: no module inside the package
-   imports it (``import shipyard``, ``from shipyard import …``, or ``shipyard.<name>`` on a name bound by
-   ``import shipyard.x``), except ``FACADE_USERS``. The one lasting entry there is the demo's pipeline file,
-   which is not library code: ``shipyard demo`` copies it into the demo folder, where it is the user's own
-   ``pipelines.py``, and user code is what the facade is for. ``cli`` is an entry point too, but everything
-   it needs has a home below the facade, so it imports from there like every other package. The pipeline
-   runner and worker are there only until the facade keeps its default client in
-   ``shipyard.tracking.default`` (the worker sets it there already).
+1. The package root ``shipyard/__init__.py``, with any module beside it (``shipyard/_name.py``), is the
+   facade, the top layer: no module of a layer imports it (``import shipyard``, ``from shipyard import …``,
+   or ``shipyard.<name>`` on a name bound by ``import shipyard.x``), except ``FACADE_USERS``. The one
+   lasting entry there is the demo's pipeline file, which is not library code: ``shipyard demo`` copies it
+   into the demo folder, where it is the user's own ``pipelines.py``, and user code is what the facade is
+   for. ``cli`` is an entry point too, but everything it needs has a home below the facade, so it imports
+   from there like every other package. The pipeline runner and worker are there only until the facade
+   keeps its default client in ``shipyard.tracking.default`` (the worker sets it there already).
 2. ``LAYERS`` names exactly the packages that exist, and a module imports its own layer or lower ones. Every
    kind of import counts: a lazy or annotation-only import of a higher layer is still a dependency that
    points up (the module cannot be read, type-checked or moved without the layer above).
@@ -165,6 +165,11 @@ def imports() -> tuple[Import, ...]:
     return tuple(found)
 
 
+def is_facade(module: str) -> bool:
+    """The package root, or a module beside it (``shipyard/_defaults.py``), not in any layer's package."""
+    return module == FACADE or modules()[module].parent == ROOT
+
+
 def layer_of(module: str) -> str | None:
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else None
@@ -244,7 +249,9 @@ def test_the_layer_table_names_exactly_the_packages_that_exist() -> None:
 
 
 def test_no_module_inside_the_package_imports_the_facade() -> None:
-    offending = [str(i) for i in imports() if i.target == FACADE and i.source not in FACADE_USERS]
+    offending = [
+        str(i) for i in imports() if is_facade(i.target) and not is_facade(i.source) and i.source not in FACADE_USERS
+    ]
     assert offending == [], "Import from the module that defines the name, not from the facade:\n" + "\n".join(
         offending
     )
@@ -265,7 +272,7 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
 def test_no_import_cycle_between_modules() -> None:
     edges: dict[str, set[str]] = {}
     for i in imports():
-        if i.kind in ("module", "function") and not (i.target == FACADE and i.source in FACADE_USERS):
+        if i.kind in ("module", "function") and not (is_facade(i.target) and i.source in FACADE_USERS):
             edges.setdefault(i.source, set()).add(i.target)
     found = [" -> ".join(path) for _, path in cycles(edges)]
     assert found == [], "Import cycles (break each by moving what both sides need below them):\n" + "\n".join(found)
@@ -313,3 +320,8 @@ def test_the_finder_sees_the_facade_reached_through_a_subpackage_import() -> Non
 def test_a_cycle_is_reported_as_a_path() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
     assert list(cycles(edges)) == [(frozenset("abc"), ["a", "b", "c", "a"])]
+
+
+def test_the_facade_is_the_package_root_and_the_modules_beside_it() -> None:
+    assert is_facade("shipyard")
+    assert not is_facade("shipyard.gates") and not is_facade("shipyard.gates.metrics")
