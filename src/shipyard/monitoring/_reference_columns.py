@@ -80,11 +80,11 @@ class NumericReference:
             "logical_type": self.logical_type,
             "count": self.count,
             "nulls": self.nulls,
-            "mean": _finite(self.mean),
-            "std": _finite(self.std),
-            "min": _finite(self.minimum),
-            "max": _finite(self.maximum),
-            "quantiles": {str(q): _finite(self.quantile(q)) for q in QUANTILES} if self.count else None,
+            "mean": finite_or_none(self.mean),
+            "std": finite_or_none(self.std),
+            "min": finite_or_none(self.minimum),
+            "max": finite_or_none(self.maximum),
+            "quantiles": {str(q): finite_or_none(self.quantile(q)) for q in QUANTILES} if self.count else None,
             "grid_edges": len(self.grid),
             "sample": self.sample,
         }
@@ -137,7 +137,7 @@ class CategoricalReference:
 ColumnReference = NumericReference | CategoricalReference
 
 
-def _finite(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
@@ -151,7 +151,7 @@ def _scalars(column: NumericReference | CategoricalReference) -> tuple[Any, ...]
             column.count,
             column.nulls,
             column.sample,
-            *(_finite(f) for f in fields),
+            *(finite_or_none(f) for f in fields),
         )
     return (column.name, column.logical_type, column.count, column.nulls, column.other)
 

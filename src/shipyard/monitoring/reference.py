@@ -49,7 +49,7 @@ from shipyard.monitoring._reference_columns import (
     CategoricalReference,
     ColumnReference,
     NumericReference,
-    _finite,
+    finite_or_none,
 )
 
 __all__ = [
@@ -126,10 +126,10 @@ class Reference:
             if isinstance(column, NumericReference):
                 entry.update(
                     kind="numeric",
-                    mean=_finite(column.mean),
-                    std=_finite(column.std),
-                    minimum=_finite(column.minimum),
-                    maximum=_finite(column.maximum),
+                    mean=finite_or_none(column.mean),
+                    std=finite_or_none(column.std),
+                    minimum=finite_or_none(column.minimum),
+                    maximum=finite_or_none(column.maximum),
                     sample=column.sample,
                     grid=put(column.grid, "<f8"),
                     cdf=put(column.shares_below, "<f8"),
