@@ -12,7 +12,8 @@ import pytest
 
 from shipyard.core.errors import InvalidInput
 from shipyard.data.digest import TableHasher
-from shipyard.data.tables import as_arrow, iter_canonical_batches
+from shipyard.data.sources import iter_canonical_batches
+from shipyard.data.tables import as_arrow
 
 from .conftest import as_records
 

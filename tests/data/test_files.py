@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.data.tables import as_arrow, iter_canonical_batches
+from shipyard.data.sources import iter_canonical_batches
+from shipyard.data.tables import as_arrow
 
 
 def read_all(source: object, batch_rows: int = 65_536) -> pa.Table:

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.data.tables import as_arrow, iter_canonical_batches
+from shipyard.data.sources import iter_canonical_batches
+from shipyard.data.tables import as_arrow
 
 CANONICAL = pa.schema(
     [

@@ -15,7 +15,7 @@ import shipyard as sy
 from shipyard.monitoring.config import parse_monitors
 from shipyard.monitoring.loop import RetrainLoop
 from shipyard.monitoring.service import Monitoring
-from shipyard.pipelines.runner import run_target
+from shipyard.pipelines.targets import run_target
 from shipyard.serving.predlog import PredictionLog, PredictionRecord
 from tests.monitoring.conftest import FEATURES, MINUTE, T0, LogRows, frame
 

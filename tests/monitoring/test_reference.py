@@ -11,7 +11,9 @@ import pyarrow as pa
 import pytest
 
 from shipyard.core.errors import InvalidInput
-from shipyard.monitoring import reference as reference_module
+from shipyard.data.profile import Profiler, numeric_ranges
+from shipyard.data.tables import as_arrow
+from shipyard.monitoring import _reference_build as building
 from shipyard.monitoring.reference import (
     GRID,
     CategoricalReference,
@@ -75,7 +77,7 @@ def test_dates_and_datetimes_are_compared_as_numbers() -> None:
 def test_a_categorical_column_keeps_its_top_values_and_counts_the_rest_as_other(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(reference_module, "TOP_VALUES", 2)
+    monkeypatch.setattr(building, "TOP_VALUES", 2)
     ref = Reference.build(pa.table({"plan": ["a", "b", "b", "c", "c", "c", None], "on": [True] * 5 + [False, None]}))
     plan, on = ref.columns["plan"], ref.columns["on"]
     assert isinstance(plan, CategoricalReference) and isinstance(on, CategoricalReference)
@@ -90,7 +92,7 @@ def test_a_table_and_its_batches_give_the_same_reference() -> None:
 
 
 def test_batches_beyond_the_sample_bound_are_summarised_from_a_uniform_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reference_module, "SAMPLE_ROWS", 4_096)
+    monkeypatch.setattr(building, "SAMPLE_ROWS", 4_096)
     data = table(50_000)
     sampled, exact = (
         numeric(Reference.build(data.to_batches(max_chunksize=5_000)), "income"),
@@ -150,3 +152,47 @@ def test_to_dict_is_a_json_summary_without_grids() -> None:
     assert summary["columns"]["plan"]["top"][0] == ["basic", summary["columns"]["plan"]["top"][0][1]]
     assert set(summary["columns"]["income"]["quantiles"]) == {"0.01", "0.05", "0.25", "0.5", "0.75", "0.95", "0.99"}
     assert len(text) < 4_000
+
+
+def test_a_reference_and_a_dataset_profile_of_the_same_column_agree() -> None:
+    rng = np.random.default_rng(7)
+    income = rng.lognormal(3, 1, 5_000)
+    income[::97] = np.nan  # null in a dataset version, missing in a reference
+    plans = rng.choice(["basic", "pro", "team", "enterprise"], 5_000, p=[0.5, 0.3, 0.15, 0.05]).astype(object)
+    plans[::89] = None
+    data = as_arrow({"income": income, "calls": rng.poisson(2, 5_000), "plan": plans})
+    profiler = Profiler(data.schema, ranges=numeric_ranges(data))
+    for batch in data.to_batches(max_chunksize=700):
+        profiler.update(batch)
+    _, profile = profiler.finish()
+    for ref in (Reference.build(data), Reference.build(data.to_batches(max_chunksize=700))):
+        for name in ("income", "calls"):
+            col, summary = profile.column(name), numeric(ref, name)
+            assert (summary.count, summary.nulls, summary.minimum, summary.maximum) == (
+                col.count,
+                col.nulls,
+                col.min,
+                col.max,
+            )
+            assert (summary.mean, summary.std) == (
+                pytest.approx(col.mean, rel=1e-12),
+                pytest.approx(col.std, rel=1e-12),
+            )
+            for q, value in (col.quantiles or {}).items():  # numpy's quantiles, which are edges of the grid
+                assert np.abs(summary.grid - value).min() <= 1e-9 * abs(value), (name, q)
+        plan, col = ref.columns["plan"], profile.column("plan")
+        assert isinstance(plan, CategoricalReference)
+        assert (plan.count, plan.nulls) == (col.count, col.nulls)
+        assert [[v, int(c)] for v, c in zip(plan.values, plan.counts, strict=True)] == col.top
+
+
+def test_infinities_are_missing_in_a_reference_and_counted_apart_in_a_profile() -> None:
+    data = as_arrow({"x": [1.0, np.inf, 2.0, -np.inf, 4.0, None]})
+    profiler = Profiler(data.schema)
+    for batch in data.to_batches(max_chunksize=2):
+        profiler.update(batch)
+    col = profiler.finish()[1].column("x")
+    summary = numeric(Reference.build(data.to_batches(max_chunksize=2)), "x")
+    assert (col.count, col.nulls, col.infinite, col.to_dict()["mean"]) == (5, 1, 2, None)
+    assert (summary.count, summary.nulls, summary.minimum, summary.maximum) == (3, 3, 1.0, 4.0)
+    assert summary.mean == pytest.approx(7 / 3)

@@ -13,10 +13,10 @@ from scipy import stats
 from scipy.spatial import distance
 
 from shipyard.core.errors import InvalidInput
+from shipyard.monitoring._drift_measures import EMPTY_SHARE
 from shipyard.monitoring.reference import GRID, CategoricalReference, NumericReference, Reference
 from shipyard.monitoring.statistics import (
     CATEGORICAL_METHODS,
-    EMPTY_SHARE,
     NUMERIC_METHODS,
     compute_drift,
     default_method,

@@ -285,3 +285,26 @@ def test_outputs_without_a_materialiser_are_pickled_and_marked_unsafe(
     entry = run.step("build").outputs["output"]
     assert entry["kind"] == "pickle" and entry["unsafe"] is True
     assert client.get_run(run.step("build").run_id).tags["shipyard.output.output.unsafe"] == "pickle"
+
+
+DEFAULT_CLIENT = """
+import shipyard as sy
+from shipyard.tracking.default import default_client
+
+@sy.step
+def where() -> str:
+    default_client().get_run(sy.active_run().id)  # NotFound unless the default client is the pipeline's
+    return default_client().settings.uri
+
+@sy.pipeline(project="p")
+def located():
+    return where()
+"""
+
+
+def test_inside_a_step_the_default_client_is_the_pipelines(
+    client: shipyard.Client, write_pipeline: WritePipeline
+) -> None:
+    run = write_pipeline(DEFAULT_CLIENT).run(client=client)
+    assert run.status is RunStatus.FINISHED, run.failed_steps
+    assert run.result == client.settings.uri

@@ -191,7 +191,7 @@ demo.register(app)
 
 def _print_version(value: bool) -> None:
     if value:
-        from shipyard import __version__
+        from shipyard.core.version import __version__
 
         typer.echo(f"shipyard {__version__}")
         raise typer.Exit()

@@ -101,15 +101,15 @@ def resume(
 
     The pipeline file is imported again, so a fix made since the failure is picked up.
     """
-    from shipyard.pipelines import runner
+    from shipyard.pipelines import targets
 
     _check_address(executor, address)
     with open_client(ctx) as client:
         _pipeline_run(client, run_id)  # a step's run id says which pipeline run to resume
-        ready = runner.prepare_resume(client, run_id)  # every input error before "Resuming …"
+        ready = targets.prepare_resume(client, run_id)  # every input error before "Resuming …"
         if not as_json:
             typer.echo(f"Resuming pipeline run {run_id} on the {executor.value} executor…", err=True)
-        done = runner.resume(client, ready, executor=executor.value, workers=workers, address=address)
+        done = targets.resume(client, ready, executor=executor.value, workers=workers, address=address)
         _report(client, done.id, as_json=as_json, outcome=True)
 
 

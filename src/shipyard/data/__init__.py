@@ -22,7 +22,8 @@ if TYPE_CHECKING:
         Profiler,
         profile_parquet,
     )
-    from shipyard.data.tables import as_arrow, iter_canonical_batches
+    from shipyard.data.sources import iter_canonical_batches
+    from shipyard.data.tables import as_arrow
     from shipyard.data.writer import WrittenDataset, read_dataset, write_canonical_parquet
 
 __all__ = [
@@ -50,7 +51,7 @@ _HOME = {
     "Profiler": "profile",
     "profile_parquet": "profile",
     "as_arrow": "tables",
-    "iter_canonical_batches": "tables",
+    "iter_canonical_batches": "sources",
     "WrittenDataset": "writer",
     "read_dataset": "writer",
     "write_canonical_parquet": "writer",

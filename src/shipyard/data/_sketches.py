@@ -17,6 +17,8 @@ import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
+from shipyard.data.summary import most_frequent
+
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -225,8 +227,7 @@ class HeavyHitters:
 
     def top(self, n: int) -> list[tuple[str, int]]:
         """The ``n`` most frequent values, most frequent first, ties by value."""
-        pairs = sorted(zip(self.values.to_pylist(), self.counts.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
-        return pairs[:n]
+        return most_frequent(self.values.to_pylist(), self.counts.tolist(), n)
 
 
 def _distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -55,6 +55,7 @@ from shipyard.data.schema import (
     DatasetSchema,
     LogicalType,
 )
+from shipyard.data.summary import NumericSummary
 
 __all__ = [
     "NUMERIC",
@@ -228,13 +229,10 @@ class _Numeric(_Column):
 
     def __init__(self, name: str, arrow_type: pa.DataType) -> None:
         super().__init__(name, arrow_type)
-        self.low: Any = None
+        self.low: Any = None  # the extremes of every value: exact integers, infinities included
         self.high: Any = None
-        self.finite_low: Any = None  # the extremes of the finite values: what the histogram spans
-        self.finite_high: Any = None
-        self.infinite = 0
-        self.mean = 0.0
-        self.m2 = 0.0  # sum of squared deviations from the mean
+        # Extremes (what the histogram spans) and moments of the finite values, as a drift reference has them.
+        self.finite = NumericSummary()
         self.distinct = DistinctSketch()
         self.counts: npt.NDArray[np.int64] | None = None
         self.given_range: tuple[float, float] | None = None  # the finite extremes, known before the first pass
@@ -244,32 +242,20 @@ class _Numeric(_Column):
         low, high = raw.min().item(), raw.max().item()
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
-        x = raw.astype(np.float64, copy=False)
-        finite = x if math.isfinite(low) and math.isfinite(high) else x[np.isfinite(x)]
-        self.infinite += len(x) - len(finite)
-        if len(finite):
-            low, high = (low, high) if finite is x else (finite.min().item(), finite.max().item())
-            self.finite_low = low if self.finite_low is None else min(self.finite_low, low)
-            self.finite_high = high if self.finite_high is None else max(self.finite_high, high)
-        n_b = len(x)
-        with np.errstate(invalid="ignore", over="ignore"):  # ±inf values make the moments inf/NaN: no figure
-            mean_b = float(x.mean())
-            deviation = x - mean_b
-            # Not np.dot: a multi-threaded BLAS fights the Parquet writer thread for the cores and stalls.
-            m2_b = float(np.square(deviation, out=deviation).sum())
-            n_a = self.count - n_b  # rows merged before this batch
-            delta = mean_b - self.mean
-            self.mean += delta * n_b / self.count
-            self.m2 += m2_b + delta * delta * n_a * n_b / self.count
+        finite = self.finite.add(raw.astype(np.float64, copy=False), (low, high))
         self.distinct.add_numbers(raw)
         if self.given_range is not None:
             self._count(finite, self._edges(self.given_range))
+
+    @property
+    def infinite(self) -> int:
+        return self.finite.nonfinite  # NaN is null in a dataset version: every non-finite value is ±inf
 
     def update_histogram(self, column: pa.Array) -> None:
         values = column.drop_null() if column.null_count else column
         if len(values):
             x = values.to_numpy().astype(np.float64, copy=False)
-            self._count(x[np.isfinite(x)] if self.infinite else x, self._edges((self.finite_low, self.finite_high)))
+            self._count(x[np.isfinite(x)] if self.infinite else x, self._edges((self.finite.low, self.finite.high)))
 
     def _count(self, x: F64, edges: F64 | None) -> None:
         """Count the finite values ``x`` into the bins of ``edges``."""
@@ -297,13 +283,15 @@ class _Numeric(_Column):
         if len(values):
             found = np.quantile(values, QUANTILES)
             quantiles = {str(q): float(v) for q, v in zip(QUANTILES, found, strict=True)}
-        if self.given_range is not None and self.given_range != (self.finite_low, self.finite_high):
+        if self.given_range is not None and self.given_range != (self.finite.low, self.finite.high):
             raise ValueError(f"Column {self.name!r}: the range given, {self.given_range}, is not the data's.")
-        edges = self._edges((self.finite_low, self.finite_high))
+        edges = self._edges((self.finite.low, self.finite.high))
         histogram = None
         if edges is not None and self.counts is not None:
             histogram = {"edges": edges.tolist(), "counts": self.counts.tolist()}
         low, high = _number(self.low), _number(self.high)
+        # An infinite value leaves the mean and std without a finite figure: NaN here, None in to_dict.
+        mean, std = (math.nan, math.nan) if self.infinite else (self.finite.mean, self.finite.std)
         empty = self.count == 0
         profile = ColumnProfile(
             self.name,
@@ -313,8 +301,8 @@ class _Numeric(_Column):
             self.distinct.estimate(),
             low,
             high,
-            mean=None if empty else self.mean,
-            std=None if empty else float(np.sqrt(self.m2 / self.count)),
+            mean=None if empty else mean,
+            std=None if empty else std,
             quantiles=quantiles,
             histogram=histogram,
             infinite=self.infinite if self.logical == "float" else None,

@@ -36,8 +36,7 @@ The canonical form:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -66,24 +65,6 @@ def as_arrow(source: object, *, keep_null_columns: bool = False) -> pa.Table:
     s: large_string
     """
     return canonical_table(_raw_table(source), keep_null_columns=keep_null_columns)
-
-
-def iter_canonical_batches(source: object, batch_rows: int = 65_536) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The canonical schema, and the canonical data as record batches of at most ``batch_rows`` rows.
-
-    Files (``str`` or ``Path``) are read ``batch_rows`` at a time, so memory stays bounded whatever their size;
-    in-memory sources are converted whole and then sliced without copying. The iterator raises
-    ``InvalidInput`` if it ends without a single row (a CSV file's row count is only known at its end).
-    """
-    if batch_rows < 1:
-        raise InvalidInput(f"batch_rows must be a positive number of rows; got {batch_rows}.")
-    if isinstance(source, str | Path):
-        from shipyard.data._files import open_file_source
-
-        schema, batches = open_file_source(Path(source), batch_rows)
-        return schema, _require_rows(batches)
-    table = as_arrow(source)
-    return table.schema, iter(table.to_batches(max_chunksize=batch_rows))
 
 
 # --- canonical types ----------------------------------------------------------------------------------
@@ -186,16 +167,6 @@ def check_names(names: Sequence[object]) -> None:
     duplicates = sorted(str(n) for n, count in counts.items() if count > 1)
     if duplicates:
         raise InvalidInput(f"Column names must be unique; repeated: {', '.join(repr(n) for n in duplicates)}.")
-
-
-def _require_rows(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    rows = 0
-    for batch in batches:
-        rows += batch.num_rows
-        if batch.num_rows:
-            yield batch
-    if rows == 0:
-        raise InvalidInput("A dataset version needs at least one row; the source has none.")
 
 
 # --- in-memory sources → raw Arrow tables --------------------------------------------------------------

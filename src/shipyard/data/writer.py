@@ -25,7 +25,8 @@ from shipyard.core.errors import InvalidInput
 from shipyard.data.digest import TableHasher
 from shipyard.data.profile import Profiler, logical_type, numeric_batches, numeric_ranges
 from shipyard.data.schema import DatasetProfile, DatasetSchema
-from shipyard.data.tables import as_arrow, canonical_schema, iter_canonical_batches
+from shipyard.data.sources import iter_canonical_batches
+from shipyard.data.tables import as_arrow, canonical_schema
 
 FILE_NAME = "data.parquet"
 ROW_GROUP_ROWS = 1 << 18

@@ -124,7 +124,7 @@ class Demo:
             self.story.say(f"wrote {self.folder / 'shipyard.toml'} (gate policy, monitor) and {PIPELINES}")
 
     def _candidates(self) -> tuple[ModelVersion, ModelVersion]:
-        from shipyard.pipelines.runner import run_target
+        from shipyard.pipelines.targets import run_target
 
         target = f"{self.folder / PIPELINES}:training"
         found = []

@@ -85,7 +85,7 @@ def evaluate(
     ``family_size`` is how many challengers are judged together against the champion; the comparison
     checks correct their confidence and significance for it.
     """
-    from shipyard import __version__
+    from shipyard.core.version import __version__
 
     ctx = GateContext(client, version, dataset, policy, family_size=family_size)
     _check_metrics_fit_the_task(ctx, policy)

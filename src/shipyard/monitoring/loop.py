@@ -113,7 +113,7 @@ class RetrainLoop:
     # the steps ------------------------------------------------------------------------------------------
 
     def _retrain(self, loop: LoopRecord) -> LoopRecord:
-        from shipyard.pipelines.runner import run_target
+        from shipyard.pipelines.targets import run_target
 
         target = self.spec.on_alert.retrain
         assert target is not None

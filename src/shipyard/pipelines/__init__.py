@@ -8,8 +8,10 @@
 >>> run = training.run(params={"path": "data/new.parquet"}, executor="local", workers=2)
 """
 
-from shipyard.pipelines.definition import Dag, Pipeline, PipelineDefinitionError, Step, pipeline, step
-from shipyard.pipelines.runner import PipelineRun, resume, run_pipeline, run_target
+from shipyard.pipelines._pipeline import Pipeline, pipeline
+from shipyard.pipelines.definition import Dag, PipelineDefinitionError, Step, step
+from shipyard.pipelines.runner import PipelineRun, run_pipeline
+from shipyard.pipelines.targets import resume, run_target
 from shipyard.pipelines.types import Dataset, Model
 
 __all__ = [

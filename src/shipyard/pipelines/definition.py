@@ -1,4 +1,4 @@
-"""Defining pipelines: ``@step`` functions, ``@pipeline`` functions whose body calls them, and the DAG.
+"""Defining pipelines: ``@step`` functions, and the DAG a ``@pipeline`` function's body records (``_pipeline``).
 
 Calling a step inside a pipeline's body runs nothing: it records a node and returns an ``OutputRef``
 standing for the step's future output. Building the DAG checks it before anything runs: every required
@@ -15,17 +15,13 @@ import json
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from shipyard.core import validation as v
 from shipyard.core.entities import DatasetVersion
 from shipyard.core.errors import InvalidInput
 from shipyard.core.validation import parse_duration
 from shipyard.pipelines.types import compatible, type_name
-
-if TYPE_CHECKING:
-    from shipyard.pipelines.runner import PipelineRun
-    from shipyard.tracking import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +56,7 @@ class Step:
         self.register = register
         self.dependencies = tuple(dependencies)
         self.signature = inspect.signature(fn)
-        hints = _hints(fn)
+        hints = type_hints(fn)
         self.param_types = {p: hints.get(p) for p in self.signature.parameters}
         self.outputs = _outputs(hints.get("return"))
         functools.update_wrapper(self, fn)
@@ -75,7 +71,8 @@ class Step:
         return f"<shipyard step {self.name}>"
 
 
-def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+def type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """``fn``'s annotations, resolved; none if one names something not importable here."""
     try:
         return typing.get_type_hints(fn)
     except Exception:  # an annotation naming something not importable here: judge nothing
@@ -245,88 +242,12 @@ def _json_param(value: Any, where: str, param: str) -> Any:
 _building: contextvars.ContextVar[_Builder | None] = contextvars.ContextVar("shipyard_pipeline_builder", default=None)
 
 
-class Pipeline:
-    """A function whose body wires steps into a DAG. Made by ``@sy.pipeline``; run with ``.run()``."""
-
-    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, project: str | None = None) -> None:
-        self.fn = fn
-        self.name = v.check_name(name or fn.__name__, "pipeline")
-        self.project = project
-        self.signature = inspect.signature(fn)
-        self.param_types = {p: _hints(fn).get(p) for p in self.signature.parameters}
-        self.target: str | None = None
-        """``path.py:name`` when loaded from a file, so that a run can be resumed or scheduled."""
-        functools.update_wrapper(self, fn)
-
-    def defaults(self) -> dict[str, Any]:
-        return {
-            name: p.default for name, p in self.signature.parameters.items() if p.default is not inspect.Parameter.empty
-        }
-
-    def bind(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Every parameter's value: ``params`` over the defaults. Unknown or missing names are errors."""
-        given = dict(params or {})
-        known = list(self.signature.parameters)
-        unknown = [name for name in given if name not in known]
-        if unknown:
-            raise InvalidInput(
-                f"Pipeline {self.name!r} has no parameter {unknown[0]!r}. Its parameters: {', '.join(known) or 'none'}."
-            )
-        values = {**self.defaults(), **given}
-        missing = [name for name in known if name not in values]
-        if missing:
-            raise InvalidInput(
-                f"Pipeline {self.name!r} needs a value for {', '.join(map(repr, missing))} (no default)."
-            )
-        return values
-
-    def build(self, params: Mapping[str, Any] | None = None) -> Dag:
-        """Call the body with the parameters to record the DAG (running no step), and check it."""
-        values = self.bind(params)
-        builder = _Builder(self.name)
-        token = _building.set(builder)
-        try:
-            builder.dag.result = self.fn(**values)
-        finally:
-            _building.reset(token)
-        if not builder.dag.nodes:
-            raise PipelineDefinitionError(f"Pipeline {self.name!r} calls no step; decorate its steps with @sy.step.")
-        builder.dag.validate()
-        return builder.dag
-
-    def run(
-        self,
-        *,
-        params: Mapping[str, Any] | None = None,
-        executor: str = "local",
-        workers: int | None = None,
-        cache: bool = True,
-        address: str | None = None,
-        client: Client | None = None,
-    ) -> PipelineRun:
-        """Run the pipeline and wait for it; see ``shipyard.pipelines.runner.run_pipeline``."""
-        from shipyard.pipelines.runner import run_pipeline
-
-        return run_pipeline(
-            self, params, executor=executor, workers=workers, cache=cache, address=address, client=client
-        )
-
-    def __call__(self, **params: Any) -> PipelineRun:
-        """Run with these parameters on the local executor: ``training(lr=0.05)``."""
-        return self.run(params=params)
-
-    def __repr__(self) -> str:
-        return f"<shipyard pipeline {self.name}>"
-
-
-@overload
-def pipeline(fn: F, /) -> Pipeline: ...
-@overload
-def pipeline(*, name: str | None = None, project: str | None = None) -> Callable[[F], Pipeline]: ...
-
-
-def pipeline(fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
-    """Make a function a pipeline: its body calls steps, its parameters are the pipeline's parameters."""
-    if fn is not None:
-        return Pipeline(fn, **options)
-    return lambda f: Pipeline(f, **options)
+def record_dag(pipeline: str, body: Callable[..., Any], values: Mapping[str, Any]) -> Dag:
+    """Call a pipeline's ``body`` with ``values`` while every step call records a node: the DAG, unchecked."""
+    builder = _Builder(pipeline)
+    token = _building.set(builder)
+    try:
+        builder.dag.result = body(**values)
+    finally:
+        _building.reset(token)
+    return builder.dag

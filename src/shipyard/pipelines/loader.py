@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.core.errors import InvalidInput, NotFound
-from shipyard.pipelines.definition import Pipeline
+from shipyard.pipelines._pipeline import Pipeline
 
 
 class PipelineImportError(InvalidInput):

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.entities import RunStatus, StepRecord, StepStatus
-from shipyard.core.errors import Conflict, InvalidInput
+from shipyard.core.errors import Conflict
 from shipyard.pipelines.coordinator import Coordinator
-from shipyard.pipelines.definition import Dag, OutputRef, Pipeline
+from shipyard.pipelines.definition import Dag, OutputRef
 from shipyard.pipelines.executors import Executor, open_executor
 from shipyard.pipelines.materialize import load_input
 
 if TYPE_CHECKING:
+    from shipyard.pipelines._pipeline import Pipeline
     from shipyard.tracking import Client, Run
 
 TARGET_TAG = "shipyard.pipeline.target"
@@ -110,49 +111,15 @@ class Resumable:
     done: dict[str, dict[str, Any]]
 
 
-def prepare_resume(client: Client, run_id: str) -> Resumable:
-    """Every input error of a resume (the run's state, its file, its pipeline and DAG), before anything runs."""
-    from shipyard.pipelines.loader import load_pipeline
-
-    record = client.get_run(run_id)
-    target = record.tags.get(TARGET_TAG)
-    if PIPELINE_TAG not in record.tags or record.parent_id is not None:
-        raise InvalidInput(f"Run {run_id} is not a pipeline run; `shipyard pipeline runs` lists them.")
-    if target is None:
-        raise InvalidInput(
-            f"Pipeline run {run_id} was started from Python, not from a file, so it cannot be reloaded; "
-            "call the pipeline again (its cache reuses every step that succeeded)."
-        )
-    if record.status is RunStatus.FINISHED:
-        raise Conflict(f"Pipeline run {run_id} finished; there is nothing to resume.")
-    if record.status is RunStatus.RUNNING:
-        raise Conflict(f"Pipeline run {run_id} is still running; wait for it, or for it to be marked crashed.")
-    pipeline = load_pipeline(target)
-    dag = pipeline.build(json.loads(record.tags.get(PARAMS_TAG, "{}")))
-    order = dag.validate()
-    nodes = client.backend.pipelines.nodes(run_id)
-    if [n.node for n in nodes] != order:
-        raise Conflict(
-            f"Pipeline {pipeline.name!r} has other steps now than when run {run_id} ran; run it anew "
-            "(the cache reuses every step whose code and inputs are unchanged)."
-        )
-    done = {n.node: dict(n.outputs or {}) for n in nodes if n.status.succeeded}
-    return Resumable(run_id, pipeline, dag, order, done)
-
-
-def resume(
+def resume_prepared(
     client: Client,
-    run_id: str | Resumable,
+    ready: Resumable,
     *,
     executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
 ) -> PipelineRun:
-    """Run a failed pipeline run again from its failed and skipped steps, reusing the steps that succeeded.
-
-    ``run_id`` may be what ``prepare_resume`` returned, so that a caller reports input errors first.
-    """
-    ready = prepare_resume(client, run_id) if isinstance(run_id, str) else run_id
+    """Run a failed pipeline run, checked and reloaded by ``targets.prepare_resume``, from its failed steps."""
     runner = open_executor(executor, **_options(workers, address))
     with _closing_on_error(runner):
         parent = client.start_run(run_id=ready.run_id)
@@ -161,26 +128,6 @@ def resume(
         status = coordinator.run(ready.done)
         _end(client, parent, ready.dag, coordinator, status)
     return _finish(client, parent, ready.pipeline.name, ready.dag, status)
-
-
-def run_target(
-    client: Client,
-    target: str,
-    params: Mapping[str, str] | None = None,
-    *,
-    executor: str = "local",
-    workers: int | None = None,
-    cache: bool = True,
-    address: str | None = None,
-) -> PipelineRun:
-    """Load ``path.py:pipeline``, turn string ``params`` into typed values, and run it."""
-    from shipyard.pipelines.loader import load_pipeline, parse_params
-
-    pipeline = load_pipeline(target)
-    values = parse_params(pipeline, params or {})
-    return run_pipeline(
-        pipeline, values, executor=executor, workers=workers, cache=cache, address=address, client=client
-    )
 
 
 def _end(client: Client, parent: Run, dag: Dag, coordinator: Coordinator, status: RunStatus) -> None:
@@ -228,6 +175,9 @@ def _map_refs(value: Any, load: Any) -> Any:
 
 
 def _default_client() -> Client:
+    # Transitional: the default client is still the facade's (what ``sy.init(uri)`` set). Once the facade
+    # delegates to ``shipyard.tracking.default``, call ``default_client()`` from there instead, and delete
+    # this module's entry in ``FACADE_USERS`` (tests/test_architecture.py).
     import shipyard
 
     return shipyard._client()

@@ -66,7 +66,7 @@ class Outcome:
 
 def default_run(client: Client, target: str, params: Mapping[str, str], options: Mapping[str, Any]) -> tuple[str, str]:
     """Run ``target`` with the pipeline runner, as ``shipyard pipeline run`` does."""
-    from shipyard.pipelines.runner import run_target
+    from shipyard.pipelines.targets import run_target
 
     run = run_target(
         client,

@@ -132,8 +132,8 @@ def _split(step: Step, value: Any) -> list[Any]:
 
 def _client(settings: Mapping[str, Any]) -> Client:
     """One client per worker process and store, made the process's default (for ``sy.*`` inside steps)."""
-    import shipyard
     from shipyard.tracking import Client
+    from shipyard.tracking.default import set_default_client
 
     key = (os.getpid(), tuple(sorted(settings.items())))
     client = _clients.pop(key, None)
@@ -145,8 +145,20 @@ def _client(settings: Mapping[str, Any]) -> Client:
             with contextlib.suppress(Exception):
                 _clients.pop(oldest).close()
     _clients[key] = client  # most recently used last
-    shipyard._default = client
+    set_default_client(client)
+    _set_facade_default(client)
     return client
+
+
+def _set_facade_default(client: Client) -> None:
+    """Transitional: the facade still keeps a default client of its own, which ``sy.*`` inside a step uses.
+
+    Once ``shipyard.init`` and ``shipyard._client`` delegate to ``shipyard.tracking.default``, delete this
+    function and this module's entry in ``FACADE_USERS`` (tests/test_architecture.py).
+    """
+    import shipyard
+
+    shipyard._default = client
 
 
 def end_crashed(client: Client, task: StepTask, reason: str) -> None:

@@ -34,12 +34,12 @@ def app_from_environment() -> ServingApp:
     """
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
-    import shipyard
     from shipyard.serving.app import create_app
     from shipyard.serving.deployment import ServeOptions
+    from shipyard.tracking import Client
 
     pa.set_memory_pool(pa.system_memory_pool())
     given = json.loads(os.environ[OPTIONS_VARIABLE])
     settings = given["settings"]
-    client = shipyard.Client(settings["uri"], artifacts=settings["artifacts"], cwd=settings["cwd"])
+    client = Client(settings["uri"], artifacts=settings["artifacts"], cwd=settings["cwd"])
     return create_app(client, ServeOptions(**given["options"]))

@@ -392,11 +392,11 @@ def _fresh_process_main(argv: list[str]) -> None:
     import numpy as np
     import pyarrow.parquet as pq
 
-    import shipyard as sy
+    from shipyard.tracking import Client
 
     uri, artifacts, ref, project, trust, rows_path, out_path = argv
     started = time.perf_counter()
-    client = sy.Client(uri, artifacts=artifacts or None, capture_environment=False)
+    client = Client(uri, artifacts=artifacts or None, capture_environment=False)
     model = client.models.load(ref, project=project, trust_unsafe=trust == "1")
     load_seconds = time.perf_counter() - started
     predictions = model.predict(pq.read_table(rows_path))
