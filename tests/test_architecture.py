@@ -11,8 +11,7 @@ table's ``"shipyard.x.y:Object"`` string counts as the import it stands for. The
    lasting entry there is the demo's pipeline file, which is not library code: ``shipyard demo`` copies it
    into the demo folder, where it is the user's own ``pipelines.py``, and user code is what the facade is
    for. ``cli`` is an entry point too, but everything it needs has a home below the facade, so it imports
-   from there like every other package. The pipeline runner and worker are there only until the facade
-   keeps its default client in ``shipyard.tracking.default`` (the worker sets it there already).
+   from there like every other package.
 2. ``LAYERS`` names exactly the packages that exist, and a module imports its own layer or lower ones. Every
    kind of import counts: a lazy or annotation-only import of a higher layer is still a dependency that
    points up (the module cannot be read, type-checked or moved without the layer above).
@@ -35,12 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "shipyard"
 FACADE = "shipyard"
-FACADE_USERS = {
-    "shipyard.demo.pipelines_template",
-    # Transitional: the facade's own default client (``sy.init``; ``sy.*`` inside a step) until it delegates.
-    "shipyard.pipelines.runner",
-    "shipyard.pipelines.worker",
-}
+FACADE_USERS = {"shipyard.demo.pipelines_template"}
 LAYERS = {
     "core": 0,
     "store": 1,

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 import shipyard as sy
+import shipyard.tracking.default
 from shipyard import _defaults
 from shipyard._defaults import DefaultDatasets, DefaultGate, DefaultModels, public_methods
 from shipyard.data.service import Datasets
@@ -33,7 +34,7 @@ def test_each_facade_is_an_instance_of_the_real_service() -> None:
 @pytest.fixture
 def no_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[sy.Client]]:
     """No default client yet; the default this test's sy.init calls make is put back afterwards."""
-    monkeypatch.setattr(sy, "_default", None)
+    monkeypatch.setattr(shipyard.tracking.default, "_default", None)
     made: list[sy.Client] = []
     yield made
     for client in made:

@@ -18,7 +18,6 @@ driver, pandas) is imported until a client is made; ``dir(shipyard)`` lists ``__
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -52,6 +51,7 @@ from shipyard.core.errors import (
 from shipyard.pipelines import Dataset, Model, Pipeline, PipelineRun, Step, pipeline, step
 from shipyard.registry import DatasetLineage, ModelLineage
 from shipyard.tracking import Client, Run, active_run
+from shipyard.tracking.default import default_client, set_default_client
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -110,9 +110,6 @@ __all__ = [
     "step",
 ]
 
-_default: Client | None = None
-_default_lock = threading.Lock()
-
 
 def init(uri: str | None = None, **settings: Any) -> Client:
     """Make a ``Client`` for ``uri`` the default one, and return it.
@@ -124,19 +121,13 @@ def init(uri: str | None = None, **settings: Any) -> Client:
 
     >>> sy.init("/data/team/.shipyard", project="churn")
     """
-    global _default
     client = Client(uri, **settings)
-    with _default_lock:
-        _default = client
+    set_default_client(client)
     return client
 
 
 def _client() -> Client:
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Client()
-        return _default
+    return default_client()
 
 
 def start_run(

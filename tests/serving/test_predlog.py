@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 import shipyard as sy
+import shipyard.tracking.default
 from shipyard.serving.predictions import read_feedback, read_predictions, to_ms
 from shipyard.serving.predlog import PredictionLog, PredictionRecord
 
@@ -261,7 +262,7 @@ def test_feedback_round_trips(client: sy.Client) -> None:
 
 
 def test_the_facade_reads_the_default_client(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sy, "_default", client)
+    monkeypatch.setattr(shipyard.tracking.default, "_default", client)
     now = int(datetime.now(UTC).timestamp() * 1000)
     with PredictionLog(client.backend, "p", "churn") as log:
         log.append(record("old", now - 7_200_000))

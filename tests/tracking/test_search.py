@@ -4,6 +4,7 @@ import sys
 import pytest
 
 import shipyard as sy
+import shipyard.tracking.default
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def test_two_conditions_on_one_metric_make_a_range(client: sy.Client, runs: dict
 
 
 def test_the_module_level_search_can_include_deleted_runs(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sy, "_default", client)
+    monkeypatch.setattr(shipyard.tracking.default, "_default", client)
     with client.start_run() as run:
         pass
     client.delete_run(run.id)

@@ -175,9 +175,6 @@ def _map_refs(value: Any, load: Any) -> Any:
 
 
 def _default_client() -> Client:
-    # Transitional: the default client is still the facade's (what ``sy.init(uri)`` set). Once the facade
-    # delegates to ``shipyard.tracking.default``, call ``default_client()`` from there instead, and delete
-    # this module's entry in ``FACADE_USERS`` (tests/test_architecture.py).
-    import shipyard
+    from shipyard.tracking.default import default_client
 
-    return shipyard._client()
+    return default_client()

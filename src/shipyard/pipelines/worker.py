@@ -146,19 +146,7 @@ def _client(settings: Mapping[str, Any]) -> Client:
                 _clients.pop(oldest).close()
     _clients[key] = client  # most recently used last
     set_default_client(client)
-    _set_facade_default(client)
     return client
-
-
-def _set_facade_default(client: Client) -> None:
-    """Transitional: the facade still keeps a default client of its own, which ``sy.*`` inside a step uses.
-
-    Once ``shipyard.init`` and ``shipyard._client`` delegate to ``shipyard.tracking.default``, delete this
-    function and this module's entry in ``FACADE_USERS`` (tests/test_architecture.py).
-    """
-    import shipyard
-
-    shipyard._default = client
 
 
 def end_crashed(client: Client, task: StepTask, reason: str) -> None:
