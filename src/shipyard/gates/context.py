@@ -45,7 +45,7 @@ class GateContext:
 
     @cached_property
     def input_columns(self) -> list[str]:
-        return [c["name"] for c in self.version.signature.get("inputs", [])]
+        return _input_columns(self.version)
 
     @cached_property
     def label(self) -> str:
@@ -105,23 +105,23 @@ class GateContext:
 
     @cached_property
     def predictions(self) -> np.ndarray:
-        return self._predict(self.model, "predict")
+        return self._predict(self.model, "predict", self.features, "the model")
 
     @cached_property
     def scores(self) -> np.ndarray | None:
-        return self._scores(self.model)
+        return self._scores(self.model, self.features, "the model")
 
-    def _predict(self, model: LoadedModel, method: str) -> np.ndarray:
+    def _predict(self, model: LoadedModel, method: str, features: pa.Table, who: str) -> np.ndarray:
         try:
-            result: np.ndarray = getattr(model, method)(self.features)
+            result: np.ndarray = getattr(model, method)(features)
         except InvalidInput as exc:
-            raise CheckFailedToRun(f"the model refused {self.dataset.ref}: {exc}") from exc
+            raise CheckFailedToRun(f"{who} refused {self.dataset.ref}: {exc}") from exc
         return result
 
-    def _scores(self, model: LoadedModel) -> np.ndarray | None:
+    def _scores(self, model: LoadedModel, features: pa.Table, who: str) -> np.ndarray | None:
         if self.task != "classification" or not model.has_predict_proba:
             return None
-        proba = self._predict(model, "predict_proba")
+        proba = self._predict(model, "predict_proba", features, who)
         return proba[:, 1] if proba.ndim == 2 and proba.shape[1] == 2 else proba
 
     # the champion -----------------------------------------------------------------------------------
@@ -142,13 +142,33 @@ class GateContext:
         return None if found.id == self.version.id else found
 
     @cached_property
-    def champion_predictions(self) -> np.ndarray:
+    def champion_features(self) -> pa.Table:
+        """The eval rows through the champion's own input columns: the same rows, in the same order, as
+        ``features``, so comparisons stay paired even when the candidate changed the feature set; and a
+        candidate cannot choose which columns the champion is judged on."""
         assert self.champion is not None
-        return self._predict(self._champion_model, "predict")
+        columns = _input_columns(self.champion)
+        missing = [c for c in columns if c not in self.table.column_names]
+        if missing:
+            raise CheckFailedToRun(
+                f"{self.dataset.ref} lacks the input column(s) {', '.join(missing)} of the {self.champion_alias} "
+                f"{self.champion.ref}, so the candidate cannot be compared with it; each model is scored on its "
+                "own inputs, so evaluate on data that holds the columns of both"
+            )
+        return self.table.select(columns)
+
+    @cached_property
+    def champion_predictions(self) -> np.ndarray:
+        return self._predict(self._champion_model, "predict", self.champion_features, self._champion_who)
 
     @cached_property
     def champion_scores(self) -> np.ndarray | None:
-        return self._scores(self._champion_model)
+        return self._scores(self._champion_model, self.champion_features, self._champion_who)
+
+    @property
+    def _champion_who(self) -> str:
+        assert self.champion is not None
+        return f"the {self.champion_alias} {self.champion.ref}"
 
     @cached_property
     def _champion_model(self) -> LoadedModel:
@@ -189,3 +209,8 @@ class GateContext:
                 raise CheckFailedToRun(f"{metric} needs class probabilities, and the model gives none")
             return {"scores": scores}
         return {"labels": self.champion_predictions if champion else self.predictions}
+
+
+def _input_columns(version: ModelVersion) -> list[str]:
+    """The columns a model version takes, in its signature's order."""
+    return [c["name"] for c in version.signature.get("inputs", [])]

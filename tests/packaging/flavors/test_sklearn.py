@@ -82,3 +82,42 @@ def test_a_child_that_cannot_load_leaves_the_refusal_to_this_process(
     with pytest.raises(PermissionDenied, match=r"does not trust: sklearn\.tree\._tree\.Tree"):
         load_model(folder, info, separate_process=True)
     assert load_model(folder, info, trust_unsafe=True, separate_process=True).flavor == "sklearn"
+
+
+def test_a_second_load_does_not_recompute_skops_trusted_types(
+    packages: dict[str, tuple[Path, PackageInfo]], train: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # skops lists the types it trusts by default from scikit-learn's all_estimators() and the public ufuncs of
+    # numpy and scipy: ~0.75 s of CPU. It must be paid once per process, never once per load.
+    import sklearn.utils
+    import sklearn.utils.discovery
+    import skops.io._trusted_types
+    import skops.io._utils
+
+    folder, info = packages["forest"]
+    load_model(folder, info)  # the first load in this process may compute them
+    calls = []
+    for module, name in (
+        (sklearn.utils, "all_estimators"),
+        (sklearn.utils.discovery, "all_estimators"),
+        (skops.io._trusted_types, "all_estimators"),
+        (skops.io._utils, "get_public_type_names"),
+        (skops.io._trusted_types, "get_public_type_names"),
+    ):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    for _ in range(2):
+        assert load_model(folder, info).predict(train[FEATURES]).shape == (120,)
+    assert calls == []
+
+
+def test_trust_recorded_for_one_package_does_not_carry_over_to_the_next_load(
+    packages: dict[str, tuple[Path, PackageInfo]],
+) -> None:
+    forest_folder, forest_info = packages["forest"]
+    load_model(forest_folder, forest_info)  # a load that trusts sklearn.tree._tree.Tree, as its package records
+    folder, info = packages["linear"]
+    load_model(folder, info)  # everything about loading is warm now
+    shutil.copy(forest_folder / "model.skops", folder / "model.skops")  # a forest where a linear model was
+    with pytest.raises(PermissionDenied, match=r"does not trust: sklearn\.tree\._tree\.Tree"):
+        load_model(folder, info)
