@@ -14,7 +14,7 @@ from shipyard.core.config import HOME_DIR, Settings
 from shipyard.core.errors import NotFound
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import Locations
+    from shipyard.backends.uri import Locations
     from shipyard.tracking import Client
 
 
@@ -54,7 +54,7 @@ def existing_store(settings: Settings) -> Locations:
 
     Reading commands must not create an empty store wherever they happen to be run.
     """
-    from shipyard.backends.local import resolve
+    from shipyard.backends.uri import resolve
 
     where = resolve(settings)
     path = sqlite_file(where.database)

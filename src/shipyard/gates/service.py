@@ -21,9 +21,9 @@ from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.policy_rules import PolicyChange, changes
 
 if TYPE_CHECKING:
+    from shipyard.core.entities import Decision
     from shipyard.gates.policy import Policy
     from shipyard.gates.verdict import Verdict
-    from shipyard.store.verdicts import Decision
     from shipyard.tracking.client import Client
 
 

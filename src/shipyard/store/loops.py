@@ -10,46 +10,18 @@ runs does not start another.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.core.entities_monitoring import LOOP_ENDINGS, LOOP_STEPS, LoopRecord
 from shipyard.core.errors import Conflict, NotFound
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import projects, retrain_loops
 
-STEPS = ("retraining", "gating", "canary")
-ENDINGS = ("promoted", "rolled_back", "blocked", "failed")
-
-
-@dataclass(frozen=True)
-class LoopRecord:
-    id: int
-    project: str
-    model: str
-    monitor: str
-    alert_id: int | None
-    state: str
-    message: str
-    champion_version: int | None
-    baseline_version: int
-    """The newest version of the model when the loop started: the candidate is a version after it."""
-    pipeline_run_id: str | None
-    candidate_version: int | None
-    canary_started_at: int | None
-    started_at: int
-    updated_at: int
-    ended_at: int | None
-    history: list[dict[str, Any]]
-
-    @property
-    def finished(self) -> bool:
-        return self.ended_at is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+STEPS = LOOP_STEPS
+ENDINGS = LOOP_ENDINGS
 
 
 _LOOPS = sa.select(retrain_loops, projects.c.name.label("project")).select_from(

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from shipyard.core import policy_rules
 from shipyard.core.config import override_allowed
 from shipyard.core.entities import AuditEvent, ModelVersion, RegisteredModel
+from shipyard.core.entities_gate import Decision, Verification
+from shipyard.core.entities_storage import FileRow
 from shipyard.core.errors import Conflict, GateBlocked, InvalidInput, NotFound, PermissionDenied
 from shipyard.core.refs import Ref
 from shipyard.store import audit
@@ -34,7 +36,7 @@ from shipyard.store.schema import (
     projects,
     registered_models,
 )
-from shipyard.store.verdicts import UNREAD, Decision, decide
+from shipyard.store.verdicts import UNREAD, decide
 
 _VERSION_COLUMNS = sa.select(
     model_versions,
@@ -45,7 +47,6 @@ _VERSION_COLUMNS = sa.select(
         projects, projects.c.id == registered_models.c.project_id
     )
 )
-FileRow = tuple[str, str, int]  # path, digest, size
 CHAMPION = "champion"
 PREVIOUS_CHAMPION = "previous-champion"
 
@@ -646,7 +647,7 @@ class RegistryStore(StoreBase):
     ) -> None:
         audit.record(conn, actor, action, project_id, subject, details)
 
-    def verify_audit(self, expect_head: str | None = None) -> audit.Verification:
+    def verify_audit(self, expect_head: str | None = None) -> Verification:
         """Recompute the audit log's hash chain and replay it against aliases, verdicts and policies."""
         with self._read() as conn:
             return audit.verify(conn, expect_head)
