@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities_monitoring import LOOP_ENDINGS, LOOP_STEPS, LoopRecord
-from shipyard.core.errors import Conflict, NotFound
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import projects, retrain_loops
@@ -74,10 +74,14 @@ class LoopStore(StoreBase):
     def advance(self, loop_id: int, state: str, message: str, *, actor: str, **fields: Any) -> LoopRecord:
         """Move the loop to ``state`` (a step, or an ending that finishes it), recording ``fields`` it produced."""
         if state not in STEPS + ENDINGS:
-            raise ValueError(f"unknown loop state {state!r}")
+            raise InvalidInput(
+                f"Unknown retraining loop state {state!r}; expected one of {', '.join(STEPS + ENDINGS)}."
+            )
         unknown = set(fields) - set(_FIELDS)
         if unknown:
-            raise ValueError(f"unknown loop fields {sorted(unknown)}")
+            raise InvalidInput(
+                f"Unknown retraining loop fields {sorted(unknown)}; expected some of {', '.join(_FIELDS)}."
+            )
         now = now_ms()
         values: dict[str, Any] = {"state": state, "message": message, "updated_at": now, **fields}
         if state in ENDINGS:
