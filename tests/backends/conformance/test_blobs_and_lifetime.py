@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 from pathlib import Path
 
 import pytest
@@ -73,10 +74,19 @@ def test_the_backend_names_where_its_metadata_lives(backend: Backend, tmp_path: 
     assert location == f"sqlite:///{tmp_path / '.shipyard' / 'shipyard.db'}" or location.startswith("postgresql")
 
 
-def test_after_fork_the_backend_reconnects_and_still_answers(backend: Backend) -> None:
+def test_after_fork_a_child_process_reconnects_and_still_answers(backend: Backend) -> None:
     backend.store.create_run("r1", project="default", name="run")
-    backend.after_fork()
-    assert backend.store.get_run("r1").id == "r1"
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            backend.after_fork()
+            code = 0 if backend.store.get_run("r1").id == "r1" else 3
+        finally:
+            os._exit(code)  # leaves the parent's connections alone
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert backend.store.get_run("r1").id == "r1"  # the parent's connections still work
 
 
 def test_closing_twice_is_harmless(backend: Backend) -> None:
