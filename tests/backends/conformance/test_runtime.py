@@ -204,8 +204,8 @@ def test_one_unfinished_loop_per_model(backend: Backend) -> None:
     other = start_loop(backend, "fraud")
     assert [x.id for x in backend.loops.loops(PROJECT, model="fraud")] == [other]
     backend.loops.advance(first, "failed", "broke", actor="t")
-    assert start_loop(backend) != first
-    assert [x.id for x in backend.loops.loops(PROJECT, limit=1)] == [max(first, other) + 1]
+    again = start_loop(backend)
+    assert again != first and [x.id for x in backend.loops.loops(PROJECT, limit=1)] == [again]
 
 
 def test_a_loop_that_does_not_exist_or_a_state_it_cannot_take_is_refused(backend: Backend) -> None:
