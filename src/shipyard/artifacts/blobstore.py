@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from urllib.request import url2pathname
 from shipyard.artifacts._local import LocalStorage
 from shipyard.artifacts._remote import FsspecStorage
 from shipyard.core.digests import CHUNK_SIZE, PREFIX, check_digest, digest_bytes, hex_part
+from shipyard.core.entities_storage import GcReport
 from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependency, NotFound, StoreError
 
 if TYPE_CHECKING:
@@ -46,24 +46,6 @@ _NOT_ALLOWED = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 class _Reader(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
-
-
-@dataclass
-class GcReport:
-    """What :meth:`BlobStore.gc` removed, or on a dry run would remove."""
-
-    removed: list[str] = field(default_factory=list)
-    """Digests of the blobs removed."""
-    freed_bytes: int = 0
-    """Bytes freed: removed blobs of a local store, stale temporary files, and emptied trash."""
-    kept: int = 0
-    """Number of blobs kept."""
-    purged_runs: list[str] = field(default_factory=list)
-    """Ids of deleted runs removed for good before the blobs were collected (filled by the tracking client)."""
-    trashed_bytes: int = 0
-    """Bytes of removed blobs an object store keeps in its trash until a gc a grace period later."""
-    restored: list[str] = field(default_factory=list)
-    """Digests brought back from an object store's trash because something refers to them again."""
 
 
 class _Storage(Protocol):

@@ -14,7 +14,7 @@ from shipyard.core.config import CONFIG_FILE, HOME_DIR, Settings
 from shipyard.core.errors import NotFound
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import Locations
+    from shipyard.backends.uri import Locations
     from shipyard.tracking import Client
 
 
@@ -55,7 +55,7 @@ def existing_store(settings: Settings) -> Locations:
     Reading commands, and commands that change what must already be stored, do not create an empty store
     wherever they happen to be run (see :func:`open_client`).
     """
-    from shipyard.backends.local import resolve
+    from shipyard.backends.uri import resolve
 
     where = resolve(settings)
     path = sqlite_file(where.database)
@@ -121,7 +121,7 @@ def open_client(ctx: typer.Context, *, create: bool = False) -> Iterator[Client]
 
 
 def _database(settings: Settings) -> str:
-    from shipyard.backends.local import resolve
+    from shipyard.backends.uri import resolve
 
     return resolve(settings).database
 

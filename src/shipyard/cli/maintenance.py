@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,8 +14,6 @@ from shipyard.core.config import CONFIG_FILE
 from shipyard.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
     from shipyard.core.config import Settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -185,12 +181,11 @@ def db_upgrade(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Print the store's schema revision, and whether it is the one this Shipyard needs."""
-    from shipyard.store import HEAD_REVISION, current_revision
+    from shipyard.backends.schema import HEAD_REVISION, schema_revision
 
     settings = load_settings(ctx)
     existing_store(settings)
-    with _engine(settings) as engine:
-        revision = current_revision(engine)
+    revision = schema_revision(settings)
     if as_json:
         print_json(
             {
@@ -210,26 +205,6 @@ def db_current(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def _migrate(settings: Settings) -> tuple[str | None, str | None, str]:
     """Upgrade the schema to the latest revision: (revision before, revision after, artifact store)."""
-    from shipyard.backends.local import resolve
-    from shipyard.store import current_revision, ensure_schema
+    from shipyard.backends.schema import upgrade_schema
 
-    artifacts = resolve(settings).artifacts
-    with _engine(settings) as engine:
-        before = current_revision(engine)
-        ensure_schema(engine, auto_upgrade=True)  # refuses a schema newer than this Shipyard knows
-        return before, current_revision(engine), artifacts
-
-
-@contextmanager
-def _engine(settings: Settings) -> Iterator[sa.Engine]:
-    """An engine on the store's database, disposed on exit."""
-    from shipyard.backends.local import resolve
-    from shipyard.store import create_engine
-
-    engine = create_engine(
-        resolve(settings).database, busy_timeout=settings.sqlite_busy_timeout, synchronous=settings.sqlite_synchronous
-    )
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    return upgrade_schema(settings)

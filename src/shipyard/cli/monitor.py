@@ -21,8 +21,8 @@ from shipyard.core.actor import current_actor
 from shipyard.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from shipyard.core.entities import Alert
     from shipyard.monitoring.service import Monitoring, MonitorOutcome
-    from shipyard.store.monitors import Alert
     from shipyard.tracking import Client
 
 app = typer.Typer(help="Watch served models: drift, data quality, live metrics; alerts.", no_args_is_help=True)

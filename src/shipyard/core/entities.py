@@ -12,6 +12,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     import pandas as pd
 
+# Records split into modules of their own by domain, re-exported so that one import path serves all.
+from shipyard.core.entities_gate import Decision as Decision
+from shipyard.core.entities_gate import Problem as Problem
+from shipyard.core.entities_gate import Verification as Verification
+from shipyard.core.entities_monitoring import Alert as Alert
+from shipyard.core.entities_monitoring import LoopRecord as LoopRecord
+from shipyard.core.entities_monitoring import PredictionSegment as PredictionSegment
+from shipyard.core.entities_monitoring import WindowRecord as WindowRecord
+from shipyard.core.entities_storage import GcReport as GcReport
+
 
 class RunStatus(enum.StrEnum):
     RUNNING = "running"

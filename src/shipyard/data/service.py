@@ -17,7 +17,7 @@ from shipyard.core.validation import check_name
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from shipyard.backends.local import LocalBackend
+    from shipyard.backends.protocol import Backend
 
 
 class Datasets:
@@ -28,7 +28,7 @@ class Datasets:
     >>> client.datasets.load("churn-train@1")                  # a pyarrow.Table, digest-verified
     """
 
-    def __init__(self, backend: LocalBackend, settings: Settings) -> None:
+    def __init__(self, backend: Backend, settings: Settings) -> None:
         self._backend = backend
         self._settings = settings
 

@@ -37,11 +37,10 @@ from shipyard.demo.traffic import RECENT, Phase, Traffic
 if TYPE_CHECKING:
     import pandas as pd
 
-    from shipyard.core.entities import ModelVersion
+    from shipyard.core.entities import LoopRecord, ModelVersion
     from shipyard.demo.asgi import InProcessServer
     from shipyard.monitoring.rules import RuleResult
     from shipyard.monitoring.service import Monitoring, MonitorOutcome
-    from shipyard.store.loops import LoopRecord
     from shipyard.tracking import Client
 
 MODEL = "churn"

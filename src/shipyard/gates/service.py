@@ -20,10 +20,10 @@ from shipyard.core.entities import DatasetVersion, GatePolicyVersion, ModelVersi
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from shipyard.core.entities import Decision
     from shipyard.core.policy_rules import PolicyChange
     from shipyard.gates.policy import Policy
     from shipyard.gates.verdict import Verdict
-    from shipyard.store.verdicts import Decision
     from shipyard.tracking.client import Client
 
 

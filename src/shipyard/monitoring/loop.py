@@ -36,9 +36,8 @@ from shipyard.core.errors import Conflict, InvalidInput, NotFound, ShipyardError
 from shipyard.gates import Gate
 
 if TYPE_CHECKING:
-    from shipyard.core.entities import ModelVersion
+    from shipyard.core.entities import LoopRecord, ModelVersion
     from shipyard.monitoring.config import MonitorSpec
-    from shipyard.store.loops import LoopRecord
     from shipyard.tracking import Client
 
 log = logging.getLogger("shipyard.monitoring")

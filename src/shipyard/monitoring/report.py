@@ -38,8 +38,8 @@ from shipyard.core._svg import (
 from shipyard.monitoring.rules import FAIL, INSUFFICIENT, PASS
 
 if TYPE_CHECKING:
+    from shipyard.core.entities import Alert, WindowRecord
     from shipyard.monitoring.config import MonitorSpec
-    from shipyard.store.monitors import Alert, WindowRecord
 
 __all__ = ["build_report", "render_html"]
 

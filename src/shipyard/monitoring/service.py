@@ -32,11 +32,9 @@ from shipyard.monitoring.windows import CATCH_UP, Window, due_windows
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
-    from shipyard.core.entities import DatasetVersion, ModelVersion
+    from shipyard.core.entities import Alert, DatasetVersion, LoopRecord, ModelVersion
     from shipyard.monitoring.reference import Reference
     from shipyard.monitoring.statistics import DriftReport
-    from shipyard.store.loops import LoopRecord
-    from shipyard.store.monitors import Alert
     from shipyard.tracking import Client
 
 log = logging.getLogger("shipyard.monitoring")

@@ -20,7 +20,7 @@ from shipyard.core.errors import NotFound
 from shipyard.serving.predictions import read_predictions
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import LocalBackend
+    from shipyard.backends.protocol import Backend
     from shipyard.monitoring.config import MonitorSpec
 
 CATCH_UP = 24
@@ -57,7 +57,7 @@ class Window:
 
 
 def due_windows(
-    backend: LocalBackend,
+    backend: Backend,
     spec: MonitorSpec,
     project: str,
     *,
@@ -73,7 +73,7 @@ def due_windows(
 
 
 def _due(
-    backend: LocalBackend, spec: MonitorSpec, project: str, after_ms: int | None, now_ms: int, catch_up: int
+    backend: Backend, spec: MonitorSpec, project: str, after_ms: int | None, now_ms: int, catch_up: int
 ) -> list[Window]:
     if spec.window_rows is not None:
         return _row_windows(backend, spec, project, after_ms, catch_up)
@@ -91,7 +91,7 @@ def _due(
 
 
 def _row_windows(
-    backend: LocalBackend, spec: MonitorSpec, project: str, after_ms: int | None, catch_up: int
+    backend: Backend, spec: MonitorSpec, project: str, after_ms: int | None, catch_up: int
 ) -> list[Window]:
     assert spec.window_rows is not None
     table = _read(backend, spec, project, after_ms, None)
@@ -109,7 +109,7 @@ def _row_windows(
     return windows[-catch_up:]
 
 
-def _read(backend: LocalBackend, spec: MonitorSpec, project: str, since: int | None, until: int | None) -> pa.Table:
+def _read(backend: Backend, spec: MonitorSpec, project: str, since: int | None, until: int | None) -> pa.Table:
     table = read_predictions(backend, project, spec.model_name, since_ms=since, until_ms=until)
     if set(spec.roles) != {"champion", "canary", "shadow"} and table.num_rows:
         table = table.filter(pc.is_in(table.column("role"), value_set=pa.array(list(spec.roles))))

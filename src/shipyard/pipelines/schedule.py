@@ -38,7 +38,7 @@ from shipyard.core.entities import Schedule
 from shipyard.core.errors import InvalidInput, StoreError
 
 if TYPE_CHECKING:
-    from shipyard.store.schedules import ScheduleStore
+    from shipyard.backends.protocol import SchedulesBackend
     from shipyard.tracking import Client
 
 RunTarget = Callable[["Client", str, Mapping[str, str], Mapping[str, Any]], tuple[str, str]]
@@ -153,7 +153,7 @@ class Scheduler:
         self._held_lock = threading.Lock()
 
     @property
-    def store(self) -> ScheduleStore:
+    def store(self) -> SchedulesBackend:
         return self.client.backend.schedules
 
     def _now_ms(self) -> int:

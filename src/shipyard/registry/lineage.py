@@ -10,7 +10,7 @@ from shipyard.core.errors import NotFound
 from shipyard.core.refs import Ref
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import LocalBackend
+    from shipyard.backends.protocol import Backend
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class DatasetLineage:
         }
 
 
-def model_lineage(backend: LocalBackend, version: ModelVersion) -> ModelLineage:
+def model_lineage(backend: Backend, version: ModelVersion) -> ModelLineage:
     run = None
     inputs: list[tuple[str, DatasetVersion]] = []
     if version.run_id is not None:
@@ -118,7 +118,7 @@ def model_lineage(backend: LocalBackend, version: ModelVersion) -> ModelLineage:
     )
 
 
-def _upstream(backend: LocalBackend, datasets: list[DatasetVersion]) -> list[Upstream]:
+def _upstream(backend: Backend, datasets: list[DatasetVersion]) -> list[Upstream]:
     """Walk from datasets to the runs that produced them, then to those runs' inputs, breadth first."""
     found: list[Upstream] = []
     seen_runs: set[str] = set()
@@ -144,7 +144,7 @@ def _upstream(backend: LocalBackend, datasets: list[DatasetVersion]) -> list[Ups
     return found
 
 
-def dataset_lineage(backend: LocalBackend, version: DatasetVersion) -> DatasetLineage:
+def dataset_lineage(backend: Backend, version: DatasetVersion) -> DatasetLineage:
     runs = []
     for run_id, role in backend.datasets.runs_using(version.id):
         try:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.artifacts import BlobStore, check_artifact_path
+from shipyard.artifacts import check_artifact_path
+from shipyard.backends.protocol import BlobsBackend
 from shipyard.core.errors import CorruptArtifact
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class StoredPackage:
 
 
 def store_package(
-    blobs: BlobStore, model: Any, *, flavor: str | None = None, input_example: Any = None, train_data: Any = None
+    blobs: BlobsBackend, model: Any, *, flavor: str | None = None, input_example: Any = None, train_data: Any = None
 ) -> StoredPackage:
     """Package ``model`` with its flavor and put every file, then the manifest, into ``blobs``."""
     from shipyard.packaging.package import save_model
@@ -55,7 +56,7 @@ def store_package(
 
 
 def load_package(
-    blobs: BlobStore,
+    blobs: BlobsBackend,
     digest: str,
     *,
     trust_unsafe: bool = False,

@@ -26,10 +26,10 @@ from shipyard.registry.packages import load_package, store_package
 from shipyard.registry.policy import local_gate_table
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import LocalBackend
+    from shipyard.backends.protocol import Backend
+    from shipyard.core.entities import Verification
     from shipyard.data.service import Datasets
     from shipyard.packaging.package import LoadedModel
-    from shipyard.store.audit import Verification
 
 _SAMPLE_ROWS = 1000
 MAX_CANARY_SHARE = 0.5
@@ -44,7 +44,7 @@ class Models:
     >>> client.models.load("churn@champion").predict(rows)         # every file's digest verified
     """
 
-    def __init__(self, backend: LocalBackend, settings: Settings, datasets: Datasets) -> None:
+    def __init__(self, backend: Backend, settings: Settings, datasets: Datasets) -> None:
         self._backend = backend
         self._settings = settings
         self._datasets = datasets

@@ -15,19 +15,19 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
+from shipyard.core.entities import PredictionSegment
 from shipyard.core.errors import InvalidInput
 from shipyard.core.validation import check_name
 from shipyard.serving.predlog import _AT, FEEDBACK_SCHEMA, PREDICTION_SCHEMA, ROLES
-from shipyard.store.predictions import PredictionSegment
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import LocalBackend
+    from shipyard.backends.protocol import Backend
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what the store and Arrow hold; a caller's int may be larger
 
 
 def read_predictions(
-    backend: LocalBackend,
+    backend: Backend,
     project: str,
     model: str,
     *,
@@ -59,7 +59,7 @@ def read_predictions(
 
 
 def read_feedback(
-    backend: LocalBackend, project: str, model: str, *, since_ms: int | None = None, until_ms: int | None = None
+    backend: Backend, project: str, model: str, *, since_ms: int | None = None, until_ms: int | None = None
 ) -> pa.Table:
     """The feedback rows of ``model`` with ``since_ms <= at < until_ms``, oldest first."""
     segments = _segments(backend, project, model, "feedback", since_ms, until_ms)
@@ -67,7 +67,7 @@ def read_feedback(
 
 
 def _segments(
-    backend: LocalBackend, project: str, model: str, kind: str, since_ms: int | None, until_ms: int | None
+    backend: Backend, project: str, model: str, kind: str, since_ms: int | None, until_ms: int | None
 ) -> list[PredictionSegment]:
     check_name(project, "project")
     if "@" in check_name(model, "model"):
@@ -79,7 +79,7 @@ def _segments(
 
 
 def _read(
-    backend: LocalBackend,
+    backend: Backend,
     segments: list[PredictionSegment],
     empty: pa.Schema,
     since_ms: int | None,

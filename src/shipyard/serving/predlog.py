@@ -62,7 +62,7 @@ from shipyard.core.validation import check_name
 from shipyard.data.tables import as_arrow
 
 if TYPE_CHECKING:
-    from shipyard.backends.local import LocalBackend
+    from shipyard.backends.protocol import Backend
 
 log = logging.getLogger("shipyard.serving")
 
@@ -149,7 +149,7 @@ class PredictionLog:
 
     def __init__(
         self,
-        backend: LocalBackend,
+        backend: Backend,
         project: str,
         model: str,
         *,

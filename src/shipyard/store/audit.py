@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from shipyard.core.entities import AuditEvent
+from shipyard.core.entities_gate import Problem, Verification
 from shipyard.core.errors import StoreError
 from shipyard.store._base import now_ms
 from shipyard.store.schema import (
@@ -110,36 +110,6 @@ def read(conn: sa.Connection, project: str | None, subject: str | None, limit: i
 
 
 # verification -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: str
-    """``changed``, ``missing``, ``unchained``, ``head``, ``alias``, ``verdict`` or ``policy``."""
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "message": self.message}
-
-
-@dataclass(frozen=True)
-class Verification:
-    events: int
-    head_seq: int
-    head_hash: str
-    problems: tuple[Problem, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "head": {"seq": self.head_seq, "hash": self.head_hash},
-            "problems": [p.to_dict() for p in self.problems],
-        }
 
 
 def head(conn: sa.Connection) -> tuple[int, str]:

@@ -10,46 +10,18 @@ runs does not start another.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from shipyard.core.errors import Conflict, NotFound
+from shipyard.core.entities_monitoring import LOOP_ENDINGS, LOOP_STEPS, LoopRecord
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import projects, retrain_loops
 
-STEPS = ("retraining", "gating", "canary")
-ENDINGS = ("promoted", "rolled_back", "blocked", "failed")
-
-
-@dataclass(frozen=True)
-class LoopRecord:
-    id: int
-    project: str
-    model: str
-    monitor: str
-    alert_id: int | None
-    state: str
-    message: str
-    champion_version: int | None
-    baseline_version: int
-    """The newest version of the model when the loop started: the candidate is a version after it."""
-    pipeline_run_id: str | None
-    candidate_version: int | None
-    canary_started_at: int | None
-    started_at: int
-    updated_at: int
-    ended_at: int | None
-    history: list[dict[str, Any]]
-
-    @property
-    def finished(self) -> bool:
-        return self.ended_at is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+STEPS = LOOP_STEPS
+ENDINGS = LOOP_ENDINGS
 
 
 _LOOPS = sa.select(retrain_loops, projects.c.name.label("project")).select_from(
@@ -102,10 +74,14 @@ class LoopStore(StoreBase):
     def advance(self, loop_id: int, state: str, message: str, *, actor: str, **fields: Any) -> LoopRecord:
         """Move the loop to ``state`` (a step, or an ending that finishes it), recording ``fields`` it produced."""
         if state not in STEPS + ENDINGS:
-            raise ValueError(f"unknown loop state {state!r}")
+            raise InvalidInput(
+                f"Unknown retraining loop state {state!r}; expected one of {', '.join(STEPS + ENDINGS)}."
+            )
         unknown = set(fields) - set(_FIELDS)
         if unknown:
-            raise ValueError(f"unknown loop fields {sorted(unknown)}")
+            raise InvalidInput(
+                f"Unknown retraining loop fields {sorted(unknown)}; expected some of {', '.join(_FIELDS)}."
+            )
         now = now_ms()
         values: dict[str, Any] = {"state": state, "message": message, "updated_at": now, **fields}
         if state in ENDINGS:

@@ -11,59 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.core.entities_monitoring import ALERT_STATES, NOTIFY_STATES, Alert, WindowRecord
 from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import alerts, drift_references, monitor_windows, projects
-
-ALERT_STATES = ("open", "acknowledged", "resolved")
-NOTIFY_STATES = ("none", "pending", "sent", "failed")
-
-
-@dataclass(frozen=True)
-class WindowRecord:
-    """One evaluated window of a monitor: ``start_at <= at < end_at`` (ms), its status and results."""
-
-    id: int
-    project: str
-    monitor: str
-    model: str
-    version: int | None
-    start_at: int
-    end_at: int
-    rows: int
-    status: str
-    results: dict[str, Any]
-    created_at: int
-
-
-@dataclass(frozen=True)
-class Alert:
-    id: int
-    project: str
-    monitor: str
-    rule: str
-    model: str
-    state: str
-    message: str
-    details: dict[str, Any]
-    windows: int
-    """How many evaluated windows have failed the rule while this alert was unresolved."""
-    opened_at: int
-    updated_at: int
-    resolved_at: int | None
-    acknowledged_by: str | None
-    notify_state: str
-    notify_attempts: int
-    notify_error: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
 
 _WINDOWS = sa.select(monitor_windows, projects.c.name.label("project")).select_from(
     monitor_windows.join(projects, projects.c.id == monitor_windows.c.project_id)

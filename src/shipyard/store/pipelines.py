@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import DatasetVersion, StepRecord, StepStatus
+from shipyard.core.errors import NotFound
 from shipyard.store._base import StoreBase
 from shipyard.store.datasets import _VERSION_COLUMNS
 from shipyard.store.datasets import _record as dataset_record
@@ -34,6 +35,11 @@ class PipelineStore(StoreBase):
             for position, (node, step, upstream) in enumerate(nodes)
         ]
         with self._write() as conn:
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == pipeline_run_id)).first() is None:
+                raise NotFound(
+                    f"No run with id {pipeline_run_id!r} to hold the pipeline's steps; a pipeline run is created "
+                    "as a run first (start it with `shipyard pipeline run MODULE:PIPELINE`)."
+                )
             conn.execute(sa.insert(pipeline_steps), rows)
 
     def update_node(self, pipeline_run_id: str, node: str, **fields: Any) -> None:

@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from shipyard.core.entities_monitoring import PREDICTION_KINDS, PredictionSegment
 from shipyard.core.errors import InvalidInput
 from shipyard.store._base import StoreBase, now_ms
 from shipyard.store.schema import prediction_segments
 
-KINDS = ("predictions", "feedback")
-
-
-@dataclass(frozen=True)
-class PredictionSegment:
-    """One Parquet blob of log rows; ``first_at``/``last_at`` bound its rows' times (ms since the epoch)."""
-
-    id: int
-    model: str
-    kind: str
-    blob_digest: str
-    rows: int
-    first_at: int
-    last_at: int
-    versions: tuple[int, ...]
-    created_at: int
+KINDS = PREDICTION_KINDS
 
 
 class PredictionStore(StoreBase):

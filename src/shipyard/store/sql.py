@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
+from shipyard.core.entities_storage import MetricRow
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.core.validation import metric_point_problem
@@ -35,8 +36,6 @@ from shipyard.store.schema import (
     tags,
     verdicts,
 )
-
-MetricRow = tuple[str, float, int, int]  # key, value, step, timestamp (ms)
 
 
 class SqlStore(StoreBase):

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from shipyard.core import policy_rules
+from shipyard.core.entities_gate import Decision
 from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
@@ -37,17 +37,6 @@ from shipyard.store.schema import (
 
 UNREAD: Any = object()
 """``decide(policy=UNREAD)``: the policy in force is read by ``decide`` itself."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The gate's answer for one version under the policy in force."""
-
-    allowed: bool
-    reason: str
-    """Why not (or, when allowed, which verdict allows it)."""
-    verdict_id: str | None = None
-    policy_version: int | None = None
 
 
 class VerdictStore(StoreBase):

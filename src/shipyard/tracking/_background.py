@@ -12,12 +12,12 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shipyard.store import SqlStore
+    from shipyard.backends.protocol import RunsBackend
     from shipyard.tracking.run import Run
 
 
 class Background:
-    def __init__(self, store: SqlStore, *, flush_interval: float, heartbeat_interval: float) -> None:
+    def __init__(self, store: RunsBackend, *, flush_interval: float, heartbeat_interval: float) -> None:
         self._store = store
         self._flush_interval = max(flush_interval, 0.01)
         self._heartbeat_interval = max(heartbeat_interval, 0.01)

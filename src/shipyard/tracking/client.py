@@ -267,7 +267,7 @@ class Client:
         # A lost, emptied or wrong database refers to nothing, so gc would take every blob with it.
         if self.backend.store.list_projects() or next(self.backend.blobs.iter_blobs(), None) is None:
             return
-        where = self.backend.store.engine.url.render_as_string(hide_password=True)
+        where = self.backend.metadata_location
         raise StoreError(
             f"gc refused: the metadata store {where} records nothing (no project, run, "
             f"dataset or model), yet the artifact store {self.backend.blobs.url} holds blobs, so every one of "
@@ -307,7 +307,7 @@ def _forget_after_fork() -> None:
     # A forked child (a data-loader worker, say) must not share the parent's database connections, nor
     # flush or end the parent's runs: it starts with fresh pools and no runs of its own.
     for client in list(_clients):
-        client.backend.store.engine.dispose(close=False)
+        client.backend.after_fork()
         client._background = Background(
             client.backend.store,
             flush_interval=client.settings.flush_interval,

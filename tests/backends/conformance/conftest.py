@@ -1,0 +1,105 @@
+"""The backend conformance suite: every method of the ``Backend`` protocol, on every backend.
+
+Tests here use only the protocol (``shipyard.backends.protocol``): no SQL, no engine, no store class. A new
+backend joins by adding a parameter to ``backend`` below that builds it (an HTTP backend: a server in
+process over the same temporary store); every test then runs against it too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipyard.backends import Backend, open_backend
+from shipyard.core.config import Settings
+from shipyard.core.digests import digest_bytes
+from shipyard.core.entities import DatasetVersion, ModelVersion, RunRecord
+from tests._gate_helpers import CHEAP_POLICY
+from tests.conftest import BACKENDS
+
+PROJECT = "default"
+_count = itertools.count(1)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """A fresh, empty backend: SQLite in a temporary folder, or PostgreSQL in a schema of its own."""
+    if request.param == "sqlite":
+        uri, artifacts = str(tmp_path / ".shipyard"), str(tmp_path / ".shipyard" / "artifacts")
+    else:
+        uri, artifacts = request.getfixturevalue("postgres_url"), str(tmp_path / "artifacts")
+    made = open_backend(Settings.load(cwd=tmp_path, environ={}, uri=uri, artifacts=artifacts))
+    yield made
+    made.close()
+
+
+def digest(text: str | None = None) -> str:
+    return digest_bytes((text or uuid.uuid4().hex).encode())
+
+
+def new_run(backend: Backend, project: str = PROJECT, **fields: Any) -> RunRecord:
+    return backend.store.create_run(uuid.uuid4().hex, project=project, name="run", **fields)
+
+
+def new_dataset(
+    backend: Backend, name: str = "train", project: str = PROJECT, content: str | None = None
+) -> DatasetVersion:
+    version, _ = backend.datasets.add_version(
+        project,
+        name,
+        digest=digest(content),
+        blob_digest=digest(),
+        rows=2,
+        size_bytes=10,
+        schema={"x": "double"},
+        profile={"x": {"mean": 1.5}},
+        description="",
+        actor="tester",
+    )
+    return version
+
+
+def new_version(backend: Backend, name: str = "churn", project: str = PROJECT, **fields: Any) -> ModelVersion:
+    """The next version of ``name``: a registry row whose package digest is new each time."""
+    given: dict[str, Any] = {
+        "flavor": "python_function",
+        "artifact_digest": digest(f"{name} {next(_count)}"),
+        "package": {},
+        "unsafe_format": False,
+        "files": [],
+        "run_id": None,
+        "actor": "tester",
+        **fields,
+    }
+    return backend.registry.create_version(project, name, **given)
+
+
+def add_verdict(backend: Backend, version: ModelVersion, *, passed: bool = True, project: str = PROJECT) -> str:
+    """Apply ``CHEAP_POLICY`` if no policy is in force, then record a verdict on ``gate-eval``; its id."""
+    if backend.policies.in_force(project) is None:
+        backend.policies.apply(project, CHEAP_POLICY, source="tests", actor="tester")
+    policy = backend.policies.in_force(project)
+    assert policy is not None
+    try:
+        data = backend.datasets.get_version(project, "gate-eval")
+    except LookupError:
+        data = new_dataset(backend, "gate-eval", project)
+    verdict_id = uuid.uuid4().hex
+    status = "pass" if passed else "fail"
+    backend.verdicts.add(
+        verdict_id,
+        model_version_id=version.id,
+        policy_digest=policy.digest,
+        dataset_version_id=data.id,
+        shipyard_version="test",
+        passed=passed,
+        result={"checks": [{"name": "min_rows", "severity": "error", "status": status, "message": status}]},
+        report_digest=None,
+        actor="tester",
+    )
+    return verdict_id

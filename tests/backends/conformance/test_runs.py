@@ -1,0 +1,167 @@
+"""Runs: lifecycle, writes, reads, search and its page tokens, deletion and purge."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from shipyard.backends import Backend
+from shipyard.core.entities import Metric, RunArtifact, RunStatus
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from tests.backends.conformance.conftest import digest, new_run
+
+
+def test_a_created_run_reads_back_running_with_its_tags(backend: Backend) -> None:
+    made = new_run(backend, tags_={"team": "risk"}, environment={"python": "3.11"})
+    got = backend.store.get_run(made.id)
+    assert (got.project, got.name, got.status, got.tags) == ("default", "run", RunStatus.RUNNING, {"team": "risk"})
+    assert got.environment == {"python": "3.11"} and backend.store.list_projects() == ["default"]
+
+
+def test_a_child_needs_an_existing_parent(backend: Backend) -> None:
+    parent = new_run(backend)
+    assert new_run(backend, parent_id=parent.id).parent_id == parent.id
+    with pytest.raises(NotFound, match="nope"):
+        new_run(backend, parent_id="nope")
+
+
+def test_an_unknown_run_is_not_found_everywhere(backend: Backend) -> None:
+    for read in (
+        lambda: backend.store.get_run("nope"),
+        lambda: backend.store.get_metric_history("nope", "auc"),
+        lambda: backend.store.list_artifacts("nope"),
+        lambda: backend.store.resume_run("nope", pid=1),
+        lambda: backend.store.end_run("nope", RunStatus.FINISHED),
+        lambda: backend.store.write("nope", params_={"a": "1"}),
+        lambda: backend.store.delete_run("nope"),
+        lambda: backend.store.restore_run("nope"),
+    ):
+        with pytest.raises(NotFound, match="nope"):
+            read()
+
+
+def test_writes_land_together_and_params_are_immutable(backend: Backend) -> None:
+    run = new_run(backend)
+    points = [("auc", 0.5, 0, 1), ("auc", 0.7, 1, 2), ("loss", math.nan, 0, 1)]
+    backend.store.write(run.id, metrics_=points, params_={"lr": "0.1"}, tags_={"stage": "a"})
+    backend.store.write(run.id, params_={"lr": "0.1"}, tags_={"stage": "b"})  # the same value again is fine
+    with pytest.raises(Conflict, match="immutable"):
+        backend.store.write(run.id, params_={"lr": "0.2"}, tags_={"stage": "c"})
+    got = backend.store.get_run(run.id)
+    assert (got.params, got.tags["stage"], got.metrics["auc"]) == ({"lr": "0.1"}, "b", 0.7)
+    assert math.isnan(got.metrics["loss"])
+    assert backend.store.get_metric_history(run.id, "auc") == [Metric("auc", 0.5, 0, 1), Metric("auc", 0.7, 1, 2)]
+    assert backend.store.next_steps(run.id) == {"auc": 2, "loss": 1}
+
+
+def test_a_point_the_store_cannot_hold_writes_nothing(backend: Backend) -> None:
+    run = new_run(backend)
+    with pytest.raises(InvalidInput):
+        backend.store.write(run.id, metrics_=[("auc", 0.5, 0, 1), ("auc", 0.6, 2**70, 1)], params_={"a": "1"})
+    assert backend.store.get_metric_history(run.id, "auc") == [] and backend.store.get_run(run.id).params == {}
+
+
+def test_an_ended_run_takes_no_writes_until_resumed(backend: Backend) -> None:
+    run = new_run(backend)
+    with pytest.raises(InvalidInput, match="not running"):
+        backend.store.end_run(run.id, RunStatus.RUNNING)
+    backend.store.end_run(run.id, RunStatus.FINISHED)
+    assert backend.store.get_run(run.id).status is RunStatus.FINISHED
+    for write in (
+        lambda: backend.store.write(run.id, tags_={"a": "1"}),
+        lambda: backend.store.add_artifacts(run.id, [RunArtifact("a.txt", digest(), 1)]),
+        lambda: backend.store.end_run(run.id, RunStatus.FAILED),
+    ):
+        with pytest.raises(Conflict, match="ended"):
+            write()
+    assert backend.store.resume_run(run.id, pid=0).status is RunStatus.RUNNING
+    backend.store.write(run.id, tags_={"a": "1"})
+
+
+def test_a_heartbeat_keeps_running_runs_alive_and_ignores_others(backend: Backend) -> None:
+    alive, ended = new_run(backend), new_run(backend)
+    backend.store.end_run(ended.id, RunStatus.FINISHED)
+    backend.store.heartbeat([alive.id, ended.id, "nope"])
+    backend.store.heartbeat([])
+    assert [backend.store.get_run(r.id).status for r in (alive, ended)] == [RunStatus.RUNNING, RunStatus.FINISHED]
+
+
+def test_artifacts_are_listed_by_path_and_prefix_and_a_path_is_replaced(backend: Backend) -> None:
+    run = new_run(backend)
+    first, second, model = digest(), digest(), digest()
+    backend.store.add_artifacts(run.id, [RunArtifact("plots/roc.png", first, 3), RunArtifact("model.bin", model, 9)])
+    backend.store.add_artifacts(run.id, [RunArtifact("plots/roc.png", second, 4)])
+    backend.store.add_artifacts(run.id, [])
+    assert backend.store.list_artifacts(run.id) == [
+        RunArtifact("model.bin", model, 9),
+        RunArtifact("plots/roc.png", second, 4),
+    ]
+    assert backend.store.list_artifacts(run.id, "plots") == [RunArtifact("plots/roc.png", second, 4)]
+    assert backend.store.list_artifacts(run.id, "plot") == []
+    assert {model, second} <= backend.store.referenced_digests() and first not in backend.store.referenced_digests()
+
+
+def test_search_filters_orders_and_pages_without_loss(backend: Backend) -> None:
+    made = [new_run(backend) for _ in range(5)]
+    for i, run in enumerate(made):
+        backend.store.write(run.id, metrics_=[("auc", i / 10, 0, 1)])
+    new_run(backend, project="other")
+    seen, token = [], None
+    while True:
+        page = backend.store.search_runs("default", max_results=2, page_token=token)
+        seen += [r.id for r in page]
+        token = page.next_page_token
+        if token is None:
+            break
+    assert sorted(seen) == sorted(r.id for r in made) and len(seen) == 5
+    best = backend.store.search_runs("default", filter="metrics.auc >= 0.2", order_by=["metrics.auc DESC"])
+    assert [r.id for r in best] == [r.id for r in reversed(made[2:])]
+
+
+def test_search_refuses_bad_input_with_specific_errors(backend: Backend) -> None:
+    new_run(backend)
+    with pytest.raises(NotFound, match="ghost"):
+        backend.store.search_runs("ghost")
+    with pytest.raises(InvalidInput, match="max_results"):
+        backend.store.search_runs("default", max_results=0)
+    with pytest.raises(InvalidInput):
+        backend.store.search_runs("default", page_token="not a token")
+    with pytest.raises(InvalidInput):
+        backend.store.search_runs("default", filter="metrics.auc >>> 1")
+
+
+def test_a_page_token_of_the_default_order_does_not_continue_another_order(backend: Backend) -> None:
+    for _ in range(3):
+        new_run(backend)
+    token = backend.store.search_runs("default", max_results=1).next_page_token
+    with pytest.raises(InvalidInput, match="order_by"):
+        backend.store.search_runs("default", order_by=["attributes.start_time"], page_token=token)
+
+
+def test_deleted_runs_hide_restore_and_purge_with_what_they_hold(backend: Backend) -> None:
+    kept, gone = new_run(backend), new_run(backend)
+    blob = digest()
+    backend.store.add_artifacts(gone.id, [RunArtifact("a.txt", blob, 1)])
+    backend.store.delete_run(kept.id, actor="tester")
+    backend.store.restore_run(kept.id, actor="tester")
+    backend.store.delete_run(gone.id, actor="tester")
+    backend.store.delete_run(gone.id, actor="tester")  # again: a no-op
+    assert [r.id for r in backend.store.search_runs("default")] == [kept.id]
+    assert backend.store.get_run(gone.id).deleted
+    assert backend.store.purgeable_runs(0) == []  # deleted after the epoch, so not before it
+    far = 2**62
+    assert backend.store.purgeable_runs(far) == [gone.id]
+    assert blob not in backend.store.referenced_digests(excluding_runs=[gone.id])
+    assert backend.store.purge_deleted_runs(far, actor="tester") == [gone.id]
+    with pytest.raises(NotFound):
+        backend.store.get_run(gone.id)
+    assert backend.store.purge_deleted_runs(far) == [] and blob not in backend.store.referenced_digests()
+
+
+def test_a_deleted_run_is_restored_before_it_resumes(backend: Backend) -> None:
+    run = new_run(backend)
+    backend.store.end_run(run.id, RunStatus.FINISHED)
+    backend.store.delete_run(run.id)
+    with pytest.raises(Conflict, match="restore"):
+        backend.store.resume_run(run.id, pid=0)
