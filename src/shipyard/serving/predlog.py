@@ -320,33 +320,33 @@ class PredictionLog:
             self._wake.wait(min(_POLL, max(0.0, min(due) - time.monotonic())) if due else _POLL)
         self._wake.clear()  # before taking: a record or marker put from here on is taken now or wakes the next pass
         markers: list[_Marker] = []
-        taken = 0
-        while self._queue and taken < _DRAIN:
-            item = self._queue.popleft()
+        items: list[tuple[str, Any]] = []
+        popleft = self._queue.popleft
+        while self._queue and len(items) < _DRAIN:
+            item = popleft()
             if isinstance(item, _Marker):
                 markers.append(item)
             else:
-                taken += 1
-                kind, payload = item
-                rows = _rows(payload)
-                with self._lock:  # given back at once, so a slow write does not shrink the queue
-                    self._queued -= 1
-                    if kind == "feedback":
-                        self._queued_feedback -= 1
-                    else:
-                        self._queued_rows -= rows
-                buffer = buffers[kind]
-                if buffer.empty:
-                    buffer.since = time.monotonic()
-                buffer.records.append(payload)
-                buffer.rows += rows
-                if len(buffer.records) >= _ENCODE_SLICE:
-                    encoded = self._encode_slice(kind, buffer.records)
-                    buffer.encoded.extend(encoded)
-                    buffer.nbytes += sum(table.nbytes for table, _count in encoded)
-                    buffer.records = []
-                if buffer.rows >= self._segment_rows or buffer.nbytes >= self._segment_bytes:
-                    self._write(kind, buffer)
+                items.append(item)
+        counted = [(kind, payload, _rows(payload)) for kind, payload in items]
+        feedback = sum(1 for kind, _payload, _n in counted if kind == "feedback")
+        with self._lock:  # given back at once (one lock for the lot), so a slow write does not shrink the queue
+            self._queued -= len(counted)
+            self._queued_feedback -= feedback
+            self._queued_rows -= sum(n for kind, _payload, n in counted if kind != "feedback")
+        for kind, payload, rows in counted:
+            buffer = buffers[kind]
+            if buffer.empty:
+                buffer.since = time.monotonic()
+            buffer.records.append(payload)
+            buffer.rows += rows
+            if len(buffer.records) >= _ENCODE_SLICE:
+                encoded = self._encode_slice(kind, buffer.records)
+                buffer.encoded.extend(encoded)
+                buffer.nbytes += sum(table.nbytes for table, _count in encoded)
+                buffer.records = []
+            if buffer.rows >= self._segment_rows or buffer.nbytes >= self._segment_bytes:
+                self._write(kind, buffer)
         now = time.monotonic()
         for kind, buffer in buffers.items():
             if not buffer.empty and (markers or now - buffer.since >= self._segment_seconds):
