@@ -276,15 +276,17 @@ class _Server:
         self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float, scores: Any = None
     ) -> None:
         assert self.log is not None
+        outputs = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
+        # Positional: a record is made per request, and keywords cost more than its other work.
         record = self._record(
-            request_id=request_id,
-            at_ms=int(time.time() * 1000),
-            version=slot.served.number,
-            role=slot.role,
-            inputs=batch.columns,
-            outputs=predictions.tolist() if hasattr(predictions, "tolist") else list(predictions),
-            latency_ms=elapsed * 1000,
-            scores=None if scores is None else scores.tolist(),
+            request_id,
+            int(time.time() * 1000),
+            slot.served.number,
+            slot.role,
+            batch.columns,
+            outputs,
+            elapsed * 1000,
+            None if scores is None else scores.tolist(),
         )
         self.log.append(record)
 
