@@ -169,8 +169,7 @@ class _Server:
         self._numpy = orjson.OPT_SERIALIZE_NUMPY
         self._prefix = os.urandom(4).hex()
         self._counter = 0
-        self._ok = metrics.requests.labels("/predict", "200")
-        self._latency = {role: metrics.latency.labels(role) for role in ("champion", "canary")}
+        self._answered = metrics.answered
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         if plog is not None:  # looked up once, not on each request
             from shipyard.serving.predlog import PredictionRecord
@@ -210,8 +209,7 @@ class _Server:
             option=self._numpy,
         )
         elapsed = time.perf_counter() - start
-        self._ok.inc()
-        self._latency[slot.role].observe(elapsed)
+        self._answered(slot.role, elapsed)
         if self.log is not None:
             self._log(request_id, slot, batch, predictions, elapsed, scores)
         if self.deployment.shadow is not None:
