@@ -3,8 +3,8 @@
 Answered predictions are counted in batches: ``answered`` notes the role and latency of each in a list,
 and every ``FLUSH_EVERY`` of them (and before each ``render``) they go into the request counter and the
 latency histogram at once, a bucket count at a time; Prometheus's own ``observe`` takes two locks and
-walks the buckets for each request, which costs more than the rest of the bookkeeping of an answer.
-What ``/metrics`` shows is therefore always complete.
+walks the buckets for each request (a few microseconds of the one core a server has). What ``/metrics``
+shows is therefore always complete. Both are called on the event loop only, so the list needs no lock.
 """
 
 from __future__ import annotations
