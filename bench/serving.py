@@ -613,6 +613,13 @@ def main() -> None:
         help="more `shipyard serve` options, e.g. --shipyard-args=--no-log (default: none)",
     )
     parser.add_argument(
+        "--servers",
+        default="",
+        help="run only these rows, comma-separated (shipyard, floor-asgi, floor-constant, floor-predict, bentoml, "
+        "mlflow), e.g. --servers shipyard,floor-asgi,floor-predict for the floor ratio and the memory over the "
+        "predict floor (default: all)",
+    )
+    parser.add_argument(
         "--src", default="", help="the Shipyard source folder to benchmark (default: this checkout's src/)"
     )
     args = parser.parse_args()
@@ -624,6 +631,14 @@ def main() -> None:
     warmup = 1 if args.quick else 2
     floor_pairs = args.floor_pairs if args.floor_pairs is not None else 0 if args.quick else 3
     levels = tuple(int(x) for x in args.levels.split(","))
+    chosen = set(filter(None, args.servers.split(",")))
+    known = {"shipyard", "floor-asgi", "floor-constant", "floor-predict", "bentoml", "mlflow"}
+    if chosen - known:
+        parser.error(f"--servers: unknown {', '.join(sorted(chosen - known))}; choose from {', '.join(sorted(known))}")
+    if chosen:
+        args.skip_shipyard = args.skip_shipyard or "shipyard" not in chosen
+        args.skip_bentoml = args.skip_bentoml or "bentoml" not in chosen
+        args.skip_mlflow = args.skip_mlflow or "mlflow" not in chosen
     if repeat < 1 or duration < 1:
         parser.error("--repeat and --duration must be at least 1")
     if not sys.platform.startswith("linux"):
@@ -662,7 +677,7 @@ def main() -> None:
         log("model footprint: bare interpreters with and without the model ...")
         footprint = model_footprint(model["pickled"])
 
-        servers = floor_servers(model, tmp)
+        servers = [s for s in floor_servers(model, tmp) if not chosen or s.name in chosen]
         reason = "skipped (--skip-shipyard)" if args.skip_shipyard else shipyard_unavailable()
         if reason is None:
             try:

@@ -50,6 +50,19 @@ def test_a_request_becomes_one_log_row_per_input_row(client: sy.Client) -> None:
     log.close()
 
 
+def test_requests_of_one_row_each_keep_their_own_fields(client: sy.Client) -> None:
+    with PredictionLog(client.backend, "p", "churn") as log:
+        log.append(PredictionRecord("a", 1_000, 1, "champion", {"tenure": [4], "plan": ["x"]}, [0.9], 1.5, [0.8]))
+        log.append(PredictionRecord("b", 2_000, 2, "canary", {"tenure": [5], "plan": ["y"]}, ["no"], 2.5))
+    table = rows(client).sort_by("request_id")
+    fields = ["request_id", "row", "version", "role", "latency_ms", "prediction", "score"]
+    assert [tuple(row.values()) for row in table.select(fields).to_pylist()] == [
+        ("a", 0, 1, "champion", 1.5, "0.9", 0.8),
+        ("b", 0, 2, "canary", 2.5, "no", None),
+    ]
+    assert table.column("tenure").to_pylist() == [4, 5] and table.column("plan").to_pylist() == ["x", "y"]
+
+
 def test_probabilities_are_json_and_clashing_inputs_are_renamed(client: sy.Client) -> None:
     with PredictionLog(client.backend, "p", "churn") as log:
         log.append(PredictionRecord("r1", 1_000, 1, "champion", {"version": ["x"]}, [[0.2, 0.8]], 1.0))

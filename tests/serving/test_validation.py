@@ -21,6 +21,44 @@ from shipyard.serving.validation import (
 COUNTS = RowValidator(Signature((ColumnSpec("n", "integer"),)))
 
 
+FLOATS = RowValidator(Signature((ColumnSpec("a", "float"), ColumnSpec("b", "float"))))
+
+
+def test_rows_of_floats_come_out_as_columns_in_the_signature_order() -> None:
+    batch = FLOATS.rows([{"b": 2.5, "a": -1.0}, {"a": 1e308, "b": 1e308}], max_rows=2)  # the sum overflows
+    assert (batch.columns, batch.rows) == ({"a": [-1.0, 1e308], "b": [2.5, 1e308]}, 2)
+    assert list(batch.columns) == ["a", "b"]
+
+
+def test_ints_in_float_columns_become_floats_as_before() -> None:
+    batch = FLOATS.rows([{"a": 1, "b": 2.0}], max_rows=1)
+    assert batch.columns == {"a": [1.0], "b": [2.0]} and type(batch.columns["a"][0]) is float
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "problem"),
+    [
+        ({"a": 1.0, "b": 2.0, "c": 3.0}, "c", "is not an input of this model"),
+        ({"a": 1.0}, "b", "is missing (expected float)"),
+        ({"a": 1.0, "b": float("inf")}, "b", "expected a finite float, got inf"),
+        ({"a": 1.0, "b": float("nan")}, "b", "expected a finite float, got nan"),
+        ({"a": True, "b": 2.0}, "a", "expected float, got bool True"),
+        ({"a": "0.5", "b": 2.0}, "a", "expected float, got str '0.5'"),
+        ({"a": None, "b": 2.0}, "a", "is null, but the signature says it is not nullable"),
+    ],
+)
+def test_a_row_of_floats_that_does_not_fit_names_its_field(row: dict[str, object], field: str, problem: str) -> None:
+    with pytest.raises(RequestInvalid) as refused:
+        FLOATS.rows([{"a": 0.0, "b": 0.0}, row], max_rows=2)
+    assert refused.value.problems == [{"row": 1, "field": field, "problem": problem}]
+
+
+def test_rows_that_are_not_objects_are_refused_by_row() -> None:
+    with pytest.raises(RequestInvalid) as refused:
+        FLOATS.rows([[1.0, 2.0], "ab"], max_rows=2)
+    assert [p["row"] for p in refused.value.problems] == [0, 1]
+
+
 @pytest.mark.parametrize("n", [INT64_MIN, INT64_MAX, float(INT64_MIN), 9.223372036854775e18, -0.0, 7.0])
 def test_integers_within_64_bits_are_taken_as_ints(n: float) -> None:
     assert COUNTS.rows([{"n": n}], max_rows=1).columns["n"] == [int(n)]

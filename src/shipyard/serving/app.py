@@ -169,8 +169,7 @@ class _Server:
         self._numpy = orjson.OPT_SERIALIZE_NUMPY
         self._prefix = os.urandom(4).hex()
         self._counter = 0
-        self._ok = metrics.requests.labels("/predict", "200")
-        self._latency = {role: metrics.latency.labels(role) for role in ("champion", "canary")}
+        self._answered = metrics.answered
         self._shadow_tasks: set[asyncio.Task[None]] = set()
         if plog is not None:  # looked up once, not on each request
             from shipyard.serving.predlog import PredictionRecord
@@ -210,8 +209,7 @@ class _Server:
             option=self._numpy,
         )
         elapsed = time.perf_counter() - start
-        self._ok.inc()
-        self._latency[slot.role].observe(elapsed)
+        self._answered(slot.role, elapsed)
         if self.log is not None:
             self._log(request_id, slot, batch, predictions, elapsed, scores)
         if self.deployment.shadow is not None:
@@ -276,15 +274,17 @@ class _Server:
         self, request_id: str, slot: Slot, batch: Batch, predictions: Any, elapsed: float, scores: Any = None
     ) -> None:
         assert self.log is not None
+        outputs = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
+        # Positional: a record is made per request, and keywords cost more than its other work.
         record = self._record(
-            request_id=request_id,
-            at_ms=int(time.time() * 1000),
-            version=slot.served.number,
-            role=slot.role,
-            inputs=batch.columns,
-            outputs=predictions.tolist() if hasattr(predictions, "tolist") else list(predictions),
-            latency_ms=elapsed * 1000,
-            scores=None if scores is None else scores.tolist(),
+            request_id,
+            int(time.time() * 1000),
+            slot.served.number,
+            slot.role,
+            batch.columns,
+            outputs,
+            elapsed * 1000,
+            None if scores is None else scores.tolist(),
         )
         self.log.append(record)
 

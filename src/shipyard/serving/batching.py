@@ -14,7 +14,6 @@ cannot handle fail, with the model's error.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -143,8 +142,9 @@ def _merge(batches: list[Batch]) -> Batch:
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
-    with contextlib.suppress(asyncio.InvalidStateError):  # the client went away and the request was cancelled
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
+    if future.done():  # the client went away and the request was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -320,33 +320,33 @@ class PredictionLog:
             self._wake.wait(min(_POLL, max(0.0, min(due) - time.monotonic())) if due else _POLL)
         self._wake.clear()  # before taking: a record or marker put from here on is taken now or wakes the next pass
         markers: list[_Marker] = []
-        taken = 0
-        while self._queue and taken < _DRAIN:
-            item = self._queue.popleft()
+        items: list[tuple[str, Any]] = []
+        popleft = self._queue.popleft
+        while self._queue and len(items) < _DRAIN:
+            item = popleft()
             if isinstance(item, _Marker):
                 markers.append(item)
             else:
-                taken += 1
-                kind, payload = item
-                rows = _rows(payload)
-                with self._lock:  # given back at once, so a slow write does not shrink the queue
-                    self._queued -= 1
-                    if kind == "feedback":
-                        self._queued_feedback -= 1
-                    else:
-                        self._queued_rows -= rows
-                buffer = buffers[kind]
-                if buffer.empty:
-                    buffer.since = time.monotonic()
-                buffer.records.append(payload)
-                buffer.rows += rows
-                if len(buffer.records) >= _ENCODE_SLICE:
-                    encoded = self._encode_slice(kind, buffer.records)
-                    buffer.encoded.extend(encoded)
-                    buffer.nbytes += sum(table.nbytes for table, _count in encoded)
-                    buffer.records = []
-                if buffer.rows >= self._segment_rows or buffer.nbytes >= self._segment_bytes:
-                    self._write(kind, buffer)
+                items.append(item)
+        counted = [(kind, payload, _rows(payload)) for kind, payload in items]
+        feedback = sum(1 for kind, _payload, _n in counted if kind == "feedback")
+        with self._lock:  # given back at once (one lock for the lot), so a slow write does not shrink the queue
+            self._queued -= len(counted)
+            self._queued_feedback -= feedback
+            self._queued_rows -= sum(n for kind, _payload, n in counted if kind != "feedback")
+        for kind, payload, rows in counted:
+            buffer = buffers[kind]
+            if buffer.empty:
+                buffer.since = time.monotonic()
+            buffer.records.append(payload)
+            buffer.rows += rows
+            if len(buffer.records) >= _ENCODE_SLICE:
+                encoded = self._encode_slice(kind, buffer.records)
+                buffer.encoded.extend(encoded)
+                buffer.nbytes += sum(table.nbytes for table, _count in encoded)
+                buffer.records = []
+            if buffer.rows >= self._segment_rows or buffer.nbytes >= self._segment_bytes:
+                self._write(kind, buffer)
         now = time.monotonic()
         for kind, buffer in buffers.items():
             if not buffer.empty and (markers or now - buffer.since >= self._segment_seconds):
@@ -459,16 +459,25 @@ def _prediction_table(records: Sequence[PredictionRecord]) -> pa.Table:
     """The log rows of ``records``, built a column at a time (a request's own fields repeated over its rows)."""
     outputs = [_as_list(record.outputs) for record in records]
     counts = [len(values) for values in outputs]
-    ids = chain.from_iterable(repeat(r.request_id, n) for r, n in zip(records, counts, strict=True))
+    # Requests of one row each (what a server mostly logs): a request's fields are its row's, nothing repeated.
+    single = counts.count(1) == len(counts)
+    if single:
+        ids: Iterable[str] = [r.request_id for r in records]
+        row_numbers: Iterable[int] = repeat(0, len(records))
+        predicted = [value for (value,) in outputs]
+    else:
+        ids = chain.from_iterable(repeat(r.request_id, n) for r, n in zip(records, counts, strict=True))
+        row_numbers = chain.from_iterable(map(range, counts))
+        predicted = list(chain.from_iterable(outputs))
     table = pa.table(
         {
             "request_id": pa.array(list(ids), pa.large_string()),
-            "row": pa.array(list(chain.from_iterable(map(range, counts))), pa.int64()),
-            "at": pa.array(_repeated([r.at_ms for r in records], counts), _AT),
-            "version": pa.array(_repeated([r.version for r in records], counts), pa.int64()),
-            "role": pa.array(_repeated([r.role for r in records], counts), pa.large_string()),
-            "latency_ms": pa.array(_repeated([r.latency_ms for r in records], counts), pa.float64()),
-            "prediction": _values(list(chain.from_iterable(outputs))),
+            "row": pa.array(list(row_numbers), pa.int64()),
+            "at": pa.array(_repeated([r.at_ms for r in records], counts, single), _AT),
+            "version": pa.array(_repeated([r.version for r in records], counts, single), pa.int64()),
+            "role": pa.array(_repeated([r.role for r in records], counts, single), pa.large_string()),
+            "latency_ms": pa.array(_repeated([r.latency_ms for r in records], counts, single), pa.float64()),
+            "prediction": _values(predicted),
         }
     )
     if any(record.scores is not None for record in records):
@@ -486,10 +495,12 @@ def _prediction_table(records: Sequence[PredictionRecord]) -> pa.Table:
         by_column = ([record.inputs.get(name) for record in records] for name in names)
     inputs = {}
     for name, given in zip(names, by_column, strict=False):
-        parts = given
-        if set(map(type, parts)) != {list} or list(map(len, parts)) != counts:  # lacking, an array, a misfit
-            parts = [_filled(name, part, n) for part, n in zip(given, counts, strict=True)]
-        column = list(chain.from_iterable(parts))
+        column = _single_values(given) if single else None
+        if column is None:
+            parts = given
+            if set(map(type, parts)) != {list} or list(map(len, parts)) != counts:  # lacking, an array, a misfit
+                parts = [_filled(name, part, n) for part, n in zip(given, counts, strict=True)]
+            column = list(chain.from_iterable(parts))
         inputs[INPUT_PREFIX + name if name in _RESERVED else name] = _scalars(column)
     if not inputs:
         return table
@@ -499,10 +510,20 @@ def _prediction_table(records: Sequence[PredictionRecord]) -> pa.Table:
     return table
 
 
-def _repeated(values: list[Any], counts: list[int]) -> list[Any]:
-    if all(n == 1 for n in counts):
+def _repeated(values: list[Any], counts: list[int], single: bool) -> list[Any]:
+    if single:
         return values
     return list(chain.from_iterable(repeat(value, n) for value, n in zip(values, counts, strict=True)))
+
+
+def _single_values(parts: Sequence[Any]) -> list[Any] | None:
+    """The values of one input column when each request gave it as a list of one value; else None."""
+    if set(map(type, parts)) != {list}:
+        return None
+    try:
+        return [value for (value,) in parts]
+    except ValueError:  # a request gave more or fewer values than its one prediction
+        return None
 
 
 def _filled(name: str, values: Sequence[Any] | None, n: int) -> Sequence[Any]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -120,6 +121,11 @@ class RowValidator:
             spec.name: _check_number if spec.type in ("integer", "float") else _check_other for spec in signature.inputs
         }
         self.numeric = all(spec.type in ("integer", "float") and not spec.nullable for spec in signature.inputs)
+        # Rows of floats only, for a signature of non-nullable floats: checked in bulk (see _float_rows).
+        self._float_row: Callable[[Any], Any] | None = None
+        if self.names and all(spec.type == "float" and not spec.nullable for spec in signature.inputs):
+            getter = operator.itemgetter(*self.names)
+            self._float_row = getter if len(self.names) > 1 else lambda row: (getter(row),)
 
     def rows(self, rows: Any, *, max_rows: int) -> Batch:
         """Validate ``[{column: value}, …]``."""
@@ -133,6 +139,10 @@ class RowValidator:
             raise RequestInvalid(
                 [{"row": None, "field": "rows", "problem": f"has {len(rows)} rows, more than the limit of {max_rows}"}]
             )
+        if self._float_row is not None:
+            batch = self._float_rows(rows)
+            if batch is not None:
+                return batch
         columns: dict[str, list[Any]] = {name: [] for name in self.names}
         problems: list[dict[str, Any]] = []
         expected = len(self.names)
@@ -150,6 +160,26 @@ class RowValidator:
         if problems:
             raise RequestInvalid(problems)
         return Batch(columns, len(rows))
+
+    def _float_rows(self, rows: list[Any]) -> Batch | None:
+        """The batch of rows that are objects holding exactly the signature's columns, each a finite float: what
+        nearly every request is, checked in bulk; None for anything else, which the row-by-row check then
+        answers (with every problem named), so this path decides nothing the other would refuse."""
+        assert self._float_row is not None
+        expected = len(self.names)
+        try:  # a row that is not an object, or lacks a column, raises here
+            values = [self._float_row(row) for row in rows]
+        except (KeyError, TypeError, IndexError):
+            return None
+        for row in rows:
+            if type(row) is not dict or len(row) != expected:  # an extra column (or a mapping of another kind)
+                return None
+        flat = [value for row in values for value in row]
+        # Floats only (ints, bools, strings, nulls take the other path); a sum that is finite has no inf or NaN
+        # in it (one that overflows only sends these rows the slow way).
+        if set(map(type, flat)) != {float} or not math.isfinite(sum(flat)):
+            return None
+        return Batch(dict(zip(self.names, map(list, zip(*values, strict=True)), strict=True)), len(rows))
 
     def columns(self, data: Any, *, max_rows: int) -> Batch:
         """Validate ``{column: [values…]}``."""
