@@ -120,6 +120,8 @@ def read_downsampled(conn: sa.Connection, run_id: str, key: str, max_points: int
     if conn.execute(_COUNT, {"run_id": run_id, "key": key, "enough": max_points + 1}).scalar_one() <= max_points:
         return None
     first, last = conn.execute(_BOUNDS, {"run_id": run_id, "key": key}).one()
+    if first is None:  # the run was purged between the two statements
+        return []
     edges = bucket_edges(first, last, (max_points - 2) // 2)
     binds: dict[str, object] = {"run_id": run_id, "key": key}
     for k, (low, high) in enumerate(edges):
