@@ -3,7 +3,7 @@ over 100k-10M points, on SQLite and PostgreSQL. Curves, not points.
 
     .venv/bin/python bench/growth.py --phase populate            # outside the bench lock: builds the stores
     flock /tmp/shipyard-bench.lock .venv/bin/python bench/growth.py --phase measure
-    .venv/bin/python bench/growth.py --quick                     # both phases, up to 100k runs / 1M points
+    .venv/bin/python bench/growth.py --quick                     # both phases, up to 100k runs / 100k points
 
 What is timed (through ``sy.Client``, the public API), per store size:
 
@@ -64,7 +64,7 @@ PROJECT = "growth"
 RUN_SIZES = [10_000, 100_000, 1_000_000]
 POINT_SIZES = [100_000, 1_000_000, 10_000_000]
 QUICK_RUN_SIZES = [10_000, 100_000]
-QUICK_POINT_SIZES = [100_000, 1_000_000]
+QUICK_POINT_SIZES = [10_000, 100_000]  # make bench-quick: every row of the full run, at a tenth of the size
 QUERIES = ("search", "page_first", "page_deep", "page_deep_offset")
 SEARCH_FILTER = "metrics.auc > 0.9"
 SEARCH_ORDER = ["metrics.auc DESC"]
@@ -544,7 +544,7 @@ def build_headlines(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --- main ------------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description="How Shipyard's read cost grows with runs and metric points.")
-    parser.add_argument("--quick", action="store_true", help="up to 100k runs and 1M points (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="up to 100k runs and 100k points, 10 calls (about 1 min)")
     parser.add_argument("--sizes", help="run counts, comma-separated (default 10000,100000,1000000)")
     parser.add_argument("--points", help="history sizes, comma-separated (default 100000,1000000,10000000)")
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
@@ -555,9 +555,11 @@ def main() -> None:
         help="populate outside the bench lock, then measure under it (default: both); drop removes the stores",
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"where the stores live ({DEFAULT_DATA})")
-    parser.add_argument("--calls", type=int, default=30, help="timed calls per query and size (default 30)")
+    parser.add_argument("--calls", type=int, help="timed calls per query and size (default 30; 10 with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the stores after measuring (--phase drop later)")
     args = parser.parse_args()
+    if args.calls is None:
+        args.calls = 10 if args.quick else 30
     sizes = _counts(args.sizes, QUICK_RUN_SIZES if args.quick else RUN_SIZES)
     points = _counts(args.points, QUICK_POINT_SIZES if args.quick else POINT_SIZES)
     backends = [b for b in args.backends.split(",") if b]
