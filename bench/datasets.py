@@ -1,6 +1,6 @@
 """Dataset-version benchmark: registering and profiling a pandas table, beside plain pyarrow (the floor).
 
-    .venv/bin/python bench/datasets.py [--repeat N] [--rows N]
+    .venv/bin/python bench/datasets.py [--repeat N] [--rows N] [--quick]
 
 The table: ``--rows`` (default 1,000,000) rows x 25 columns: 10 float64 (two with 1 % NaN), 10 int64,
 5 string columns with 10, 50, 100, 500 and 1,000 distinct values (three pandas ``str``, two ``category``).
@@ -75,7 +75,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Shipyard dataset versions vs plain pyarrow.")
     parser.add_argument("--repeat", type=int, default=5, help="measurements per figure; the median is shown")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the benchmark table")
+    parser.add_argument("--quick", action="store_true", help="1 measurement per figure (make bench-quick)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
     if args.repeat < 1 or args.rows < 1:
         parser.error("--repeat and --rows must be at least 1")
 
@@ -173,7 +176,7 @@ def main() -> None:
     out = RESULTS / f"datasets-{started:%Y%m%dT%H%M%SZ}.json"
     report = {
         "started": started.isoformat(),
-        "args": {"repeat": args.repeat, "rows": args.rows},
+        "args": {"repeat": args.repeat, "rows": args.rows, "quick": args.quick},
         "versions": {"pyarrow": pa.__version__, "python": platform.python_version()},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "samples_s": samples,

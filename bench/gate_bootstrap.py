@@ -97,10 +97,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="measurements per figure; the median is shown")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--quick", action="store_true", help="3 measurements per figure")
+    parser.add_argument("--quick", action="store_true", help="1 measurement per figure (make bench-quick)")
     args = parser.parse_args()
     if args.quick:
-        args.repeat = 3
+        args.repeat = 1
     if min(args.repeat, args.rows, args.resamples) < 1:
         parser.error("--repeat, --rows and --resamples must be at least 1")
 

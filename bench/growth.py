@@ -3,15 +3,16 @@ over 100k-10M points, on SQLite and PostgreSQL. Curves, not points.
 
     .venv/bin/python bench/growth.py --phase populate            # outside the bench lock: builds the stores
     flock /tmp/shipyard-bench.lock .venv/bin/python bench/growth.py --phase measure
-    .venv/bin/python bench/growth.py --quick                     # both phases, up to 100k runs / 1M points
+    .venv/bin/python bench/growth.py --quick                     # both phases, up to 100k runs / 100k points
 
 What is timed (through ``sy.Client``, the public API), per store size:
 
 - ``search``: ``search_runs(project, "metrics.auc > 0.9", order_by=["metrics.auc DESC"], max_results=100)``
 - ``page_first``: the runs page, ``search_runs(project, max_results=100)`` (newest first)
 - ``page_deep``: the same with the page token of the page halfway down the list
-- ``history``: ``get_metric_history(run_id, "loss")`` of a run with 100k, 1M, 10M points, read whole (the API
-  offers no downsampling; a chart must read every point)
+- ``history``: ``get_metric_history(run_id, "loss")`` of a run with 100k, 1M, 10M points, read whole
+- ``downsampled``: ``get_metric_history(run_id, "loss", max_points=1000)`` of the same runs: what a chart reads
+  (first and last point, and per bucket of steps the lowest and highest, chosen in the database)
 
 The stores are filled fast, and it says how: one real run through the API (``start_run``, ``log_metric``,
 ``log_param``), then its rows copied by bulk SQL into the same tables with only the id, name, times and
@@ -55,19 +56,21 @@ import sqlalchemy as sa  # noqa: E402
 import shipyard as sy  # noqa: E402
 from _harness import format_seconds  # noqa: E402
 from _headlines import headline  # noqa: E402
-from shipyard.store import _search  # noqa: E402
+from shipyard.core.entities import Metric  # noqa: E402
+from shipyard.store import _history, _search  # noqa: E402
 from shipyard.store.schema import latest_metrics, metrics, params, runs, tags  # noqa: E402
 
 PROJECT = "growth"
 RUN_SIZES = [10_000, 100_000, 1_000_000]
 POINT_SIZES = [100_000, 1_000_000, 10_000_000]
 QUICK_RUN_SIZES = [10_000, 100_000]
-QUICK_POINT_SIZES = [100_000, 1_000_000]
+QUICK_POINT_SIZES = [10_000, 100_000]  # make bench-quick: every row of the full run, at a tenth of the size
 QUERIES = ("search", "page_first", "page_deep", "page_deep_offset")
 SEARCH_FILTER = "metrics.auc > 0.9"
 SEARCH_ORDER = ["metrics.auc DESC"]
 PAGE = 100
 TARGET_MS = 50.0  # search p50 at 1M runs, on each backend
+DOWNSAMPLE = 1000  # max_points of the chart read
 CLIFF = 2.0  # history: per-point cost at the largest size at most this many times that at the smallest
 WRITE_BATCH = 100_000
 POSTGRES_URL = os.environ.get("SHIPYARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -385,22 +388,71 @@ def measure_history(
         got = client.get_metric_history(run_id, "loss")
         if len(got) != n:
             raise SystemExit(f"history of {n:,} points ({backend}) returned {len(got):,}")
+        expected = expected_downsample(got, DOWNSAMPLE)
         del got
-        samples = []
-        for _ in range(calls):
-            gc.collect()
-            t0 = time.perf_counter()
-            points = client.get_metric_history(run_id, "loss")
-            samples.append(time.perf_counter() - t0)
-            del points
-        out[str(n)] = summary(samples)
+        sampled = client.get_metric_history(run_id, "loss", max_points=DOWNSAMPLE)
+        if sampled != expected:
+            raise SystemExit(f"the downsampled history of {n:,} points ({backend}) differs from the one computed here")
+        out[str(n)] = summary(whole_reads(client, run_id, calls))
         out[str(n)]["ns_per_point"] = out[str(n)]["p50"] / n * 1e9
+        chart_read = lambda r=run_id: client.get_metric_history(r, "loss", max_points=DOWNSAMPLE)  # noqa: E731
+        chart = summary(timed(chart_read, calls))
+        chart["points"] = len(sampled)
+        chart["ns_per_point"] = chart["p50"] / n * 1e9
+        chart["plan"] = explain_history(client, run_id)
+        out[str(n)]["downsampled"] = chart
         log(
             f"{backend} history {n:>11,} pts p50 {format_seconds(out[str(n)]['p50'])} "
-            f"({out[str(n)]['ns_per_point']:.0f} ns/point)"
+            f"({out[str(n)]['ns_per_point']:.0f} ns/point); max_points={DOWNSAMPLE}: "
+            f"{format_seconds(chart['p50'])} ({chart['ns_per_point']:.0f} ns/point, {len(sampled)} points)"
         )
     client.close()
     return out
+
+
+def whole_reads(client: sy.Client, run_id: str, calls: int) -> list[float]:
+    samples = []
+    for _ in range(calls):
+        gc.collect()
+        t0 = time.perf_counter()
+        points = client.get_metric_history(run_id, "loss")
+        samples.append(time.perf_counter() - t0)
+        del points
+    return samples
+
+
+def expected_downsample(points: list[Metric], max_points: int) -> list[Metric]:
+    """The downsample computed here from every point (step order): the first and last, each bucket's extremes."""
+    first, last = points[0], points[-1]
+    edges = _history.bucket_edges(first.step, last.step, (max_points - 2) // 2)
+    chosen = {first, last}
+    i = 0
+    for _, high in edges:
+        start = i
+        while i < len(points) and points[i].step <= high:
+            i += 1
+        inside = [p for p in points[start:i] if p.value == p.value]  # NaN is never an extreme
+        if inside:  # min/max keep the first of equal values, as the database's (step, timestamp) order does
+            chosen.add(min(inside, key=lambda p: p.value))
+            chosen.add(max(inside, key=lambda p: p.value))
+    return sorted(chosen, key=lambda p: (p.step, p.timestamp))
+
+
+def explain_history(client: sy.Client, run_id: str) -> list[str]:
+    """The plan of the downsampled read's main statement (the one with the buckets' VALUES table)."""
+    engine = client.backend.store.engine
+    capture = Capture(engine)
+    try:
+        client.get_metric_history(run_id, "loss", max_points=DOWNSAMPLE)
+    finally:
+        capture.close()
+    statement, parameters = next((st, p) for st, p in capture.seen if "VALUES" in st)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            return [f"{'  ' * _depth(rows, r)}{r[3]}" for r in rows]
+        rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + statement, parameters).all()
+        return [r[0] for r in rows]
 
 
 # --- reporting -------------------------------------------------------------------------------------------
@@ -416,12 +468,17 @@ def print_curves(report: dict[str, Any]) -> None:
             ]
             print(f"{int(n):>10,} | " + " | ".join(f"{c:>21}" for c in cells))
         if found["history"]:
-            print(f"{backend}: metric history read whole (p50 / p95)")
+            print(f"{backend}: metric history read whole | max_points={DOWNSAMPLE} (p50 / p95)")
         for n, figures in found["history"].items():
+            chart = figures["downsampled"]
             print(
                 f"{int(n):>11,} pts | {format_seconds(figures['p50']):>9} / {format_seconds(figures['p95']):>9}"
-                f" | {figures['ns_per_point']:.0f} ns/point"
+                f" | {figures['ns_per_point']:.0f} ns/point | {format_seconds(chart['p50']):>9} / "
+                f"{format_seconds(chart['p95']):>9} | {chart['ns_per_point']:.0f} ns/point | {chart['points']} points"
             )
+        for n, figures in found["history"].items():
+            print(f"\n  plan, {backend}, {int(n):,} points, max_points={DOWNSAMPLE}:")
+            print("\n".join(f"    {line}" for line in figures["downsampled"]["plan"]))
         for n, figures in found["runs"].items():
             for key in (k for k in QUERIES if k in figures):
                 print(f"\n  plan, {backend}, {int(n):,} runs, {key}:")
@@ -458,10 +515,26 @@ def build_headlines(report: dict[str, Any]) -> list[dict[str, Any]]:
                     f"get_metric_history, {int(sizes[-1]):,} points read whole, {label}",
                     ours=big["p50"],
                     unit="s",
-                    same_work=f"one metric of one run, every point (no downsampling in the API), p50; per point "
+                    same_work=f"one metric of one run, every point, p50; per point "
                     f"{big['ns_per_point']:.0f} ns vs {small['ns_per_point']:.0f} ns at {int(sizes[0]):,}",
                     target=f"linear: per-point cost at most {CLIFF:g}x that at {int(sizes[0]):,} points",
                     met=growth <= CLIFF if len(sizes) > 1 else None,
+                    differs=no_peer,
+                )
+            )
+            big_chart, small_chart = big["downsampled"], small["downsampled"]
+            chart_growth = big_chart["ns_per_point"] / small_chart["ns_per_point"]
+            out.append(
+                headline(
+                    f"get_metric_history, {int(sizes[-1]):,} points, max_points={DOWNSAMPLE}, {label}",
+                    ours=big_chart["p50"],
+                    unit="s",
+                    same_work=f"one metric of one run downsampled in the database to {big_chart['points']} points "
+                    f"(first, last, per step bucket the lowest and highest), p50; per point of the history "
+                    f"{big_chart['ns_per_point']:.0f} ns vs {small_chart['ns_per_point']:.0f} ns at "
+                    f"{int(sizes[0]):,}; the whole read: {format_seconds(big['p50'])}",
+                    target=f"linear: per-point cost at most {CLIFF:g}x that at {int(sizes[0]):,} points",
+                    met=chart_growth <= CLIFF if len(sizes) > 1 else None,
                     differs=no_peer,
                 )
             )
@@ -471,7 +544,7 @@ def build_headlines(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --- main ------------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description="How Shipyard's read cost grows with runs and metric points.")
-    parser.add_argument("--quick", action="store_true", help="up to 100k runs and 1M points (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="up to 100k runs and 100k points, 10 calls (about 1 min)")
     parser.add_argument("--sizes", help="run counts, comma-separated (default 10000,100000,1000000)")
     parser.add_argument("--points", help="history sizes, comma-separated (default 100000,1000000,10000000)")
     parser.add_argument("--backends", default="sqlite,postgres", help="sqlite, postgres or both (default)")
@@ -482,9 +555,11 @@ def main() -> None:
         help="populate outside the bench lock, then measure under it (default: both); drop removes the stores",
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"where the stores live ({DEFAULT_DATA})")
-    parser.add_argument("--calls", type=int, default=30, help="timed calls per query and size (default 30)")
+    parser.add_argument("--calls", type=int, help="timed calls per query and size (default 30; 10 with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the stores after measuring (--phase drop later)")
     args = parser.parse_args()
+    if args.calls is None:
+        args.calls = 10 if args.quick else 30
     sizes = _counts(args.sizes, QUICK_RUN_SIZES if args.quick else RUN_SIZES)
     points = _counts(args.points, QUICK_POINT_SIZES if args.quick else POINT_SIZES)
     backends = [b for b in args.backends.split(",") if b]
@@ -560,7 +635,9 @@ def main() -> None:
             "only the id, name, times and values changed, then ANALYZE (PostgreSQL: VACUUM ANALYZE). A read back "
             "checks a copy reads as the real run and that search returns the expected runs.",
             f"History: written through the store's own write() (Run.flush's path) in batches of {WRITE_BATCH:,}.",
-            "History is read whole: the API has no downsampling, so a chart of N points costs the read of N.",
+            f"History is read whole, and downsampled with max_points={DOWNSAMPLE} (the first and last point, and "
+            "per bucket of steps the lowest and highest, chosen in the database); the downsample is checked "
+            "against one computed here from the whole read.",
             "page_deep: the page halfway down the list, by the page token (an offset) search_runs issues.",
             "No peer: this benchmark measures how Shipyard's own cost grows.",
         ],

@@ -165,12 +165,13 @@ def get_run(run_id: str) -> RunRecord:
     return _client().get_run(run_id)
 
 
-def get_metric_history(run_id: str, key: str) -> list[Metric]:
+def get_metric_history(run_id: str, key: str, *, max_points: int | None = None) -> list[Metric]:
     """Every point of one metric of a run, in step order, on the default client; see ``Client.get_metric_history``.
 
     >>> [(m.step, m.value) for m in sy.get_metric_history(run.id, "loss")]
+    >>> chart = sy.get_metric_history(run.id, "loss", max_points=1000)  # first, last, lows and highs per bucket
     """
-    return _client().get_metric_history(run_id, key)
+    return _client().get_metric_history(run_id, key, max_points=max_points)
 
 
 @overload

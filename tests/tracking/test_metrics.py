@@ -238,3 +238,24 @@ def test_a_refusal_is_reported_by_flush_not_by_a_batch_that_writes_on_the_way(cl
         run.flush()
     with pytest.raises(sy.InvalidInput, match="ended failed"):
         run.end()
+
+
+def test_a_chart_reads_a_long_history_downsampled_with_its_spike(client: sy.Client) -> None:
+    with client.start_run() as run:
+        run.log_batch(metrics=[("loss", 1.0 / (1 + s), s) for s in range(3_000)])
+        run.log_metric("loss", 40.0, step=1_234)
+    chart = client.get_metric_history(run.id, "loss", max_points=100)
+    assert len(chart) <= 100 and (chart[0].step, chart[-1].step) == (0, 2_999)
+    assert [(m.step, m.value) for m in chart if m.value == max(c.value for c in chart)] == [(1_234, 40.0)]
+    assert client.get_metric_history(run.id, "loss", max_points=10_000) == client.get_metric_history(run.id, "loss")
+
+
+def test_the_facade_passes_max_points_to_the_default_client(client: sy.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipyard.tracking import default
+
+    monkeypatch.setattr(default, "_default", client)
+    with client.start_run() as run:
+        run.log_batch(metrics=[("loss", float(s % 7), s) for s in range(50)])
+    assert len(sy.get_metric_history(run.id, "loss", max_points=10)) <= 10
+    with pytest.raises(sy.InvalidInput, match="max_points"):
+        sy.get_metric_history(run.id, "loss", max_points=1)

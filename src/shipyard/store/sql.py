@@ -17,7 +17,7 @@ from shipyard.core.entities_storage import MetricRow
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.core.validation import metric_point_problem
-from shipyard.store import _search, audit
+from shipyard.store import _history, _search, audit
 from shipyard.store._base import StoreBase, chunks, now_ms
 from shipyard.store._liveness import hostname, process_alive
 from shipyard.store.schema import (
@@ -285,9 +285,17 @@ class SqlStore(StoreBase):
             query = sa.select(latest_metrics.c.key, latest_metrics.c.step).where(latest_metrics.c.run_id == run_id)
             return {key: step + 1 for key, step in conn.execute(query).all()}
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+    def get_metric_history(self, run_id: str, key: str, *, max_points: int | None = None) -> list[Metric]:
+        """Every point of one metric in step order, or at most ``max_points`` of them for a chart.
+
+        Downsampled (see ``_history``): the first and last point, and per bucket of steps the lowest and
+        the highest, chosen in the database; a history of no more than ``max_points`` points comes whole.
+        """
+        limit = None if max_points is None else _history.check_max_points(max_points)
         with self._read() as conn:
             self._require_run(conn, run_id)
+            if limit is not None and (sampled := _history.read_downsampled(conn, run_id, key, limit)) is not None:
+                return sampled
             # Straight from the driver's cursor into named tuples: an index-only scan already in step
             # order, and no per-row work beyond building the tuple (NULL is how NaN is stored).
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

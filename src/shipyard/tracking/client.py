@@ -149,9 +149,17 @@ class Client:
             include_deleted=include_deleted,
         )
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every point of one metric, in step order (then time of logging)."""
-        return self.backend.store.get_metric_history(check_run_id(run_id), key)
+    def get_metric_history(self, run_id: str, key: str, *, max_points: int | None = None) -> list[Metric]:
+        """Every point of one metric, in step order (then time of logging); for a chart, at most ``max_points``.
+
+        With ``max_points`` (2 to 10,000) a longer history is downsampled in the database, keeping its
+        shape: the first and last point, and per bucket of steps (``(max_points - 2) // 2`` buckets of
+        equal width) the lowest and the highest point, so spikes survive. Every point returned is one that
+        was logged. A history of no more than ``max_points`` points comes whole.
+
+        >>> chart = client.get_metric_history(run.id, "loss", max_points=1000)  # of 10M points: 1000
+        """
+        return self.backend.store.get_metric_history(check_run_id(run_id), key, max_points=max_points)
 
     def delete_run(self, run_id: str) -> None:
         """Hide a run; ``restore_run`` brings it back until ``gc`` purges it after the grace period."""

@@ -165,3 +165,68 @@ def test_a_deleted_run_is_restored_before_it_resumes(backend: Backend) -> None:
     backend.store.delete_run(run.id)
     with pytest.raises(Conflict, match="restore"):
         backend.store.resume_run(run.id, pid=0)
+
+
+def _history(backend: Backend, values: list[float], steps: list[int] | None = None) -> str:
+    run = new_run(backend)
+    steps = list(range(len(values))) if steps is None else steps
+    backend.store.write(run.id, metrics_=[("loss", v, s, 1000 + s) for v, s in zip(values, steps, strict=True)])
+    return run.id
+
+
+def test_a_downsampled_history_no_longer_than_max_points_is_every_point(backend: Backend) -> None:
+    run_id = _history(backend, [0.5, math.nan, 0.25, 0.75])
+    whole = backend.store.get_metric_history(run_id, "loss")
+    sampled = backend.store.get_metric_history(run_id, "loss", max_points=4)
+    assert len(sampled) == 4 and [(m.step, m.timestamp) for m in sampled] == [(m.step, m.timestamp) for m in whole]
+    assert math.isnan(sampled[1].value) and backend.store.get_metric_history(run_id, "other", max_points=4) == []
+
+
+def test_a_downsampled_history_keeps_first_last_and_every_buckets_extremes(backend: Backend) -> None:
+    # 1,000 points at steps 0, 3, 6, ...: a spike up and a dip down that a chart must show, NaN in between.
+    values = [1.0 / (1 + i) for i in range(1000)]
+    values[400], values[401], values[700], values[10] = 50.0, -3.0, math.nan, 0.5
+    steps = [3 * i for i in range(1000)]
+    run_id = _history(backend, values, steps)
+    sampled = backend.store.get_metric_history(run_id, "loss", max_points=22)  # 10 buckets of 300 steps
+    assert len(sampled) <= 22 and sampled[0] == Metric("loss", 1.0, 0, 1000)
+    assert sampled[-1] == Metric("loss", values[-1], 2997, 1000 + 2997)
+    assert [m.step for m in sampled] == sorted(m.step for m in sampled)
+    logged = {(m.step, m.timestamp, m.value) for m in backend.store.get_metric_history(run_id, "loss")}
+    assert all((m.step, m.timestamp, m.value) in logged for m in sampled)  # only real points
+    for bucket in range(10):  # per bucket of 300 steps: its lowest and highest (NaN ignored) are there
+        inside = [(v, s) for v, s in zip(values, steps, strict=True) if bucket * 300 <= s < (bucket + 1) * 300]
+        finite = [(v, s) for v, s in inside if not math.isnan(v)]
+        for value, step in (min(finite), max(finite)):
+            assert Metric("loss", value, step, 1000 + step) in sampled, (bucket, value, step)
+    assert {Metric("loss", 50.0, 1200, 2200), Metric("loss", -3.0, 1203, 2203)} <= set(sampled)
+
+
+def test_a_downsampled_history_picks_one_point_among_equal_extremes(backend: Backend) -> None:
+    run = new_run(backend)
+    flat = [("loss", 2.0, s, 5) for s in range(50)] + [("loss", 2.0, 7, 4), ("loss", 2.0, 49, 9)]
+    backend.store.write(run.id, metrics_=flat)
+    sampled = backend.store.get_metric_history(run.id, "loss", max_points=6)  # 2 buckets: steps 0-24, 25-49
+    assert sampled == [Metric("loss", 2.0, 0, 5), Metric("loss", 2.0, 25, 5), Metric("loss", 2.0, 49, 9)]
+    ends = backend.store.get_metric_history(run.id, "loss", max_points=2)
+    assert ends == [Metric("loss", 2.0, 0, 5), Metric("loss", 2.0, 49, 9)]
+
+
+def test_a_downsampled_history_spans_the_whole_range_of_steps(backend: Backend) -> None:
+    run = new_run(backend)
+    steps = [-(2**63), -5, 0, 7, 2**40, 2**63 - 1]
+    backend.store.write(run.id, metrics_=[("loss", v, s, 1) for v, s in zip([6.0, 1, 4, 3, 5, 2], steps, strict=True)])
+    sampled = backend.store.get_metric_history(run.id, "loss", max_points=4)  # one bucket: the lowest, highest
+    assert [(m.step, m.value) for m in sampled] == [(-(2**63), 6.0), (-5, 1.0), (2**63 - 1, 2.0)]
+
+
+@pytest.mark.parametrize("max_points", [1, 0, -3, 10_001, 2.5, True, "100"])
+def test_a_downsampled_history_refuses_a_bad_max_points(backend: Backend, max_points: object) -> None:
+    run_id = _history(backend, [1.0, 2.0, 3.0])
+    with pytest.raises(InvalidInput, match=r"'max_points' .* from 2 to 10,000.* Got"):
+        backend.store.get_metric_history(run_id, "loss", max_points=max_points)  # type: ignore[arg-type]
+
+
+def test_a_downsampled_history_of_an_unknown_run_is_not_found(backend: Backend) -> None:
+    with pytest.raises(NotFound, match="nope"):
+        backend.store.get_metric_history("nope", "loss", max_points=100)
