@@ -144,4 +144,4 @@ def test_a_service_attribute_that_is_not_a_method_stops_the_facade_being_built()
         pass
 
     with pytest.raises(TypeError, match=r"Service\.size is a property, not a plain method.*shipyard/_defaults\.py"):
-        _defaults._following(Service)(Facade)
+        _defaults._following(Service, lambda client: Service())(Facade)

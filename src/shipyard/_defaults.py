@@ -38,12 +38,15 @@ def public_methods(cls: type) -> list[str]:
 class _Follower:
     """Hands each public method call to ``_service()``, the real service of the client ``current()`` returns."""
 
+    _reach: Callable[[Client], Any]
+    """How to get the service from a client; set by ``_following``."""
+
     def __init__(self, current: CurrentClient) -> None:
         # The real service's __init__ is not called on purpose: a facade holds no store of its own.
         self._current = current
 
     def _service(self) -> Any:
-        raise NotImplementedError
+        return type(self)._reach(self._current())
 
     def __repr__(self) -> str:
         return f"<{self._label}: {self._what} of the default client (sy.init(uri) changes it)>"
@@ -60,10 +63,11 @@ def _hand_on(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     return handed_on
 
 
-def _following(service: type) -> Callable[[type[_Facade]], type[_Facade]]:
-    """Give the decorated facade every public method of ``service``, each handed on to the current service."""
+def _following(service: type, reach: Callable[[Client], Any]) -> Callable[[type[_Facade]], type[_Facade]]:
+    """Give the decorated facade every public method of ``service``, each handed on to ``reach(current client)``."""
 
     def build(facade: type[_Facade]) -> type[_Facade]:
+        facade._reach = staticmethod(reach)
         for name in public_methods(service):
             member = inspect.getattr_static(service, name)
             if not inspect.isfunction(member):
@@ -77,7 +81,7 @@ def _following(service: type) -> Callable[[type[_Facade]], type[_Facade]]:
     return build
 
 
-@_following(Datasets)
+@_following(Datasets, lambda client: client.datasets)
 class DefaultDatasets(_Follower, Datasets):
     """``sy.datasets``: the dataset versions of the default client (``client.datasets`` of another client).
 
@@ -91,11 +95,8 @@ class DefaultDatasets(_Follower, Datasets):
     _label = "shipyard.datasets"
     _what = "the dataset versions"
 
-    def _service(self) -> Datasets:
-        return self._current().datasets
 
-
-@_following(Models)
+@_following(Models, lambda client: client.models)
 class DefaultModels(_Follower, Models):
     """``sy.models``: the model registry of the default client (``client.models`` of another client).
 
@@ -110,11 +111,8 @@ class DefaultModels(_Follower, Models):
     _label = "shipyard.models"
     _what = "the model registry"
 
-    def _service(self) -> Models:
-        return self._current().models
 
-
-@_following(Gate)
+@_following(Gate, lambda client: Gate(client))
 class DefaultGate(_Follower, Gate):
     """``sy.gate``: the release gate of the default client (``shipyard.gates.Gate(client)`` for another).
 
@@ -127,9 +125,6 @@ class DefaultGate(_Follower, Gate):
 
     _label = "shipyard.gate"
     _what = "the release gate"
-
-    def _service(self) -> Gate:
-        return Gate(self._current())
 
 
 __all__ = ["CurrentClient", "DefaultDatasets", "DefaultGate", "DefaultModels", "public_methods"]
