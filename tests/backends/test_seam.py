@@ -136,6 +136,7 @@ def test_every_part_of_the_backend_is_a_protocol_of_the_seam() -> None:
         "canaries",
         "loops",
         "blobs",
+        "accounts",
     }
     assert all(getattr(part, "_is_protocol", False) for part in PARTS.values())
 

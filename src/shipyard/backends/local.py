@@ -8,6 +8,7 @@ from shipyard.artifacts import BlobStore, open_blob_store
 from shipyard.backends.uri import Locations, resolve
 from shipyard.core.config import Settings
 from shipyard.store import DatasetStore, RegistryStore, SqlStore
+from shipyard.store.accounts import AccountStore
 from shipyard.store.canaries import CanaryStore
 from shipyard.store.loops import LoopStore
 from shipyard.store.monitors import MonitorStore
@@ -42,6 +43,7 @@ class LocalBackend:
         self.monitors = MonitorStore(store.engine)
         self.canaries = CanaryStore(store.engine)
         self.loops = LoopStore(store.engine)
+        self.accounts = AccountStore(store.engine)
 
     @property
     def metadata_location(self) -> str:

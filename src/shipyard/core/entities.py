@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Records split into modules of their own by domain, re-exported so that one import path serves all.
+from shipyard.core.entities_accounts import ApiToken as ApiToken
+from shipyard.core.entities_accounts import Membership as Membership
+from shipyard.core.entities_accounts import Principal as Principal
+from shipyard.core.entities_accounts import Role as Role
+from shipyard.core.entities_accounts import User as User
 from shipyard.core.entities_gate import Decision as Decision
 from shipyard.core.entities_gate import Problem as Problem
 from shipyard.core.entities_gate import Verification as Verification

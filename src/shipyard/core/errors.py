@@ -17,7 +17,9 @@ Every error says what was wrong and what to do. Each class carries ``exit_code``
     │   └── UnsupportedMediaType            2     415   unsupported_media_type
     ├── Conflict                            2     409   conflict
     ├── GateBlocked                         1     403   gate_blocked
+    ├── Unauthenticated                     2     401   unauthenticated
     ├── PermissionDenied                    2     403   permission_denied
+    ├── TooManyAttempts                     2     429   too_many_attempts
     ├── CorruptArtifact                     2     500   corrupt_artifact
     ├── ModelFailed                         2     500   model_error
     ├── StoreError                          2     503   store_unavailable
@@ -152,6 +154,14 @@ class GateBlocked(ShipyardError):
     code = "gate_blocked"
 
 
+class Unauthenticated(ShipyardError):
+    """The caller did not prove who they are: no API token, or one that is unknown, revoked or expired, a
+    disabled user, or a wrong user name or password. The message never repeats the secret."""
+
+    http_status = 401
+    code = "unauthenticated"
+
+
 class PermissionDenied(ShipyardError):
     """The caller's role (or the model's format) does not allow the operation.
 
@@ -161,6 +171,21 @@ class PermissionDenied(ShipyardError):
 
     http_status = 403
     code = "permission_denied"
+
+
+class TooManyAttempts(ShipyardError):
+    """Too many failed logins for one user name in a short time; ``retry_after`` seconds is when to try again."""
+
+    http_status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return {} if self.retry_after is None else {"retry_after": self.retry_after}
 
 
 class CorruptArtifact(ShipyardError):

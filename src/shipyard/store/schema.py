@@ -522,3 +522,59 @@ model_aliases.append_column(sa.Column("authorized_by", sa.Text, nullable=True))
 # A verdict is binding only when the store found it made under the policy in force, on the evaluation data
 # that policy requires; any other verdict is a preview that can never open a protected alias.
 verdicts.append_column(sa.Column("binding", sa.Boolean, nullable=False, server_default=sa.false()))
+
+# Accounts of a team server (revision 0010) ----------------------------------------------------------------
+
+# A user's password is kept only as an argon2id hash; ``disabled_at`` stops their tokens and logins at once.
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("disabled_at", sa.BigInteger, nullable=True),
+)
+
+# An API token is kept as the sha256 of its secret (``secret_hash``, the one lookup of every request, so
+# unique and indexed); ``prefix`` is the secret's first 8 characters after ``sy_``, to tell tokens apart.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False, server_default=""),
+    sa.Column("prefix", sa.String(8), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(250), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=True),
+    sa.Column("last_used_at", sa.BigInteger, nullable=True),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_api_tokens_user", "user_id"),
+)
+
+# A user's role in a project; a caller's roles are read by user on every request (``ix_project_members_user``).
+project_members = sa.Table(
+    "project_members",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_project_members_user", "user_id"),
+)
+
+# Login attempts not (yet) known to have succeeded, by the user name given (known or not); kept in the
+# database so that every server replica counts the same ones. A success deletes its name's rows.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Index("ix_login_failures_name_at", "name", "at"),
+    sa.Index("ix_login_failures_at", "at"),
+)
