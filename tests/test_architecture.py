@@ -40,6 +40,7 @@ LAYERS = {
     "store": 1,
     "artifacts": 1,
     "backends": 1,
+    "client": 1,
     "tracking": 2,
     "data": 2,
     "packaging": 2,
@@ -49,6 +50,7 @@ LAYERS = {
     "monitoring": 4,
     "pipelines": 4,
     "cli": 5,
+    "server": 5,
     "demo": 5,
 }
 _PLUGIN = re.compile(r"(shipyard(?:\.\w+)+):\w+")

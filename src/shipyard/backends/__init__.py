@@ -13,7 +13,12 @@ __all__ = ["Backend", "open_backend"]
 
 
 def open_backend(settings: Settings, *, auto_upgrade: bool | None = None) -> Backend:
-    """The backend the settings' URI names: a folder, ``sqlite:///…`` or ``postgresql+psycopg://…`` (local)."""
+    """The backend the settings' URI names: ``http(s)://`` a server (``HttpBackend``, with ``settings.token``);
+    a folder, ``sqlite:///…`` or ``postgresql+psycopg://…`` a local one."""
+    if settings.uri.split("://", 1)[0].lower() in ("http", "https"):
+        from shipyard.client.http import open_http
+
+        return open_http(settings.uri, settings.token or None)
     from shipyard.backends.local import open_local
 
     return open_local(settings, auto_upgrade=auto_upgrade)

@@ -22,10 +22,7 @@ def resolve(settings: Settings) -> Locations:
     uri = settings.uri
     scheme = urlparse(uri).scheme.split("+")[0]
     if scheme in ("http", "https"):
-        raise InvalidInput(
-            f"SHIPYARD_URI={uri!r} names a Shipyard server; the HTTP backend is not part of this version yet. "
-            "Use a folder (./.shipyard), sqlite:///path/shipyard.db or postgresql+psycopg://… instead."
-        )
+        raise InvalidInput(f"SHIPYARD_URI={uri!r} names a Shipyard server, which keeps the database and files itself.")
     if scheme == "sqlite":
         database = uri
         path = uri.split(":///", 1)[1] if ":///" in uri else ""

@@ -29,6 +29,7 @@ from shipyard.cli import (
     runs,
     schedule,
     serve,
+    server,
 )
 from shipyard.cli._output import stdin_is_terminal
 from shipyard.cli._state import CliState
@@ -184,6 +185,7 @@ schedule.register(pipeline.app, app)
 maintenance.register(app)
 gate.register(app)
 serve.register(app)
+server.register(app)
 predict.register(app)
 monitor.register(app)
 demo.register(app)

@@ -76,6 +76,8 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     gc_grace: float = 3600.0
     capture_environment: bool = True
+    token: str = field(default="", repr=False)
+    """The API token for a server URI (``SHIPYARD_TOKEN``); never read from ``shipyard.toml``."""
 
     @classmethod
     def load(
@@ -88,6 +90,12 @@ class Settings:
         config_path = root / CONFIG_FILE
         if config_path.is_file():
             table = _read_table(config_path)
+            if "token" in table:
+                raise InvalidInput(
+                    f"{config_path} holds an API token ([shipyard] token); a token is a secret and a project file "
+                    "gets committed. Remove it, revoke the token (`shipyard tokens revoke`), and set SHIPYARD_TOKEN "
+                    "in the environment instead."
+                )
             values.update(table)
             sources.update({k: f"{config_path} [shipyard] {k}" for k in table})
         for name in _field_names():

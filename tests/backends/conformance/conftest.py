@@ -20,19 +20,27 @@ from shipyard.core.config import Settings
 from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import DatasetVersion, ModelVersion, RunRecord
 from tests._gate_helpers import CHEAP_POLICY
+from tests._server import server_thread
 from tests.conftest import BACKENDS
 
 PROJECT = "default"
 _count = itertools.count(1)
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[*BACKENDS, pytest.param("http", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """A fresh, empty backend: SQLite in a temporary folder, or PostgreSQL in a schema of its own."""
+    """A fresh, empty backend: SQLite in a temporary folder, PostgreSQL in a schema of its own, or the HTTP
+    backend of a server (on this process's thread) over such a PostgreSQL schema, with an admin's token."""
     if request.param == "sqlite":
         uri, artifacts = str(tmp_path / ".shipyard"), str(tmp_path / ".shipyard" / "artifacts")
     else:
         uri, artifacts = request.getfixturevalue("postgres_url"), str(tmp_path / "artifacts")
+    if request.param == "http":
+        with server_thread(uri, artifacts, tmp_path) as server:
+            made = open_backend(Settings.load(cwd=tmp_path, environ={}, uri=server.url, token=server.admin_token))
+            yield made
+            made.close()
+        return
     made = open_backend(Settings.load(cwd=tmp_path, environ={}, uri=uri, artifacts=artifacts))
     yield made
     made.close()

@@ -1,0 +1,64 @@
+"""``shipyard server``: the team server over a store (PostgreSQL + S3, or the local ./.shipyard to try it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shipyard.cli._state import load_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command("server")(server)
+
+
+def server(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None, typer.Option(help="The metadata store: postgresql+psycopg://…, sqlite:///… or a folder.")
+    ] = None,
+    artifacts: Annotated[str | None, typer.Option(help="The artifact store: s3://bucket/prefix or a folder.")] = None,
+    host: Annotated[str, typer.Option(help="The interface to listen on (0.0.0.0 for every one).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the store.")] = 1,
+    log_level: Annotated[str, typer.Option(help="info logs every request as JSON; warning only problems.")] = "info",
+) -> None:
+    """Serve the store to a team over HTTP: /api/v1 with API tokens and per-project roles.
+
+    With no --db the local ./.shipyard store is served on 127.0.0.1, to try team mode in one command. The
+    first start creates an admin and prints its token once.
+    """
+    import uvicorn
+
+    from shipyard.core.actor import current_actor
+    from shipyard.server.main import configure_logging, ensure_first_admin, environment_for, export, open_store
+
+    settings = load_settings(ctx)
+    if db is not None or artifacts is not None:
+        from shipyard.core.config import Settings
+
+        settings = Settings.load(uri=db or settings.uri, artifacts=artifacts)
+    backend = open_store(settings)
+    try:
+        first = ensure_first_admin(backend, current_actor())
+    finally:
+        backend.close()
+    if first is not None:
+        typer.echo(
+            f"Created the first admin, {first.name!r}. Its API token, shown only this once:\n\n  {first.token}\n"
+        )
+        typer.echo(f"  export SHIPYARD_URI=http://{host}:{port} SHIPYARD_TOKEN={first.token}\n")
+    export(environment_for(settings))
+    configure_logging(log_level)
+    typer.echo(f"Shipyard server on http://{host}:{port} ({workers} worker(s)) serving {settings.uri}", err=True)
+    uvicorn.run(
+        "shipyard.server.main:create_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

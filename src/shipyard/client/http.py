@@ -1,0 +1,234 @@
+"""``HttpBackend``: the backend seam spoken over HTTP to ``shipyard server``.
+
+Each part (``backend.registry``, ``backend.store``, …) answers the protocol's methods by calling the
+operation ``shipyard.client.wire`` names for it, so the domain services run unchanged on a server. Blobs
+stream both ways: an upload is hashed first and the server checks the digest while it writes; a download is
+checked here while it is written, and only a verified file is moved into place.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+from shipyard.backends import protocol
+from shipyard.client import codec, wire
+from shipyard.client.transport import TOKEN_ENV, Transport
+from shipyard.core.digests import digest_bytes
+from shipyard.core.entities_storage import GcReport
+from shipyard.core.errors import CorruptArtifact, NotFound, PermissionDenied
+
+CHUNK = 1 << 20
+
+
+class _Part:
+    """One part of the backend: its protocol's methods, each a call of its wire operation."""
+
+    def __init__(self, transport: Transport, attr: str, proto: type) -> None:
+        self._transport = transport
+        self._attr = attr
+        self._proto = proto
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_") or not hasattr(self._proto, method):
+            raise AttributeError(method)
+        if method in wire.server_only(self._attr):
+            call = functools.partial(_refused, self._attr, method)
+        else:
+            op = wire.operation(self._attr, method)
+            if op is None:
+                raise AttributeError(method)
+            call = functools.partial(_call, self._transport, op, inspect.signature(getattr(self._proto, method)))
+        self.__dict__[method] = call  # found once; later calls skip __getattr__
+        return call
+
+
+def _refused(attr: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    if (attr, method) == ("verdicts", "add"):
+        raise PermissionDenied(
+            "Verdicts are written by the server's own gate runs, never by a client: run the gate with "
+            "`shipyard gate run` (or sy.gate.evaluate), which asks the server to evaluate."
+        )
+    raise PermissionDenied(f"{attr}.{method} runs only on the server.")
+
+
+def _call(transport: Transport, op: wire.Operation, signature: inspect.Signature, *args: Any, **kwargs: Any) -> Any:
+    bound = signature.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    given = bound.arguments
+    values: dict[str, Any] = {}
+    for p in op.sent:
+        value = given.get(p.name, p.default)
+        if p.keywords:
+            value = dict(given.get(p.name, {}) or {})
+        values[p.name] = codec.to_wire(p.annotation, value)
+    if op.verb == "GET":
+        query = {k: v for k, v in values.items() if v is not None}
+        if not op.paged:
+            return codec.from_wire(op.returns, transport.call("GET", op.path, params=query), op.label)
+        return _all_pages(transport, op, query)
+    if not op.paged:
+        return codec.from_wire(op.returns, transport.call("POST", op.path, body=values), op.label)
+    return _all_pages(transport, op, None, body=values)
+
+
+def _all_pages(transport: Transport, op: wire.Operation, query: dict[str, Any] | None, body: Any = None) -> Any:
+    items: list[Any] = []
+    token: str | None = None
+    while True:
+        params = dict(query or {})
+        if token is not None:
+            params["page_token"] = token
+        page = transport.call(op.verb, op.path, params=params, body=body)
+        items.extend(page["items"])
+        token = page.get("next_page_token")
+        if not token:
+            return codec.from_wire(op.returns, items, op.label)
+
+
+class HttpBlobs:
+    """Blobs through the server: uploads streamed and checked by the server, downloads checked here."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    @property
+    def url(self) -> str:
+        return f"{self._transport.url}{wire.API}/blobs"
+
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        digest, size = _hash_file(path)
+        if not self.exists(digest):
+            with open(path, "rb") as source:
+                self._upload(digest, size, _chunks(source))
+        return digest, size
+
+    def adopt_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        stored = self.put_file(path)
+        os.unlink(path)
+        return stored
+
+    def scratch_dir(self) -> Path | None:
+        return None
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        digest = digest_bytes(data)
+        if not self.exists(digest):
+            self._upload(digest, len(data), data)
+        return digest, len(data)
+
+    def _upload(self, digest: str, size: int, content: Any) -> None:
+        self._transport.call(
+            "PUT",
+            f"{wire.API}/blobs/{digest}",
+            content=content,
+            headers={"content-type": "application/octet-stream", "content-length": str(size)},
+        )
+
+    def exists(self, digest: str) -> bool:
+        return bool(self._stat(digest)["exists"])
+
+    def size(self, digest: str) -> int:
+        found = self._stat(digest)
+        if not found["exists"]:
+            raise NotFound(f"No blob {digest} in the server's artifact store.")
+        return int(found["size"])
+
+    def _stat(self, digest: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self._transport.call("GET", f"{wire.API}/blobs/{digest}/stat")
+        return answer
+
+    def read_bytes(self, digest: str) -> bytes:
+        response = self._transport.send("GET", f"{wire.API}/blobs/{digest}")
+        data: bytes = response.content
+        if digest_bytes(data) != digest:
+            raise CorruptArtifact(f"The blob {digest} arrived from the server with other content; nothing was kept.")
+        return data
+
+    def download(self, digest: str, dest: str | os.PathLike[str]) -> None:
+        dest = Path(dest)
+        temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        response = self._transport.send("GET", f"{wire.API}/blobs/{digest}", stream=True)
+        sha = hashlib.sha256()
+        try:
+            with open(temp, "xb") as out:
+                for chunk in response.iter_bytes(CHUNK):
+                    sha.update(chunk)
+                    out.write(chunk)
+            if f"sha256:{sha.hexdigest()}" != digest:
+                raise CorruptArtifact(
+                    f"The blob {digest} arrived from the server with other content; {dest} was left unchanged."
+                )
+            os.replace(temp, dest)
+        finally:
+            response.close()
+            temp.unlink(missing_ok=True)
+
+    def iter_blobs(self) -> Iterator[tuple[str, int, float]]:
+        raise PermissionDenied("Listing every blob runs on the server: run `shipyard gc` there.")
+
+    def gc(
+        self, referenced: set[str], grace_seconds: float, now: float | None = None, dry_run: bool = False
+    ) -> GcReport:
+        raise PermissionDenied("Collecting blobs runs on the server: run `shipyard gc` there, as its admin.")
+
+
+def _hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    sha, size = hashlib.sha256(), 0
+    with open(path, "rb") as source:
+        while chunk := source.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return f"sha256:{sha.hexdigest()}", size
+
+
+def _chunks(source: Any) -> Iterator[bytes]:
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+class HttpBackend:
+    """Every part of the seam over HTTP to one ``shipyard server``; chosen by an ``http(s)://`` URI."""
+
+    def __init__(self, url: str, token: str | None, *, timeout: float = 30.0, retries: int = 5) -> None:
+        self.transport = Transport(url, token, timeout=timeout, retries=retries)
+        parts = {attr: (attr, proto) for attr, proto, _ in wire.TABLE.values()}
+        for attr, (name, proto) in parts.items():
+            setattr(self, f"_{name}", _Part(self.transport, attr, proto))
+        self._blobs = HttpBlobs(self.transport)
+
+    store = property(lambda self: cast("protocol.RunsBackend", self._store))
+    datasets = property(lambda self: cast("protocol.DatasetsBackend", self._datasets))
+    registry = property(lambda self: cast("protocol.RegistryBackend", self._registry))
+    verdicts = property(lambda self: cast("protocol.VerdictsBackend", self._verdicts))
+    policies = property(lambda self: cast("protocol.PoliciesBackend", self._policies))
+    pipelines = property(lambda self: cast("protocol.PipelinesBackend", self._pipelines))
+    schedules = property(lambda self: cast("protocol.SchedulesBackend", self._schedules))
+    predictions = property(lambda self: cast("protocol.PredictionsBackend", self._predictions))
+    monitors = property(lambda self: cast("protocol.MonitorsBackend", self._monitors))
+    canaries = property(lambda self: cast("protocol.CanariesBackend", self._canaries))
+    loops = property(lambda self: cast("protocol.LoopsBackend", self._loops))
+    blobs = property(lambda self: cast("protocol.BlobsBackend", self._blobs))
+    accounts = property(lambda self: cast("protocol.AccountsBackend", self._accounts))
+
+    @property
+    def metadata_location(self) -> str:
+        return self.transport.url
+
+    def after_fork(self) -> None:
+        self.transport.forget_connections()
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def open_http(url: str, token: str | None = None) -> HttpBackend:
+    """The backend of the server at ``url``; the token defaults to ``$SHIPYARD_TOKEN``."""
+    return HttpBackend(url, token if token is not None else os.environ.get(TOKEN_ENV) or None)

@@ -1,0 +1,144 @@
+"""Who is calling, and may they: tokens to principals, and each operation's ``Access`` checked.
+
+The project an operation touches is found by the server: from the ``project`` argument, or by looking up
+the rows the call names by id (a run id says nothing to trust about its project). A caller without any
+role in that project is told the row does not exist, so ids of other projects reveal nothing; a caller
+with too weak a role is told which role the act needs. Every refused write is an audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shipyard.client import wire
+from shipyard.core.entities_accounts import Principal, Role
+from shipyard.core.errors import NotFound, PermissionDenied, Unauthenticated
+
+CACHE_SECONDS = 2.0
+"""How long a token's principal is reused without asking the database (a revocation takes effect within it)."""
+
+
+class TokenCache:
+    """Principals by token, each for ``CACHE_SECONDS``: one database read per token per interval."""
+
+    def __init__(self, authenticate: Callable[[str], Principal], seconds: float = CACHE_SECONDS) -> None:
+        self._authenticate = authenticate
+        self._seconds = seconds
+        self._lock = threading.Lock()
+        self._found: dict[str, tuple[float, Principal]] = {}
+
+    def principal(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise Unauthenticated(
+                "This server needs an API token: send 'Authorization: Bearer sy_…' (clients: set SHIPYARD_TOKEN)."
+            )
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+        key = hashlib.sha256(secret.strip().encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._found.get(key)
+        if cached is not None and now - cached[0] < self._seconds:
+            return cached[1]
+        principal = self._authenticate(secret.strip())
+        with self._lock:
+            if len(self._found) > 10_000:
+                self._found.clear()
+            self._found[key] = (now, principal)
+        return principal
+
+
+def rank(role: str | Role) -> int:
+    return wire.ROLES.index(str(role))
+
+
+def has_role(principal: Principal, project: str, role: str) -> bool:
+    held = principal.role_in(project)
+    return held is not None and rank(held) >= rank(role)
+
+
+class Refusal(PermissionDenied):
+    """A ``PermissionDenied`` that the server records in the audit log (the act, the actor, the project)."""
+
+    def __init__(self, message: str, *, project: str | None) -> None:
+        super().__init__(message)
+        self.project = project
+
+
+def required_role(op: wire.Operation, args: Mapping[str, Any], protected: Callable[[str], frozenset[str]]) -> str:
+    """The role ``op`` needs with these arguments: an override needs admin; a protected alias maintainer."""
+    role = op.access.role
+    if op.access.rule in ("alias", "override") and args.get("override_reason"):
+        return "admin"
+    if op.access.rule == "alias" and args.get("alias") in protected(str(args["project"])):
+        return "maintainer"
+    return role
+
+
+def authorize(
+    op: wire.Operation,
+    args: Mapping[str, Any],
+    principal: Principal,
+    *,
+    project_of: Callable[[str, Any], str | None],
+    protected: Callable[[str], frozenset[str]],
+    owns_token: Callable[[Principal, Any], bool] = lambda principal, token_id: False,
+) -> None:
+    """Raise unless ``principal`` may call ``op`` with ``args``."""
+    access = op.access
+    if principal.admin:
+        return
+    if access.role == wire.SERVER_ADMIN:
+        raise Refusal(f"{op.label} is for server admins only; {principal.name} is not one.", project=None)
+    if access.user is not None and args.get(access.user) != principal.name:
+        raise Refusal(
+            f"{op.label}: {principal.name} may act only on their own account; a server admin acts on others'.",
+            project=None,
+        )
+    if access.rule == "own_token" and not owns_token(principal, args.get("token_id")):
+        raise NotFound(f"No token {args.get('token_id')!r} of {principal.name}.")
+    if access.user is not None or access.rule == "own_token":
+        return
+    if access.role == wire.MEMBER:
+        if not principal.roles:
+            raise Refusal(f"{principal.name} has no role in any project yet; ask an admin to add one.", project=None)
+        return
+    role = required_role(op, args, protected)
+    projects: list[str] = []
+    if access.project is not None and args.get(access.project) is not None:
+        projects.append(str(args[access.project]))
+    for name, kind in access.ids:
+        value = args.get(name)
+        for key in value if isinstance(value, (list, tuple)) else [value]:
+            if key is None:
+                continue
+            owner = project_of(kind, key)
+            if owner is None or principal.role_in(owner) is None:
+                raise NotFound(f"No {kind.replace('_', ' ')} {key!r} in the projects {principal.name} can see.")
+            projects.append(owner)
+    for project in dict.fromkeys(projects):
+        if not has_role(principal, project, role):
+            held = principal.role_in(project)
+            raise Refusal(
+                f"{op.label} in project {project!r} needs the {role} role; {principal.name} has "
+                f"{'the ' + str(held) + ' role' if held else 'no role there'}. Ask an admin of the project.",
+                project=project,
+            )
+
+
+def visible(principal: Principal, items: list[Any]) -> list[Any]:
+    """Of a listing over every project, what the principal may see: items (or project names) of projects it
+    has a role in; server-level items (no project) only for server admins."""
+    if principal.admin:
+        return items
+
+    def allowed(item: Any) -> bool:
+        project = item if isinstance(item, str) else getattr(item, "project", None)
+        return project is not None and principal.role_in(project) is not None
+
+    return [i for i in items if allowed(i)]

@@ -1,0 +1,158 @@
+"""``shipyard server``'s ASGI app: the ``/api/v1`` operations, blobs, health, metrics, one error table.
+
+Every error answers ``{"error": code, "message": …}`` with the status ``shipyard.core.errors`` gives its
+class; a request the framework cannot read (a body of the wrong shape) is a 422 naming the field; an
+unknown route a 404. Only a fault of the server answers 500, and its body names nothing of the server.
+Access logs are one JSON object per request on the ``shipyard.server.access`` logger: method, path, status,
+milliseconds, the caller's name, never a token or a query string.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from shipyard.client import wire
+from shipyard.core.errors import InvalidInput, MalformedJson, MethodNotAllowed, NotFound, ShipyardError
+from shipyard.core.version import __version__
+from shipyard.server import blobs
+from shipyard.server.routes import add_operation_routes
+from shipyard.serving.errors import error_answer
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from shipyard.server.context import ServerContext
+
+access_log = logging.getLogger("shipyard.server.access")
+
+
+def create_app(context: ServerContext) -> FastAPI:
+    """The server's app over ``context`` (its local backend and caches)."""
+    app = FastAPI(
+        title="Shipyard server",
+        version=__version__,
+        openapi_url=f"{wire.API}/openapi.json",
+        docs_url=f"{wire.API}/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    _install_errors(app)
+    add_operation_routes(app, context)
+    blobs.add_routes(app, context)
+    _add_service_routes(app, context)
+    app.add_middleware(AccessLog)
+    return app
+
+
+def _answer(exc: BaseException, request_id: str | None = None) -> Response:
+    status, body, headers = error_answer(exc, request_id)
+    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _install_errors(app: FastAPI) -> None:
+    async def shipyard_error(request: Request, exc: Exception) -> Response:
+        return _answer(exc, getattr(request.state, "request_id", None))
+
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problem = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "unreadable request"}
+        where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        if problem.get("type") == "json_invalid":
+            error: ShipyardError = MalformedJson(f"The request body is not valid JSON: {problem.get('msg')}.")
+        else:
+            error = InvalidInput(f"{where or 'the request'}: {problem.get('msg')}.")
+        return _answer(error, getattr(request.state, "request_id", None))
+
+    async def framework(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            error: Exception = NotFound(f"{request.method} {request.url.path}: no such route; see {wire.API}/docs.")
+        elif exc.status_code == 405:
+            allowed = tuple(m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip())
+            error = MethodNotAllowed(
+                f"{request.method} {request.url.path}: send {' or '.join(allowed)}.", allowed=allowed
+            )
+        else:
+            error = InvalidInput(f"{request.method} {request.url.path}: {exc.detail}")
+        return _answer(error)
+
+    async def fault(request: Request, exc: Exception) -> Response:
+        return _answer(exc, getattr(request.state, "request_id", None))
+
+    app.add_exception_handler(ShipyardError, shipyard_error)
+    app.add_exception_handler(RequestValidationError, unreadable)
+    app.add_exception_handler(HTTPException, framework)
+    app.add_exception_handler(Exception, fault)
+
+
+def _add_service_routes(app: FastAPI, context: ServerContext) -> None:
+    from shipyard.server import metrics
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> Response:
+        return Response('{"status":"ok"}', media_type="application/json")
+
+    @app.get("/ready", include_in_schema=False)
+    def ready() -> Response:
+        context.ready()
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+
+class AccessLog:
+    """Pure ASGI middleware: a request id, the access log line, and the request counters."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from shipyard.server import metrics
+
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - started
+            route = scope.get("route")
+            label = getattr(route, "path", "unmatched")
+            metrics.observe(scope["method"], label, status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                state: Any = scope.get("state", {})
+                access_log.info(
+                    json.dumps(
+                        {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "ms": round(seconds * 1000, 2),
+                            "user": state.get("principal"),
+                        }
+                    )
+                )

@@ -1,0 +1,60 @@
+"""What every request of one server process shares: the local backend, the token cache, the row scopes."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request
+
+from shipyard.backends.local import LocalBackend
+from shipyard.client import wire
+from shipyard.core.entities_accounts import Principal
+from shipyard.server.access import Refusal, TokenCache, authorize
+from shipyard.store.scopes import ScopeStore
+
+
+class ServerContext:
+    """The server's hold on the store; nothing here outlives a request but caches, so replicas may share a store."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self.backend = backend
+        self.scopes = ScopeStore(backend.store.engine)
+        self.tokens = TokenCache(backend.accounts.authenticate)
+        scratch = backend.blobs.scratch_dir()  # on the store's filesystem an upload is moved in, not copied
+        self.upload_dir = str(scratch) if scratch is not None else tempfile.gettempdir()
+
+    def principal(self, request: Request) -> Principal:
+        """The caller, from the request's bearer token (FastAPI dependency); 401 without a valid one."""
+        found = self.tokens.principal(request.headers.get("authorization"))
+        request.state.principal = found.name
+        return found
+
+    def check(self, op: wire.Operation, args: Mapping[str, Any], principal: Principal) -> None:
+        """Raise unless ``principal`` may call ``op``; a refused write is audited."""
+        try:
+            authorize(
+                op,
+                args,
+                principal,
+                project_of=self.scopes.project_of,
+                protected=self.backend.registry.protected_aliases,
+                owns_token=self._owns_token,
+            )
+        except Refusal as refused:
+            if op.verb != "GET":
+                self.scopes.record_refusal(
+                    principal.name,
+                    "access.denied",
+                    refused.project,
+                    {"operation": op.label, "message": str(refused)},
+                )
+            raise
+
+    def _owns_token(self, principal: Principal, token_id: Any) -> bool:
+        return any(t.id == token_id for t in self.backend.accounts.list_tokens(principal.name))
+
+    def ready(self) -> None:
+        """Raise ``StoreError`` unless the database answers (the readiness probe)."""
+        self.scopes.ping()

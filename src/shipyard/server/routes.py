@@ -1,0 +1,158 @@
+"""The ``/api/v1`` routes: one per operation of ``shipyard.client.wire``, made from the table.
+
+Each route reads its arguments (query string or JSON body, checked against the protocol's types; a value of
+the wrong type is a 422 naming the field), fills ``actor``/``by`` with the caller, checks the caller's
+access, calls the local backend and answers JSON. A list answer is paged: ``page_token`` and ``page_size``
+in the query, ``{"items": […], "next_page_token": …}`` in the answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections.abc
+import inspect
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from shipyard.client import codec, wire
+from shipyard.core.entities import RunPage
+from shipyard.core.entities_accounts import Principal
+from shipyard.core.errors import InvalidInput
+from shipyard.server.access import authorize, visible
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from shipyard.server.context import ServerContext
+
+PAGE_SIZE = 5_000
+MAX_PAGE_SIZE = 50_000
+
+
+def _camel(text: str) -> str:
+    return "".join(word.capitalize() for word in text.split("_"))
+
+
+def _query_type(annotation: Any) -> Any:
+    """Sequences of strings arrive as repeated query parameters (``?states=open&states=acknowledged``)."""
+    sequences = (collections.abc.Sequence, tuple, list)
+    if any(typing.get_origin(a) in sequences for a in (annotation, *typing.get_args(annotation))):
+        return list[str] | None
+    return annotation
+
+
+def _field(name: str) -> str:
+    """The body model's attribute for an argument: one that BaseModel has already (``schema``) gets a ``_``."""
+    return f"{name}_" if hasattr(BaseModel, name) else name
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(codec.dumps(payload), status_code=status, media_type="application/json")
+
+
+def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+    start = 0
+    if token:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(f"page_token {token!r} is not a token this server gave out.") from None
+        if start < 0:
+            raise InvalidInput(f"page_token {token!r} is not a token this server gave out.")
+    end = start + size
+    after = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], after
+
+
+def add_operation_routes(app: FastAPI, context: ServerContext) -> None:
+    for op in wire.operations():
+        endpoint = _endpoint(op, context)
+        app.add_api_route(
+            op.path,
+            endpoint,
+            methods=[op.verb],
+            name=op.label,
+            summary=f"{op.attr}.{op.method}",
+            tags=[op.part],
+            openapi_extra={"x-shipyard-role": op.access.role},
+            response_class=Response,
+        )
+
+
+def _endpoint(op: wire.Operation, context: ServerContext) -> Callable[..., Response]:
+    parameters = [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter(
+            "principal", inspect.Parameter.KEYWORD_ONLY, annotation=Principal, default=Depends(context.principal)
+        ),
+    ]
+    if op.verb == "GET":
+        for p in op.sent:
+            default = ... if p.required else p.default
+            parameters.append(
+                inspect.Parameter(
+                    p.name, inspect.Parameter.KEYWORD_ONLY, annotation=_query_type(p.annotation), default=Query(default)
+                )
+            )
+    else:
+        fields: dict[str, Any] = {
+            _field(p.name): (codec.wire_type(p.annotation), Field(... if p.required else p.default, alias=p.name))
+            for p in op.sent
+        }
+        body_model = create_model(
+            f"{_camel(op.part)}{_camel(op.method)}Body", __config__=ConfigDict(extra="forbid"), **fields
+        )
+        parameters.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=body_model))
+    if op.paged:
+        parameters.append(
+            inspect.Parameter("page_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None, default=Query(None))
+        )
+        parameters.append(
+            inspect.Parameter(
+                "page_size",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=int,
+                default=Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+            )
+        )
+
+    def endpoint(**given: Any) -> Response:
+        principal: Principal = given["principal"]
+        if op.verb == "GET":
+            args = {p.name: codec.from_wire(p.annotation, given[p.name], p.name) for p in op.sent}
+        else:
+            body = given["body"]
+            args = {p.name: getattr(body, _field(p.name)) for p in op.sent}
+        context.check(op, args, principal)
+        for name in wire.FILLED_BY_SERVER:
+            if any(p.name == name for p in op.params):
+                args[name] = principal.name
+        call_args = dict(args)
+        keywords = next((p for p in op.params if p.keywords), None)
+        if keywords is not None:
+            call_args.update(call_args.pop(keywords.name) or {})
+        part = getattr(context.backend, op.attr)
+        answer = getattr(part, op.method)(**call_args)
+        if op.access.all_projects and args.get("project") is None:
+            if isinstance(answer, RunPage):
+                answer = RunPage(visible(principal, list(answer)), answer.next_page_token)
+            elif isinstance(answer, list):
+                answer = visible(principal, answer)
+        if op.method == "list_projects":
+            answer = visible(principal, answer)
+        wire_answer = codec.to_wire(op.returns, answer)
+        if op.paged:
+            items, token = _page(wire_answer, given["page_token"], given["page_size"])
+            return _json({"items": items, "next_page_token": token})
+        return _json(wire_answer)
+
+    endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    endpoint.__name__ = f"{op.part}_{op.method}"
+    return endpoint
+
+
+__all__ = ["add_operation_routes", "authorize"]

@@ -1,0 +1,144 @@
+"""A Shipyard server for tests: in this process on a thread (fast, for suites run per backend), or as a
+real ``shipyard server`` process (for what only a process shows: workers, SIGTERM, logs, two replicas)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from shipyard.backends.local import LocalBackend
+from shipyard.core.config import Settings
+from shipyard.server.app import create_app
+from shipyard.server.context import ServerContext
+from shipyard.server.main import ensure_first_admin, open_store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    admin_token: str
+    backend: LocalBackend  # the server's own store, for tests that set up users or check rows
+
+    def token_for(self, user: str, role: str | None = None, project: str = "default", *, admin: bool = False) -> str:
+        """A token of a new user (with ``role`` in ``project`` when given)."""
+        accounts = self.backend.accounts
+        accounts.add_user(user, admin=admin, actor="test")
+        if role is not None:
+            accounts.add_member(project, user, role, actor="test")
+        return accounts.create_token(user, actor="test")[1]
+
+
+@contextmanager
+def server_thread(uri: str, artifacts: str, cwd: Path) -> Iterator[RunningServer]:
+    """``shipyard server``'s app on uvicorn in a thread of this process, over the store at ``uri``."""
+    backend = open_store(Settings.load(cwd=cwd, environ={}, uri=uri, artifacts=artifacts))
+    first = ensure_first_admin(backend, "test")
+    assert first is not None
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ServerContext(backend)), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    ready = threading.Event()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        ready.wait(0.01)
+    try:
+        yield RunningServer(f"http://127.0.0.1:{port}", first.token, backend)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        backend.close()
+
+
+@contextmanager
+def server_process(
+    uri: str, artifacts: str, cwd: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[tuple[RunningServer, subprocess.Popen[bytes]]]:
+    """A real ``shipyard server`` process on a free port; the first admin's token read from its output."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")} | (env or {})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shipyard.cli",
+            "server",
+            "--db",
+            uri,
+            "--artifacts",
+            artifacts,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    backend = open_store(Settings.load(cwd=cwd, environ={}, uri=uri, artifacts=artifacts))
+    try:
+        token = _first_token(process)
+        _wait_ready(f"http://127.0.0.1:{port}", process)
+        yield RunningServer(f"http://127.0.0.1:{port}", token, backend), process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        backend.close()
+
+
+def _first_token(process: subprocess.Popen[bytes]) -> str:
+    assert process.stdout is not None
+    for raw in process.stdout:
+        line = raw.decode().strip()
+        if line.startswith("sy_"):
+            return line
+    raise RuntimeError(
+        f"the server printed no admin token; stderr: {process.stderr.read().decode() if process.stderr else ''}"
+    )
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import httpx2 as httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        threading.Event().wait(0.05)
+    raise RuntimeError("the server was not ready within a minute")
