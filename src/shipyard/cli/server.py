@@ -29,10 +29,15 @@ def server(
     With no --db the local ./.shipyard store is served on 127.0.0.1, to try team mode in one command. The
     first start creates an admin and prints its token once.
     """
-    import uvicorn
+    from shipyard.core.errors import MissingDependency
 
+    try:
+        import uvicorn
+
+        from shipyard.server.main import configure_logging, ensure_first_admin, environment_for, export, open_store
+    except ImportError as missing:
+        raise MissingDependency.for_extra(missing.name or "fastapi", "server", "shipyard server") from None
     from shipyard.core.actor import current_actor
-    from shipyard.server.main import configure_logging, ensure_first_admin, environment_for, export, open_store
 
     settings = load_settings(ctx)
     if db is not None or artifacts is not None:

@@ -36,7 +36,7 @@ def open_store(settings: Settings) -> LocalBackend:
             f"A server serves a database and an artifact store, not another server ({settings.uri}); pass --db "
             "postgresql+psycopg://… --artifacts s3://… (or a folder)."
         )
-    backend = open_local(settings, auto_upgrade=None)
+    backend = open_local(settings, auto_upgrade=False)  # a server never migrates on its own: `shipyard db upgrade`
     check = getattr(backend.blobs, "check_reachable", None)
     if callable(check):
         check()
