@@ -246,6 +246,8 @@ def test_the_lock_is_shared_by_every_store_on_the_database(accounts: AccountStor
 
 def test_roles_are_ordered_and_parsed() -> None:
     assert [r.rank for r in (Role.VIEWER, Role.EDITOR, Role.MAINTAINER, Role.ADMIN)] == [0, 1, 2, 3]
+    assert Role.VIEWER < Role.EDITOR < Role.MAINTAINER < Role.ADMIN  # by rank, not as strings
+    assert Role.VIEWER < "admin" and not Role.VIEWER >= "maintainer" and max(Role) is Role.ADMIN
     assert Role.parse(" Maintainer ") is Role.MAINTAINER and Role.parse(Role.ADMIN) is Role.ADMIN
     with pytest.raises(
         InvalidInput, match=r"Unknown role 'mantainer'.*viewer, editor, maintainer, admin.*'maintainer'"
