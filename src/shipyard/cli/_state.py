@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from shipyard.core.config import CONFIG_FILE, HOME_DIR, Settings
-from shipyard.core.errors import NotFound
+from shipyard.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from shipyard.backends.uri import Locations
@@ -49,14 +49,32 @@ def load_settings(ctx: typer.Context, *, cwd: Path | None = None) -> Settings:
     return Settings.load(cwd=cwd, uri=state(ctx).uri)
 
 
-def existing_store(settings: Settings) -> Locations:
+def is_server(settings: Settings) -> bool:
+    """Whether the URI names a Shipyard server (``http(s)://``), which keeps its store itself."""
+    return settings.uri.split("://", 1)[0].lower() in ("http", "https")
+
+
+def local_store_only(settings: Settings, command: str) -> None:
+    """``InvalidInput`` for a command that works on the database itself (its schema), given a server URI."""
+    if is_server(settings):
+        raise InvalidInput(
+            f"`shipyard {command}` works on a database, and {settings.uri} is a Shipyard server, which keeps its "
+            f"database itself: run `shipyard {command} --uri postgresql+psycopg://…` (the server's --db) where "
+            "the database is reachable, or unset SHIPYARD_URI to use a local store."
+        )
+
+
+def existing_store(settings: Settings) -> Locations | None:
     """Where the store lives; ``NotFound`` if it is an SQLite file that does not exist yet.
 
     Reading commands, and commands that change what must already be stored, do not create an empty store
-    wherever they happen to be run (see :func:`open_client`).
+    wherever they happen to be run (see :func:`open_client`). A server's store is the server's: there is
+    nothing to look for here (None), and the server answers ``NotFound`` itself for what it does not hold.
     """
     from shipyard.backends.uri import resolve
 
+    if is_server(settings):
+        return None
     where = resolve(settings)
     path = sqlite_file(where.database)
     if path is not None and not path.is_file():
@@ -105,7 +123,9 @@ def open_client(ctx: typer.Context, *, create: bool = False) -> Iterator[Client]
 
     settings = load_settings(ctx)
     made = ""
-    if create:
+    if is_server(settings):
+        pass  # the server's store exists, or the server says why not
+    elif create:
         where = sqlite_file(_database(settings))
         if where is not None and not where.is_file():
             made = f" (none in {settings.root} or above it)" if _searched(settings) else " "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipyard.cli._output import fmt_bytes, fmt_seconds, plural, print_json
-from shipyard.cli._state import existing_store, load_settings, open_client, redact
+from shipyard.cli._state import existing_store, is_server, load_settings, local_store_only, open_client, redact
 from shipyard.core.config import CONFIG_FILE
 from shipyard.core.errors import InvalidInput
 
@@ -52,6 +52,8 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Create a store (.shipyard/) and a starter shipyard.toml in PATH; safe to run again."""
+    if is_server(load_settings(ctx)):
+        local_store_only(load_settings(ctx), "init")
     config = path / CONFIG_FILE
     config_created = not config.exists()
     try:
@@ -168,6 +170,7 @@ db_app = typer.Typer(help="The metadata store's schema.", no_args_is_help=True)
 def db_upgrade(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Bring the store's schema to the revision this Shipyard needs (back up the database first)."""
     settings = load_settings(ctx)
+    local_store_only(settings, "db upgrade")
     existing_store(settings)
     before, after, _ = _migrate(settings)
     if as_json:
@@ -184,6 +187,7 @@ def db_current(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from shipyard.backends.schema import HEAD_REVISION, schema_revision
 
     settings = load_settings(ctx)
+    local_store_only(settings, "db current")
     existing_store(settings)
     revision = schema_revision(settings)
     if as_json:

@@ -6,8 +6,8 @@ client checks it too), ``GET …/stat`` says whether it exists and its size. Blo
 carry no project: writing needs the editor role in some project, reading a role in some project.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time, and
+# `Depends(context.principal)` names a local variable that a string annotation cannot reach.
 import hashlib
 import os
 import re
@@ -49,7 +49,7 @@ def _may_write(principal: Principal) -> None:
         raise PermissionDenied(f"Storing a blob needs the editor role in some project; {principal.name} has none.")
 
 
-def add_routes(app: FastAPI, context: ServerContext) -> None:
+def add_routes(app: "FastAPI", context: "ServerContext") -> None:
     folder = context.upload_dir
 
     @app.put(f"{wire.API}/blobs/{{digest}}", tags=["blobs"], openapi_extra={"x-shipyard-role": "editor"})
