@@ -51,11 +51,8 @@ def server_thread(uri: str, artifacts: str, cwd: Path) -> Iterator[RunningServer
     first = ensure_first_admin(backend, "test")
     assert first is not None
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ServerContext(backend)), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
+    app = create_app(ServerContext(backend))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     ready = threading.Event()
@@ -68,6 +65,7 @@ def server_thread(uri: str, artifacts: str, cwd: Path) -> Iterator[RunningServer
     finally:
         server.should_exit = True
         thread.join(10)
+        app.state.gate.close()  # the gate's worker processes
         backend.close()
 
 

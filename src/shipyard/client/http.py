@@ -8,6 +8,7 @@ checked here while it is written, and only a verified file is moved into place.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import hashlib
 import inspect
@@ -194,6 +195,30 @@ def _chunks(source: Any) -> Iterator[bytes]:
         yield chunk
 
 
+class HttpGate:
+    """The gate, run by the server (``POST /api/v1/gate/evaluate``): one request per evaluation, never retried
+    (a retry would judge again), on a connection of its own with a timeout fit for a gate run."""
+
+    TIMEOUT = 900.0
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self._url, self._token = url, token
+        self._transport: Transport | None = None
+
+    def evaluate(
+        self, project: str, models: collections.abc.Sequence[str], *, data: str | None = None
+    ) -> list[dict[str, Any]]:
+        if self._transport is None:
+            self._transport = Transport(self._url, self._token, timeout=self.TIMEOUT, retries=0)
+        body = {"project": project, "models": list(models), "data": data}
+        answer = self._transport.call("POST", f"{wire.API}/gate/evaluate", body=body)
+        return list(answer["verdicts"])
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
 class HttpBackend:
     """Every part of the seam over HTTP to one ``shipyard server``; chosen by an ``http(s)://`` URI."""
 
@@ -203,6 +228,7 @@ class HttpBackend:
         for attr, (name, proto) in parts.items():
             setattr(self, f"_{name}", _Part(self.transport, attr, proto))
         self._blobs = HttpBlobs(self.transport)
+        self._gate = HttpGate(self.transport.url, token)
 
     store = property(lambda self: cast("protocol.RunsBackend", self._store))
     datasets = property(lambda self: cast("protocol.DatasetsBackend", self._datasets))
@@ -219,6 +245,10 @@ class HttpBackend:
     accounts = property(lambda self: cast("protocol.AccountsBackend", self._accounts))
 
     @property
+    def gate_server(self) -> HttpGate:
+        return self._gate
+
+    @property
     def metadata_location(self) -> str:
         return self.transport.url
 
@@ -226,6 +256,7 @@ class HttpBackend:
         self.transport.forget_connections()
 
     def close(self) -> None:
+        self._gate.close()
         self.transport.close()
 
 

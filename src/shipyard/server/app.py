@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from shipyard.client import wire
 from shipyard.core.errors import InvalidInput, MalformedJson, MethodNotAllowed, NotFound, ShipyardError
 from shipyard.core.version import __version__
-from shipyard.server import blobs, login
+from shipyard.server import blobs, gate, login
 from shipyard.server.routes import add_operation_routes
 from shipyard.serving.errors import error_answer
 
@@ -48,6 +48,7 @@ def create_app(context: ServerContext) -> FastAPI:
     add_operation_routes(app, context)
     blobs.add_routes(app, context)
     login.add_routes(app, context)
+    gate.add_routes(app, context)
     _add_service_routes(app, context)
     app.add_middleware(AccessLog)
     return app
