@@ -31,6 +31,7 @@ class StoreBase:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._project_ids: dict[str, int] = {}
+        self._project_names_by_id: dict[int, str] = {}
         dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         self._insert = dialect.insert
 
@@ -68,6 +69,14 @@ class StoreBase:
             yield conn
 
     # projects ---------------------------------------------------------------------------------------
+
+    def _project_names(self, conn: sa.Connection, ids: set[int]) -> dict[int, str]:
+        """Project names by id; a project's name never changes, so each is read once per store."""
+        missing = ids - self._project_names_by_id.keys()
+        if missing:
+            query = sa.select(projects.c.id, projects.c.name).where(projects.c.id.in_(missing))
+            self._project_names_by_id.update({int(i): str(n) for i, n in conn.execute(query).all()})
+        return {i: self._project_names_by_id[i] for i in ids}
 
     def _project_id(self, conn: sa.Connection, name: str, *, create: bool) -> int:
         if name in self._project_ids:

@@ -434,13 +434,8 @@ class SqlStore(StoreBase):
 
     def _records(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
         ids = [row.id for row in rows]
-        params_by = _key_values(conn, params, ids)
-        tags_by = _key_values(conn, tags, ids)
-        metrics_by = _key_values(conn, latest_metrics, ids)
-        names: dict[int, str] = {}
-        if rows:
-            query = sa.select(projects.c.id, projects.c.name).where(projects.c.id.in_({row.project_id for row in rows}))
-            names = {project_id: name for project_id, name in conn.execute(query).all()}
+        params_by, tags_by, metrics_by = _run_values(conn, ids)
+        names = self._project_names(conn, {row.project_id for row in rows})
         crashed_before = now_ms() - self.heartbeat_timeout_ms
         return [
             RunRecord(
@@ -526,10 +521,34 @@ _RUN_COLUMNS = sa.select(
 )
 
 
-def _key_values(conn: sa.Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+_VALUE_KINDS = ((params, "p"), (tags, "t"))
+
+
+def _run_values(
+    conn: sa.Connection, ids: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The params, tags and latest metrics of runs, in one statement per chunk of ids (a run read is on
+    every hot path: a server answers it per request)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {"p": {}, "t": {}, "m": {}}
     for chunk in chunks(ids):
-        query = sa.select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))
-        for run_id, key, value in conn.execute(query.order_by(table.c.key)).all():
-            out.setdefault(run_id, {})[key] = value
-    return out
+        texts = [
+            sa.select(
+                sa.literal(kind).label("kind"),
+                table.c.run_id,
+                table.c.key,
+                table.c.value.label("text"),
+                sa.cast(sa.null(), sa.Double).label("number"),
+            ).where(table.c.run_id.in_(chunk))
+            for table, kind in _VALUE_KINDS
+        ]
+        numbers = sa.select(
+            sa.literal("m").label("kind"),
+            latest_metrics.c.run_id,
+            latest_metrics.c.key,
+            sa.cast(sa.null(), sa.Text).label("text"),
+            latest_metrics.c.value.label("number"),
+        ).where(latest_metrics.c.run_id.in_(chunk))
+        query = sa.union_all(*texts, numbers)
+        for kind, run_id, key, text, number in conn.execute(query.order_by(query.selected_columns.key)).all():
+            found[kind].setdefault(run_id, {})[key] = number if kind == "m" else text
+    return found["p"], found["t"], found["m"]
