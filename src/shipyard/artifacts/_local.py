@@ -101,6 +101,20 @@ class LocalStorage:
                     removed.append(path)
         return removed
 
+    def problem(self) -> str | None:
+        """What keeps the folder from being used as a store, or None; the folder is created if missing."""
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create the folder {self.root}: {exc.strerror or exc}. Create it, or choose another folder"
+        if not os.access(self.root, os.W_OK):
+            return f"the folder {self.root} is not writable by this user. Make it writable, or choose another folder"
+        return None
+
+    def presign(self, path: str, method: str, expires: int) -> str | None:
+        """A folder has no URLs to hand out: clients go through the server."""
+        return None
+
     def empty_trash(self, referenced: set[str], cutoff: float, dry_run: bool) -> tuple[int, list[str]]:
         """A local store deletes at once and keeps no trash: nothing freed, nothing restored."""
         return 0, []
