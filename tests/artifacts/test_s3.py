@@ -6,6 +6,7 @@ the server is moto's, started by tests/_s3.py on 127.0.0.1.
 
 import os
 import time
+import uuid
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,42 @@ def test_unknown_credentials_are_named_at_the_startup_check_without_the_secret(
         store.check_reachable()
     assert f"the access key (AWS_ACCESS_KEY_ID, or the profile in use) is not known at {s3_server}" in str(caught.value)
     assert "very-secret-value" not in str(caught.value)
+
+
+@pytest.fixture
+def access_key(s3_server: str) -> dict[str, str]:
+    """An access key of a new IAM user on the S3 test server, allowed nothing."""
+    import botocore.session
+
+    iam = botocore.session.get_session().create_client("iam")
+    name = f"user-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    key: dict[str, str] = iam.create_access_key(UserName=name)["AccessKey"]
+    return key
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ("wrong-secret-value", "refused the secret key (AWS_SECRET_ACCESS_KEY): it does not belong to the access key"),
+        (None, "the credentials may not list, write and delete objects in s3://{bucket}/shipyard at {endpoint}; grant"),
+    ],
+)
+def test_refused_credentials_are_told_apart_at_the_startup_check(
+    store: BlobStore,
+    s3_bucket: S3Bucket,
+    access_key: dict[str, str],
+    secret: str | None,
+    problem: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret or access_key["SecretAccessKey"])
+    with enforce_auth(s3_bucket.endpoint), pytest.raises(StoreError) as caught:
+        store.check_reachable()
+    assert problem.format(bucket=s3_bucket.name, endpoint=s3_bucket.endpoint) in str(caught.value)
+    assert access_key["SecretAccessKey"] not in str(caught.value)
+    assert "wrong-secret-value" not in str(caught.value)
 
 
 def test_an_unreachable_endpoint_fails_the_startup_check_within_seconds(
