@@ -73,7 +73,7 @@ class FsspecStorage:
         # Even when the blob exists, the temp is moved over it: a damaged blob is repaired, and the blob gets a
         # fresh modification time, which is how it is refreshed, since object stores cannot touch an object.
         self._make_parent(final)
-        self.fs.mv(temp, final)
+        self._move(temp, final)
 
     def size(self, path: str) -> int:
         try:
@@ -84,7 +84,7 @@ class FsspecStorage:
         return int(self.fs.size(path))
 
     def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(path)) or self._restore(path)
+        return self._is_file(path) or self._restore(path)
 
     def remove(self, path: str) -> None:
         with suppress(FileNotFoundError):
@@ -164,6 +164,12 @@ class FsspecStorage:
                 self._remove_all([path for path, _, _ in entries] + [f"{self._trash}/{name}{_SEALED}"])
         return freed, restored
 
+    def _is_file(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def _move(self, source: str, dest: str) -> None:
+        self.fs.mv(source, dest)  # FileNotFoundError if source is absent
+
     def _make_parent(self, path: str) -> None:
         if self.needs_folders:
             self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
@@ -175,7 +181,7 @@ class FsspecStorage:
         return any(self._restore_from(entry, path) for entry in self._trash_entries(path.rsplit("/", 1)[-1]))
 
     def _restore_from(self, entry: str, path: str) -> bool:
-        if self.fs.exists(path):
+        if self._is_file(path):
             return True
         self._make_parent(path)
         try:
@@ -192,7 +198,7 @@ class FsspecStorage:
         except FileNotFoundError:
             return []
         candidates = [f"{name.rstrip('/')}/{hex_digest}" for name in names if not name.endswith(_SEALED)]
-        return [entry for entry in candidates if self.fs.exists(entry)]
+        return [entry for entry in candidates if self._is_file(entry)]
 
     def _remove_all(self, paths: list[str]) -> None:
         for start in range(0, len(paths), _GC_BATCH):
