@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``SHIPYARD_TEST_POSTGRES_URL`` (default: the local server, database ``test``);
 each test gets a schema of its own. Outside CI a missing server skips those tests with the reason;
-under ``CI=true`` it fails them.
+under ``CI=true`` it fails them. The S3 test server's fixtures, ``s3_server`` and ``s3_bucket``, come
+from tests/_s3.py, with the same rule.
 """
 
 from __future__ import annotations
