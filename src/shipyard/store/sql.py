@@ -29,7 +29,6 @@ from shipyard.store.schema import (
     model_versions,
     params,
     prediction_segments,
-    projects,
     run_artifacts,
     run_inputs,
     runs,
