@@ -70,6 +70,15 @@ class Refusal(PermissionDenied):
         self.project = project
 
 
+class Hidden(NotFound):
+    """A ``NotFound`` for a row the caller may not see (another project's, another user's token): answered as
+    if it did not exist, and, for a write, recorded in the audit log like a ``Refusal``."""
+
+    def __init__(self, message: str, *, project: str | None) -> None:
+        super().__init__(message)
+        self.project = project
+
+
 def required_role(op: wire.Operation, args: Mapping[str, Any], protected: Callable[[str], frozenset[str]]) -> str:
     """The role ``op`` needs with these arguments: an override needs admin; a protected alias maintainer."""
     role = op.access.role
@@ -101,7 +110,7 @@ def authorize(
             project=None,
         )
     if access.rule == "own_token" and not owns_token(principal, args.get("token_id")):
-        raise NotFound(f"No token {args.get('token_id')!r} of {principal.name}.")
+        raise Hidden(f"No token {args.get('token_id')!r} of {principal.name}.", project=None)
     if access.user is not None or access.rule == "own_token":
         return
     if access.role == wire.MEMBER:
@@ -119,7 +128,8 @@ def authorize(
                 continue
             owner = project_of(kind, key)
             if owner is None or principal.role_in(owner) is None:
-                raise NotFound(f"No {kind.replace('_', ' ')} {key!r} in the projects {principal.name} can see.")
+                message = f"No {kind.replace('_', ' ')} {key!r} in the projects {principal.name} can see."
+                raise NotFound(message) if owner is None else Hidden(message, project=owner)
             projects.append(owner)
     for project in dict.fromkeys(projects):
         if not has_role(principal, project, role):

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import DatasetVersion, StepRecord, StepStatus
-from shipyard.core.errors import NotFound
+from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.store._base import StoreBase
 from shipyard.store.datasets import _VERSION_COLUMNS
 from shipyard.store.datasets import _record as dataset_record
@@ -40,14 +40,21 @@ class PipelineStore(StoreBase):
                     f"No run with id {pipeline_run_id!r} to hold the pipeline's steps; a pipeline run is created "
                     "as a run first (start it with `shipyard pipeline run MODULE:PIPELINE`)."
                 )
-            conn.execute(sa.insert(pipeline_steps), rows)
+            if rows:
+                conn.execute(sa.insert(pipeline_steps), rows)
 
     def update_node(self, pipeline_run_id: str, node: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
-            raise TypeError(f"cannot update {sorted(unknown)} of a pipeline step")
+            raise InvalidInput(f"A pipeline step has no field {sorted(unknown)} to update; give {sorted(_UPDATABLE)}.")
         values = dict(fields)
+        if not values:
+            return
         if "status" in values:
+            if values["status"] not in set(StepStatus):
+                raise InvalidInput(
+                    f"A step's status is one of {[s.value for s in StepStatus]}; got {values['status']!r}."
+                )
             values["status"] = StepStatus(values["status"]).value
         if "outputs" in values and values["outputs"] is not None:
             values["outputs"] = json.dumps(values["outputs"], sort_keys=True)
