@@ -7,6 +7,11 @@ its ``Access`` is a 403 that changes nothing and is audited, the role it needs i
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
+import socket
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +22,7 @@ from fastapi.routing import APIRoute
 
 from shipyard.client import wire
 from shipyard.core.digests import digest_bytes
+from shipyard.server import blobs
 from shipyard.server.app import create_app
 from shipyard.server.context import ServerContext
 from shipyard.store._base import now_ms
@@ -186,3 +192,182 @@ def test_the_role_an_operation_needs_is_not_refused(world: World, op: wire.Opera
 
 def _user_name(world: World, caller: Caller) -> str:
     return {"root": "admin", "outsider": "outsider", "nobody": "nobody"}.get(caller.token) or user_of(caller.token)
+
+
+# projects -------------------------------------------------------------------------------------------
+
+SECRET_PROJECT = "project-b-secret"
+LISTS = [
+    ("runs", "search_runs"),
+    ("runs", "list_projects"),
+    ("datasets", "list_datasets"),
+    ("registry", "list_models"),
+    ("registry", "audit_events"),
+    ("monitors", "alerts"),
+    ("loops", "loops"),
+    ("schedules", "list"),
+    ("accounts", "members"),
+]
+
+
+def test_a_token_of_one_project_reads_nothing_of_another(world: World) -> None:
+    backend = world.server.backend
+    world.server.token_for("b-owner", "admin", SECRET_PROJECT)
+    theirs = world.rows(SECRET_PROJECT)
+    backend.schedules.upsert(
+        SECRET_PROJECT, "nightly", target="m:p", cron="0 0 * * *", params={}, options={}, next_run_at=1, actor="test"
+    )
+    world.rows(ALPHA)
+    for part, method in LISTS:
+        answer = world.http.get(
+            f"{world.server.url}{wire.API}/{part}/{method}",
+            headers={"Authorization": f"Bearer {world.token('viewer')}"},
+        )
+        assert answer.status_code == 200, (method, answer.text)
+        assert SECRET_PROJECT not in answer.text, method
+        root = world.http.get(
+            f"{world.server.url}{wire.API}/{part}/{method}",
+            headers={"Authorization": f"Bearer {world.server.admin_token}"},
+        )
+        assert SECRET_PROJECT in root.text or method in ("members",), method  # the lists do hold it
+    by_id = [op for op in wire.operations() if op.access.ids]
+    for op in by_id:
+        answer = send(world.server.url, op, arguments(op, world.spec, theirs, user_of("admin")), world.token("admin"))
+        assert answer.status_code == 404, (op.label, answer.text)
+        assert SECRET_PROJECT not in answer.text, op.label
+
+
+# verdicts, paths, filters -----------------------------------------------------------------------------
+
+
+def test_verdicts_cannot_be_written_through_the_api(world: World) -> None:
+    assert all(op.label != "verdicts.add" for op in wire.operations())
+    for method in ("POST", "PUT", "GET"):
+        answer = world.http.request(
+            method,
+            f"{world.server.url}{wire.API}/verdicts/add",
+            json={"verdict_id": "v", "passed": True},
+            headers={"Authorization": f"Bearer {world.server.admin_token}"},
+        )
+        assert answer.status_code in (404, 405), answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["../x", "/etc/passwd", "a/%2e%2e/b", "a/%2E%2e", "a\\..\\b", "C:x", "a/../../b", "a\x00b", ""]
+)
+def test_artifact_paths_that_escape_are_refused_and_never_stored(world: World, path: str) -> None:
+    run = world.rows().run
+    op = OPERATIONS[f"{wire.API}/runs/add_artifacts"]
+    answer = send(world.server.url, op, {"run_id": run, "items": [[path, DIGEST, 1]]}, world.token("editor"))
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["error"] in ("invalid_input", "malformed_request"), answer.text
+    assert world.server.backend.store.list_artifacts(run) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["' OR 1=1 --", "name = 'x", 'name = "x', "metrics.auc > 1; DROP TABLE runs", "params.a = 'x' OR '1'='1"]
+)
+def test_filter_injection_is_invalid_input(world: World, text: str) -> None:
+    world.rows()
+    answer = world.http.get(
+        f"{world.server.url}{wire.API}/runs/search_runs",
+        params={"project": ALPHA, "filter": text},
+        headers={"Authorization": f"Bearer {world.token('viewer')}"},
+    )
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.json()["error"] in ("invalid_input", "invalid_filter", "malformed_request"), answer.text
+    assert world.server.backend.store.search_runs(ALPHA)  # the runs table is still there
+
+
+# sizes ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server that takes JSON bodies up to 4 KiB."""
+    folder = tmp_path_factory.mktemp("small")
+    with server_thread(str(folder / ".shipyard"), str(folder / "artifacts"), folder, max_body_bytes=4096) as server:
+        yield server
+
+
+def _raw(url: str, head: bytes, chunks: Iterator[bytes]) -> bytes:
+    """Send ``head`` and then ``chunks`` until the server answers; the whole answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(head)
+        for chunk in chunks:
+            try:
+                s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        answer = b""
+        while b"\r\n\r\n" not in answer and (data := s.recv(65536)):
+            answer += data
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
+        while len(body) < length and (data := s.recv(65536)):
+            body += data
+        return head + b"\r\n\r\n" + body
+
+
+def _head(server: RunningServer, framing: str) -> bytes:
+    return (
+        f"POST {wire.API}/runs/create_run HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.admin_token}\r\n"
+        f"Content-Type: application/json\r\n{framing}\r\n\r\n"
+    ).encode()
+
+
+def test_a_body_declared_too_large_is_413(small: RunningServer) -> None:
+    answer = _raw(small.url, _head(small, "Content-Length: 5000"), iter([]))
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"payload_too_large"' in answer
+
+
+def test_a_chunked_body_that_grows_past_the_limit_is_413_and_stores_nothing(small: RunningServer) -> None:
+    body = json.dumps({"run_id": uuid.uuid4().hex, "project": "p", "name": "x" * 10_000}).encode()
+    chunks = (b"%x\r\n%s\r\n" % (len(part), part) for part in (body[i : i + 1000] for i in range(0, len(body), 1000)))
+    answer = _raw(small.url, _head(small, "Transfer-Encoding: chunked"), itertools.chain(chunks, [b"0\r\n\r\n"]))
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert small.backend.store.list_projects() == []
+
+
+def test_a_body_under_the_limit_is_served(small: RunningServer) -> None:
+    answer = httpx.post(
+        f"{small.url}{wire.API}/runs/create_run",
+        json={"run_id": uuid.uuid4().hex, "project": "p", "name": "x" * 3000},
+        headers={"Authorization": f"Bearer {small.admin_token}"},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_blob_larger_than_the_json_limit_is_stored(small: RunningServer) -> None:
+    blob = b"b" * 10_000
+    answer = httpx.put(
+        f"{small.url}{wire.API}/blobs/{digest_bytes(blob)}",
+        content=blob,
+        headers={"Authorization": f"Bearer {small.admin_token}"},
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_blob_declared_over_the_blob_limit_is_413(small: RunningServer) -> None:
+    head = (
+        f"PUT {wire.API}/blobs/{DIGEST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {small.admin_token}\r\n"
+        f"Content-Length: {blobs.MAX_BLOB_BYTES + 1}\r\n\r\n"
+    ).encode()
+    answer = _raw(small.url, head, iter([]))
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+# denied writes, logs ----------------------------------------------------------------------------------
+
+
+def test_a_denied_write_is_an_audit_event_naming_the_actor(world: World) -> None:
+    op = OPERATIONS[f"{wire.API}/registry/set_alias"]
+    rows = world.rows()
+    args = arguments(op, world.spec, rows, user_of("viewer"))
+    answer = send(world.server.url, op, args, world.token("viewer"))
+    assert answer.status_code == 403
+    event = world.server.backend.registry.audit_events(ALPHA, limit=1)[0]
+    assert (event.action, event.actor) == ("access.denied", user_of("viewer"))
+    assert event.details["operation"] == "registry.set_alias"

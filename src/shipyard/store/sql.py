@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.artifacts.paths import check_artifact_path
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.entities_storage import MetricRow
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
@@ -310,7 +311,10 @@ class SqlStore(StoreBase):
     # artifacts --------------------------------------------------------------------------------------
 
     def add_artifacts(self, run_id: str, items: Iterable[RunArtifact]) -> None:
-        rows = [{"run_id": run_id, "path": a.path, "digest": a.digest, "size": a.size} for a in items]
+        # the store refuses escaping paths itself: a client of the server may send any string
+        rows = [
+            {"run_id": run_id, "path": check_artifact_path(a.path), "digest": a.digest, "size": a.size} for a in items
+        ]
         if not rows:
             return
         with self._write() as conn:
