@@ -8,6 +8,7 @@ with too weak a role is told which role the act needs. Every refused write is an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from shipyard.client import wire
 from shipyard.core.entities_accounts import Principal, Role
-from shipyard.core.errors import NotFound, PermissionDenied, Unauthenticated
+from shipyard.core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 
 CACHE_SECONDS = 2.0
 """How long a token's principal is reused without asking the database (a revocation takes effect within it)."""
@@ -51,6 +52,30 @@ class TokenCache:
                 self._found.clear()
             self._found[key] = (now, principal)
         return principal
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_numbers(args: Mapping[str, Any]) -> None:
+    """Refuse an integer no database column holds (past 64 bits), anywhere in the arguments: the drivers
+    would fail on it with an error of the server's, not the caller's."""
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+            raise InvalidInput(f"{where}: {value} is out of range; integers here fit in 64 bits (|n| < 2**63).")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name), f"{where}.{field.name}")
+
+    for name, value in args.items():
+        walk(value, name)
 
 
 def rank(role: str | Role) -> int:

@@ -11,7 +11,7 @@ from fastapi import Request
 from shipyard.backends.local import LocalBackend
 from shipyard.client import wire
 from shipyard.core.entities_accounts import Principal
-from shipyard.server.access import Hidden, Refusal, TokenCache, authorize
+from shipyard.server.access import Hidden, Refusal, TokenCache, authorize, check_numbers
 from shipyard.store.scopes import ScopeStore
 
 
@@ -33,6 +33,7 @@ class ServerContext:
 
     def check(self, op: wire.Operation, args: Mapping[str, Any], principal: Principal) -> None:
         """Raise unless ``principal`` may call ``op``; a refused write (also of a row hidden from it) is audited."""
+        check_numbers(args)
         try:
             authorize(
                 op,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shipyard.core.entities import ModelVersion, RegisteredModel
 from shipyard.core.entities_storage import FileRow
-from shipyard.core.errors import NotFound
+from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.refs import Ref
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
@@ -114,20 +114,31 @@ class ModelVersionStore(StoreBase):
                 .returning(model_versions.c.id)
             ).scalar_one()
             if files:
+                paths = [p for p, _d, _s in files]
+                if len(set(paths)) != len(paths):
+                    twice = sorted({p for p in paths if paths.count(p) > 1})
+                    raise InvalidInput(f"A model version's files name each path once; {twice} appear twice or more.")
                 conn.execute(
                     model_version_files.insert(),
                     [{"model_version_id": version_id, "path": p, "digest": d, "size": s} for p, d, s in files],
                 )
-            if datasets_:
-                conn.execute(
-                    model_version_datasets.insert(),
-                    [{"model_version_id": version_id, "dataset_version_id": d, "role": r} for d, r in datasets_],
-                )
-            if parents:
-                conn.execute(
-                    model_version_parents.insert(),
-                    [{"model_version_id": version_id, "parent_id": p} for p in dict.fromkeys(parents)],
-                )
+            try:
+                if datasets_:
+                    conn.execute(
+                        model_version_datasets.insert(),
+                        [{"model_version_id": version_id, "dataset_version_id": d, "role": r} for d, r in datasets_],
+                    )
+                if parents:
+                    conn.execute(
+                        model_version_parents.insert(),
+                        [{"model_version_id": version_id, "parent_id": p} for p in dict.fromkeys(parents)],
+                    )
+            except sa.exc.IntegrityError:
+                raise NotFound(
+                    f"The lineage of {name!r} names a dataset version ({[d for d, _r in datasets_]}) or a parent "
+                    f"model version ({list(parents)}) that does not exist, or a dataset twice in one role; "
+                    "nothing was registered."
+                ) from None
             if tags:
                 conn.execute(
                     model_version_tags.insert(),
