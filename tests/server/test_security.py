@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -27,7 +29,7 @@ from shipyard.server.app import create_app
 from shipyard.server.context import ServerContext
 from shipyard.store._base import now_ms
 from shipyard.store.accounts import AccountStore
-from tests._server import RunningServer, server_thread
+from tests._server import RunningServer, server_process, server_thread
 from tests.server._probe import Rows, arguments, make_rows, send, snapshot
 
 ALPHA, BETA = "alpha", "beta"
@@ -371,3 +373,54 @@ def test_a_denied_write_is_an_audit_event_naming_the_actor(world: World) -> None
     event = world.server.backend.registry.audit_events(ALPHA, limit=1)[0]
     assert (event.action, event.actor) == ("access.denied", user_of("viewer"))
     assert event.details["operation"] == "registry.set_alias"
+
+
+def _requests_with_tokens(url: str, token: str, artifacts: Path) -> list[str]:
+    """A 200, a 401 with a bad token, a token in a query string, a 404, a 413 and a 500; every secret sent."""
+    bad = f"sy_{uuid.uuid4().hex}"
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        assert http.get(f"{wire.API}/runs/list_projects", headers=auth).status_code == 200
+        assert http.get(f"{wire.API}/runs/list_projects", headers={"Authorization": f"Bearer {bad}"}).status_code == 401
+        assert http.get(f"{wire.API}/runs/list_projects?token={token}", headers=auth).status_code == 200
+        assert http.get(f"{wire.API}/runs/get_run", params={"run_id": "x"}, headers=auth).status_code == 404
+        big = {"run_id": uuid.uuid4().hex, "project": "p", "name": "x" * (2 * 1024**2)}
+        assert http.post(f"{wire.API}/runs/create_run", json=big, headers=auth).status_code == 413
+        blob = uuid.uuid4().bytes
+        digest = digest_bytes(blob)
+        assert http.put(f"{wire.API}/blobs/{digest}", content=blob, headers=auth).status_code == 201
+        stored = artifacts / "blobs" / digest.removeprefix("sha256:")[:2] / digest.removeprefix("sha256:")
+        stored.chmod(0o644)
+        stored.write_bytes(b"tampered")  # the server's own store is damaged: a fault of the server, a 500
+        assert http.get(f"{wire.API}/blobs/{digest}", headers=auth).status_code == 500
+    return [token, bad]
+
+
+def test_tokens_never_appear_in_the_logs_of_a_server_in_process(
+    world: World, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    server_loggers = ("shipyard", "uvicorn", "uvicorn.error", "uvicorn.access", "starlette", "fastapi")
+    for name in server_loggers:
+        caplog.set_level(logging.DEBUG, logger=name)
+    folder = tmp_path
+    with server_thread(str(folder / ".shipyard"), str(folder / "artifacts"), folder, max_body_bytes=1024**2) as server:
+        secrets = _requests_with_tokens(server.url, server.admin_token, folder / "artifacts")
+    access = [r for r in caplog.records if r.name == "shipyard.server.access"]
+    assert len(access) >= 7 and any('"status": 500' in r.getMessage() for r in access)
+    ours = [r for r in caplog.records if r.name.split(".")[0] in server_loggers]  # not the test's own client
+    text = "".join(caplog.handler.format(r) + str(r.__dict__) for r in ours)
+    assert all(secret not in text for secret in secrets)
+    assert "Bearer" not in text
+
+
+def test_tokens_never_appear_in_the_output_of_a_server_process(tmp_path: Path) -> None:
+    env = {"SHIPYARD_SERVER_MAX_BODY_MB": "1"}
+    with server_process(str(tmp_path / ".shipyard"), str(tmp_path / "artifacts"), tmp_path, env=env) as (server, p):
+        secrets = _requests_with_tokens(server.url, server.admin_token, tmp_path / "artifacts")
+        p.terminate()
+        p.wait(30)
+        assert p.stdout is not None and p.stderr is not None
+        output = p.stdout.read().decode() + p.stderr.read().decode()
+    assert '"status": 500' in output and '"status": 401' in output and '"status": 413' in output
+    assert all(secret not in output for secret in secrets[1:])  # the first admin's token is printed once at start
+    assert "Bearer" not in output
