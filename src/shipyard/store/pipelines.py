@@ -40,7 +40,7 @@ class PipelineStore(StoreBase):
                     f"No run with id {pipeline_run_id!r} to hold the pipeline's steps; a pipeline run is created "
                     "as a run first (start it with `shipyard pipeline run MODULE:PIPELINE`)."
                 )
-            names = [row["node"] for row in rows]
+            names = [node for node, _step, _upstream in nodes]
             if len(set(names)) != len(names):
                 raise InvalidInput(f"A pipeline's nodes have distinct names; got {sorted(names)}.")
             try:
