@@ -10,8 +10,10 @@ Bounded: ``MAX_EXAMPLES`` per operation, derandomized, so the run takes well und
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
+import httpx2 as httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -76,3 +78,27 @@ def test_no_request_makes_the_server_fail(
 def test_the_routes_fuzzed_are_every_route_of_the_document(api: schemathesis.BaseSchema) -> None:
     documented = {(op.ok().method.upper(), op.ok().path) for op in api.get_all_operations()}
     assert documented == set(ROUTES)
+
+
+# what the fuzzer found, pinned ------------------------------------------------------------------------
+
+
+def _post(server: RunningServer, path: str, body: dict[str, object]) -> httpx.Response:
+    _token, secret = server.backend.accounts.create_token("admin", actor="test")  # the fuzzer may revoke others
+    auth = {"Authorization": f"Bearer {secret}"}
+    return httpx.post(f"{server.url}{wire.API}/{path}", json=body, headers=auth, timeout=30)
+
+
+def test_a_refused_write_in_a_new_project_leaves_nothing_dangling(fuzzed: RunningServer) -> None:
+    version = {"project": "fresh", "name": "m", "flavor": "f", "artifact_digest": "d", "package": {}}
+    version |= {"unsafe_format": False, "files": []}
+    assert _post(fuzzed, "registry/create_version", version | {"run_id": "no-such-run"}).status_code == 404
+    assert _post(fuzzed, "registry/create_version", version | {"run_id": None}).status_code == 200
+
+
+def test_numbers_past_64_bits_and_repeated_ids_are_client_errors(fuzzed: RunningServer) -> None:
+    assert _post(fuzzed, "schedules/renew", {"schedule_id": 1, "owner": "o", "lease_until": 2**64}).status_code == 422
+    run = {"run_id": uuid.uuid4().hex, "project": "p", "name": "r"}
+    assert _post(fuzzed, "runs/create_run", run).status_code == 200
+    assert _post(fuzzed, "runs/create_run", run).status_code == 409
+    assert _post(fuzzed, "runs/resume_run", {"run_id": run["run_id"], "pid": 2**40}).status_code == 422

@@ -29,6 +29,7 @@ from shipyard.store.schema import (
     model_versions,
     projects,
     registered_models,
+    runs,
 )
 
 _VERSION_COLUMNS = sa.select(
@@ -96,6 +97,8 @@ class ModelVersionStore(StoreBase):
                 sa.select(sa.func.max(model_versions.c.version)).where(model_versions.c.model_id == model_id)
             ).scalar()
             number = (latest or 0) + 1
+            if run_id is not None and conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                raise NotFound(f"No run with id {run_id!r} to have trained {name!r}; name a run that exists, or none.")
             version_id = conn.execute(
                 model_versions.insert()
                 .values(
