@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -45,14 +46,23 @@ class RunningServer:
 
 
 @contextmanager
-def server_thread(uri: str, artifacts: str, cwd: Path) -> Iterator[RunningServer]:
-    """``shipyard server``'s app on uvicorn in a thread of this process, over the store at ``uri``."""
+def server_thread(uri: str, artifacts: str, cwd: Path, **app_options: Any) -> Iterator[RunningServer]:
+    """``shipyard server``'s app on uvicorn in a thread of this process, over the store at ``uri``
+    (``app_options`` go to ``create_app``, such as ``max_body_bytes``)."""
     backend = open_store(Settings.load(cwd=cwd, environ={}, uri=uri, artifacts=artifacts))
     first = ensure_first_admin(backend, "test")
     assert first is not None
     port = free_port()
-    app = create_app(ServerContext(backend))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    app = create_app(ServerContext(backend), **app_options)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     ready = threading.Event()

@@ -23,6 +23,10 @@ def server(
     port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the store.")] = 1,
     log_level: Annotated[str, typer.Option(help="info logs every request as JSON; warning only problems.")] = "info",
+    max_body_mb: Annotated[
+        int | None,
+        typer.Option(min=1, max=65536, help="The largest JSON request body in MiB (default 64); blobs are apart."),
+    ] = None,
 ) -> None:
     """Serve the store to a team over HTTP: /api/v1 with API tokens and per-project roles.
 
@@ -44,6 +48,10 @@ def server(
         from shipyard.core.config import Settings
 
         settings = Settings.load(uri=db or settings.uri, artifacts=artifacts)
+    if max_body_mb is not None:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, server_max_body_mb=max_body_mb)
     backend = open_store(settings)
     try:
         first = ensure_first_admin(backend, current_actor())

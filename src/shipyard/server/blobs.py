@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import FileResponse
@@ -51,10 +51,14 @@ def _may_write(principal: Principal) -> None:
 
 def add_routes(app: "FastAPI", context: "ServerContext") -> None:
     folder = context.upload_dir
+    # ``principal`` is a default, not ``Annotated[…]``: under postponed annotations FastAPI could not resolve a
+    # ``Depends`` on this function's local ``context`` in the string, and the OpenAPI document failed.
 
     @app.put(f"{wire.API}/blobs/{{digest}}", tags=["blobs"], openapi_extra={"x-shipyard-role": "editor"})
     async def put_blob(
-        digest: str, request: Request, principal: Annotated[Principal, Depends(context.principal)]
+        digest: str,
+        request: Request,
+        principal: Principal = Depends(context.principal),  # noqa: B008
     ) -> Response:
         _digest(digest)
         _may_write(principal)
@@ -84,7 +88,10 @@ def add_routes(app: "FastAPI", context: "ServerContext") -> None:
         return Response(f'{{"digest":"{stored}","size":{size}}}', status_code=201, media_type="application/json")
 
     @app.get(f"{wire.API}/blobs/{{digest}}/stat", tags=["blobs"], openapi_extra={"x-shipyard-role": "member"})
-    def stat_blob(digest: str, principal: Annotated[Principal, Depends(context.principal)]) -> Response:
+    def stat_blob(
+        digest: str,
+        principal: Principal = Depends(context.principal),  # noqa: B008
+    ) -> Response:
         _digest(digest)
         _may_read(principal)
         blobs = context.backend.blobs
@@ -96,7 +103,10 @@ def add_routes(app: "FastAPI", context: "ServerContext") -> None:
         )
 
     @app.get(f"{wire.API}/blobs/{{digest}}", tags=["blobs"], openapi_extra={"x-shipyard-role": "member"})
-    def get_blob(digest: str, principal: Annotated[Principal, Depends(context.principal)]) -> Response:
+    def get_blob(
+        digest: str,
+        principal: Principal = Depends(context.principal),  # noqa: B008
+    ) -> Response:
         _digest(digest)
         _may_read(principal)
         fd, temp = tempfile.mkstemp(prefix="download-", dir=folder)

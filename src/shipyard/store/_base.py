@@ -94,7 +94,8 @@ class StoreBase:
                 )
             insert = self._insert(projects).values(name=name, created_at=now_ms())
             conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
-            project_id = conn.execute(query).scalar_one()
+            # not cached yet: if this transaction rolls back, the row is gone and a cached id would dangle
+            return int(conn.execute(query).scalar_one())
         self._project_ids[name] = int(project_id)
         return int(project_id)
 

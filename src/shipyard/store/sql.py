@@ -12,9 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.artifacts.paths import check_artifact_path
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.entities_storage import MetricRow
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.core.validation import metric_point_problem
 from shipyard.store import _history, _search, audit
@@ -81,10 +82,13 @@ class SqlStore(StoreBase):
     ) -> RunRecord:
         now = now_ms()
         environment_json = _environment_json(environment or {})
+        _check_pid(pid)
         with self._write() as conn:
             if parent_id is not None:
                 self._require_run(conn, parent_id)
             project_id = self._project_id(conn, project, create=True)
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
+                raise AlreadyExists(f"A run with id {run_id!r} exists already; a new run needs a new id.")
             conn.execute(
                 _INSERT_RUN,
                 {
@@ -115,6 +119,7 @@ class SqlStore(StoreBase):
         )
 
     def resume_run(self, run_id: str, *, pid: int) -> RunRecord:
+        _check_pid(pid)
         with self._write() as conn:
             row = self._require_run(conn, run_id)
             if row.deleted_at is not None:
@@ -309,7 +314,10 @@ class SqlStore(StoreBase):
     # artifacts --------------------------------------------------------------------------------------
 
     def add_artifacts(self, run_id: str, items: Iterable[RunArtifact]) -> None:
-        rows = [{"run_id": run_id, "path": a.path, "digest": a.digest, "size": a.size} for a in items]
+        # the store refuses escaping paths itself: a client of the server may send any string
+        rows = [
+            {"run_id": run_id, "path": check_artifact_path(a.path), "digest": a.digest, "size": a.size} for a in items
+        ]
         if not rows:
             return
         with self._write() as conn:
@@ -551,3 +559,9 @@ def _run_values(
         for kind, run_id, key, text, number in conn.execute(query.order_by(query.selected_columns.key)).all():
             found[kind].setdefault(run_id, {})[key] = number if kind == "m" else text
     return found["p"], found["t"], found["m"]
+
+
+def _check_pid(pid: int) -> None:
+    """A process id the operating system could have given (0: none); liveness checks pass it to ``os.kill``."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 <= pid < 2**31:
+        raise InvalidInput(f"A run's pid is a process id from 0 (none) to 2**31 - 1; got {pid!r}.")
