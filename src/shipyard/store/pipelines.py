@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import DatasetVersion, StepRecord, StepStatus
-from shipyard.core.errors import NotFound
+from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.store._base import StoreBase
 from shipyard.store.datasets import _VERSION_COLUMNS
 from shipyard.store.datasets import _record as dataset_record
@@ -45,9 +45,17 @@ class PipelineStore(StoreBase):
     def update_node(self, pipeline_run_id: str, node: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
-            raise TypeError(f"cannot update {sorted(unknown)} of a pipeline step")
+            raise InvalidInput(
+                f"Cannot update {sorted(unknown)} of a pipeline step; the fields a step takes are "
+                f"{', '.join(sorted(_UPDATABLE))}."
+            )
         values = dict(fields)
         if "status" in values:
+            if values["status"] not in set(StepStatus):
+                raise InvalidInput(
+                    f"{values['status']!r} is not a pipeline step status; expected one of "
+                    f"{', '.join(s.value for s in StepStatus)}."
+                )
             values["status"] = StepStatus(values["status"]).value
         if "outputs" in values and values["outputs"] is not None:
             values["outputs"] = json.dumps(values["outputs"], sort_keys=True)
