@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.entities_storage import MetricRow
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.core.validation import metric_point_problem
 from shipyard.store import _history, _search, audit
@@ -86,6 +86,10 @@ class SqlStore(StoreBase):
             if parent_id is not None:
                 self._require_run(conn, parent_id)
             project_id = self._project_id(conn, project, create=True)
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
+                raise AlreadyExists(
+                    f"A run with id {run_id!r} exists already; a new run needs a new id (start_run makes one)."
+                )
             conn.execute(
                 _INSERT_RUN,
                 {

@@ -8,7 +8,7 @@ import pytest
 
 from shipyard.backends import Backend
 from shipyard.core.entities import Metric, RunArtifact, RunStatus
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from tests.backends.conformance.conftest import digest, new_run, server_of
 
 
@@ -232,3 +232,10 @@ def test_a_downsampled_history_refuses_a_bad_max_points(backend: Backend, max_po
 def test_a_downsampled_history_of_an_unknown_run_is_not_found(backend: Backend) -> None:
     with pytest.raises(NotFound, match="nope"):
         backend.store.get_metric_history("nope", "loss", max_points=100)
+
+
+def test_a_run_id_is_taken_once(backend: Backend) -> None:
+    run = new_run(backend)
+    with pytest.raises(AlreadyExists, match=run.id):
+        backend.store.create_run(run.id, project="default", name="again")
+    assert backend.store.get_run(run.id).name == "run"
