@@ -18,8 +18,8 @@ import pytest
 
 from shipyard.client.http import HttpBackend
 from shipyard.core.digests import digest_bytes
-from shipyard.core.errors import Conflict
-from shipyard.store.idempotency import Answer, IdempotencyStore
+from shipyard.core.errors import Conflict, InvalidInput
+from shipyard.store.idempotency import LEASE_MS, TTL_MS, Answer, IdempotencyStore
 from tests._server import RunningServer, server_thread
 from tests.conftest import BACKENDS
 
@@ -171,3 +171,18 @@ def test_a_write_whose_answer_is_lost_is_retried_with_its_key_and_done_once(
     ]  # fmt: skip
     assert len(server.backend.store.get_metric_history(run_id, "loss")) == 1
     assert [v.version for v in server.backend.registry.list_versions("default", "churn")] == [1]
+
+
+def test_a_key_expires_after_a_day_and_a_dead_servers_claim_after_its_lease(server: RunningServer) -> None:
+    now = [1_000_000_000_000]
+    keys = IdempotencyStore(server.backend.store.engine, clock=lambda: now[0])
+    assert keys.begin("done", "u", "runs.write", "sha256:a") is None
+    keys.finish("done", "u", Answer(200, "null"))
+    assert keys.begin("stuck", "u", "runs.write", "sha256:a") is None  # its server never answers
+    now[0] += LEASE_MS + 1
+    assert keys.begin("done", "u", "runs.write", "sha256:a") == Answer(200, "null")
+    assert keys.begin("stuck", "u", "runs.write", "sha256:a") is None  # taken over by the retry
+    now[0] += TTL_MS
+    assert keys.begin("done", "u", "runs.write", "sha256:b") is None  # a day on, the key is new again
+    with pytest.raises(InvalidInput, match="printable"):
+        keys.begin("x" * 200, "u", "runs.write", "sha256:a")

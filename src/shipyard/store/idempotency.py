@@ -13,6 +13,7 @@ answered within ``LEASE_MS`` (its server died) is taken over by the next retry.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,11 +39,13 @@ class Answer:
 
 
 class IdempotencyStore(StoreBase):
-    """Claims on idempotency keys and the answers kept for them, per user."""
+    """Claims on idempotency keys and the answers kept for them, per user; ``clock`` (ms since the epoch) is
+    for tests to move time."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], int] = now_ms) -> None:
         super().__init__(engine)
-        self._pruned_at = 0.0
+        self._now = clock
+        self._pruned_at = -PRUNE_EVERY_S
 
     def begin(self, key: str, user: str, operation: str, request_digest: str) -> Answer | None:
         """Claim ``key`` for a request: None when it should go ahead, the kept answer for a retry of one
@@ -53,7 +56,7 @@ class IdempotencyStore(StoreBase):
                 f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters; got {key[:40]!r}. "
                 "Send a fresh random key (a uuid) per write, the same one on its retries."
             )
-        now = now_ms()
+        now = self._now()
         self._prune(now)
         row = {"key": key, "user_name": user, "operation": operation, "request_digest": request_digest}
         for _ in range(3):  # a claim removed between our insert and our read: try again
