@@ -70,7 +70,7 @@ def _call(transport: Transport, op: wire.Operation, signature: inspect.Signature
             value = dict(given.get(p.name, {}) or {})
         values[p.name] = codec.to_wire(p.annotation, value)
     if op.verb == "GET":
-        query = {k: v for k, v in values.items() if v is not None}
+        query = {p.name: codec.query_value(p.annotation, values[p.name]) for p in op.sent if values[p.name] is not None}
         if not op.paged:
             return codec.from_wire(op.returns, transport.call("GET", op.path, params=query), op.label)
         return _all_pages(transport, op, query)
@@ -173,12 +173,22 @@ class HttpBlobs:
             temp.unlink(missing_ok=True)
 
     def iter_blobs(self) -> Iterator[tuple[str, int, float]]:
-        raise PermissionDenied("Listing every blob runs on the server: run `shipyard gc` there.")
+        """Every blob of the server's store, in digest order, a page at a time (a server admin's)."""
+        token: str | None = None
+        while True:
+            page = self._transport.call("GET", f"{wire.API}/blobs", params={"page_token": token} if token else None)
+            yield from ((digest, int(size), float(mtime)) for digest, size, mtime in page["items"])
+            token = page.get("next_page_token")
+            if not token:
+                return
 
     def gc(
         self, referenced: set[str], grace_seconds: float, now: float | None = None, dry_run: bool = False
     ) -> GcReport:
-        raise PermissionDenied("Collecting blobs runs on the server: run `shipyard gc` there, as its admin.")
+        """The server's store collected (a server admin's): ``referenced`` is what the metadata refers to."""
+        body = {"referenced": sorted(referenced), "grace_seconds": grace_seconds, "now": now, "dry_run": dry_run}
+        answer = self._transport.call("POST", f"{wire.API}/blobs/gc", body=body)
+        return cast(GcReport, codec.from_wire(GcReport, answer, "blobs.gc"))
 
 
 def _hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:

@@ -55,14 +55,18 @@ class PipelineStore(StoreBase):
     def update_node(self, pipeline_run_id: str, node: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
-            raise InvalidInput(f"A pipeline step has no field {sorted(unknown)} to update; give {sorted(_UPDATABLE)}.")
+            raise InvalidInput(
+                f"Cannot update {sorted(unknown)} of a pipeline step; the fields a step takes are "
+                f"{', '.join(sorted(_UPDATABLE))}."
+            )
         values = dict(fields)
         if not values:
             return
         if "status" in values:
             if values["status"] not in set(StepStatus):
                 raise InvalidInput(
-                    f"A step's status is one of {[s.value for s in StepStatus]}; got {values['status']!r}."
+                    f"{values['status']!r} is not a pipeline step status; expected one of "
+                    f"{', '.join(s.value for s in StepStatus)}."
                 )
             values["status"] = StepStatus(values["status"]).value
         if "outputs" in values and values["outputs"] is not None:

@@ -88,7 +88,9 @@ class SqlStore(StoreBase):
                 self._require_run(conn, parent_id)
             project_id = self._project_id(conn, project, create=True)
             if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
-                raise AlreadyExists(f"A run with id {run_id!r} exists already; a new run needs a new id.")
+                raise AlreadyExists(
+                    f"A run with id {run_id!r} exists already; a new run needs a new id (start_run makes one)."
+                )
             conn.execute(
                 _INSERT_RUN,
                 {

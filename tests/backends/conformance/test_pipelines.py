@@ -36,7 +36,7 @@ def test_a_node_field_that_does_not_exist_is_refused(backend: Backend) -> None:
     backend.pipelines.add_nodes(pipeline, [("load", "load", [])])
     with pytest.raises(InvalidInput, match="colour"):  # a client's mistake: over HTTP a 422, not a 500
         backend.pipelines.update_node(pipeline, "load", colour="red")
-    with pytest.raises(ValueError, match="'done'"):
+    with pytest.raises(InvalidInput, match="'done'"):
         backend.pipelines.update_node(pipeline, "load", status="done")
 
 
