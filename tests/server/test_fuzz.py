@@ -49,6 +49,8 @@ ROUTES = [(op.verb, op.path) for op in wire.operations()] + [
     ("PUT", f"{wire.API}/blobs/{{digest}}"),
     ("GET", f"{wire.API}/blobs/{{digest}}"),
     ("GET", f"{wire.API}/blobs/{{digest}}/stat"),
+    ("GET", f"{wire.API}/blobs"),
+    ("POST", f"{wire.API}/blobs/gc"),
     ("POST", f"{wire.API}/login"),
     ("POST", f"{wire.API}/gate/evaluate"),
 ]

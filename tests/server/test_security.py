@@ -35,7 +35,12 @@ from tests.server._probe import Rows, arguments, make_rows, send, snapshot
 ALPHA, BETA = "alpha", "beta"
 DIGEST = digest_bytes(b"security")
 OPERATIONS = {op.path: op for op in wire.operations()}
-BLOB_ROUTES = {f"{wire.API}/blobs/{{digest}}", f"{wire.API}/blobs/{{digest}}/stat"}
+BLOB_ROUTES = {
+    f"{wire.API}/blobs/{{digest}}",
+    f"{wire.API}/blobs/{{digest}}/stat",
+    f"{wire.API}/blobs",
+    f"{wire.API}/blobs/gc",
+}
 NOT_ROUTES = {f"{wire.API}/openapi.json", f"{wire.API}/docs", f"{wire.API}/docs/oauth2-redirect"}
 PUBLIC_ROUTES = {f"{wire.API}/login"}
 """Routes without a token: signing in (tests/server/test_login.py)."""

@@ -21,6 +21,7 @@ import pytest
 
 from shipyard.backends import Backend, open_backend
 from shipyard.backends.protocol import VerdictsBackend
+from shipyard.client.http import HttpBackend
 from shipyard.core.config import Settings
 from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import DatasetVersion, ModelVersion, RunRecord
@@ -33,6 +34,7 @@ HTTP_USER = "conformance"
 """The (server admin) user whose token the HTTP backend carries: the actor the server records."""
 _count = itertools.count(1)
 _servers: dict[int, RunningServer] = {}
+_extra: list[Backend] = []  # backends of other users of a test's server (``weaker``), closed with it
 
 
 @pytest.fixture(params=[*BACKENDS, pytest.param("http", marks=pytest.mark.postgres)])
@@ -51,6 +53,10 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             try:
                 yield made
             finally:
+                for other in [b for b in _extra if _servers.get(id(b)) is server]:
+                    _extra.remove(other)
+                    del _servers[id(other)]
+                    other.close()
                 del _servers[id(made)]
                 made.close()
         return
@@ -68,6 +74,19 @@ def acting(backend: Backend, name: str) -> str:
     """Who ``backend`` records as the actor of a change made with ``actor=name``: ``name`` itself locally,
     the token's user over HTTP (the server never takes the client's word for who acts)."""
     return name if server_of(backend) is None else HTTP_USER
+
+
+def weaker(backend: Backend, role: str = "maintainer") -> Backend:
+    """The same store as a user with less power: locally ``backend`` itself (its power is the process's
+    environment); over HTTP a new user with ``role`` in the project."""
+    server = server_of(backend)
+    if server is None:
+        return backend
+    user = f"{role}-{uuid.uuid4().hex[:6]}"
+    made = HttpBackend(server.url, server.token_for(user, role, PROJECT))
+    _servers[id(made)] = server
+    _extra.append(made)
+    return made
 
 
 def verdicts_of(backend: Backend) -> VerdictsBackend:

@@ -7,7 +7,7 @@ import pytest
 
 from shipyard.backends import Backend
 from shipyard.core.errors import Conflict, GateBlocked, InvalidInput, NotFound, PermissionDenied
-from tests.backends.conformance.conftest import PROJECT, acting, add_verdict, digest, new_version
+from tests.backends.conformance.conftest import PROJECT, acting, add_verdict, digest, new_version, weaker
 
 
 def segment(backend: Backend, kind: str, first_at: int, last_at: int, versions: tuple[int, ...] = (1,)) -> int:
@@ -144,7 +144,7 @@ def test_an_admin_may_start_a_canary_without_a_verdict_with_a_reason(
     new_version(backend)
     monkeypatch.delenv("SHIPYARD_ALLOW_OVERRIDE", raising=False)
     with pytest.raises(PermissionDenied):
-        backend.canaries.start(PROJECT, "churn", 1, 0.1, reason="r", actor="t", override_reason="hotfix")
+        weaker(backend).canaries.start(PROJECT, "churn", 1, 0.1, reason="r", actor="t", override_reason="hotfix")
     monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")
     assert backend.canaries.start(PROJECT, "churn", 1, 0.1, reason="r", actor="t", override_reason="hotfix").id
 
