@@ -386,3 +386,36 @@ def test_a_server_refuses_an_outdated_schema_naming_db_upgrade(
     assert upgraded.returncode == 0, upgraded.stderr
     with server(tmp_path, *store) as started:
         assert started.token is not None
+
+
+PIPELINE = """
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    import shipyard as sy
+
+    @sy.step
+    def load(rows: int) -> sy.Dataset:
+        return pd.DataFrame({"a": [i % 7 for i in range(rows)], "y": [i % 2 for i in range(rows)]})
+
+    @sy.step(register="churn")
+    def train(data: sy.Dataset) -> sy.Model:
+        df = data.to_pandas()
+        return LogisticRegression().fit(df[["a"]], df["y"])
+
+    @sy.pipeline(project="churn")
+    def training(rows: int = 40):
+        return train(load(rows))
+"""
+
+
+def test_a_pipeline_runs_against_the_server_and_its_cache_holds(team: Server, tmp_path: Path) -> None:
+    (tmp_path / "flow.py").write_text(textwrap.dedent(PIPELINE))
+    first = shipyard_cli(team.url, team.token, tmp_path, "pipeline", "run", "flow.py:training", "--json")
+    assert first.returncode == 0, first.stderr
+    assert [s["status"] for s in json.loads(first.stdout)["steps"]] == ["finished", "finished"]
+    again = shipyard_cli(team.url, team.token, tmp_path, "pipeline", "run", "flow.py:training", "--json")
+    assert [s["status"] for s in json.loads(again.stdout)["steps"]] == ["cached", "cached"]
+    client = client_of(team.url, team.token, tmp_path)
+    assert client.models.get("churn", project="churn").version == 1
+    client.close()
+    assert not (tmp_path / ".shipyard").exists()
