@@ -314,6 +314,7 @@ def test_killing_a_server_mid_batch_loses_no_acknowledged_point(team: Server, st
         assert set(acknowledged) <= stored
         assert len(acknowledged) == 50
         b.close()
+        a.close()  # flushes quietly (the points of steps 50 and 51 have nowhere to go) and stops
 
 
 def test_sigterm_lets_a_request_in_flight_finish(team: Server, tmp_path: Path) -> None:
