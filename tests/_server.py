@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -45,15 +46,21 @@ class RunningServer:
 
 
 @contextmanager
-def server_thread(uri: str, artifacts: str, cwd: Path) -> Iterator[RunningServer]:
-    """``shipyard server``'s app on uvicorn in a thread of this process, over the store at ``uri``."""
+def server_thread(uri: str, artifacts: str, cwd: Path, **app_options: Any) -> Iterator[RunningServer]:
+    """``shipyard server``'s app on uvicorn in a thread of this process, over the store at ``uri``
+    (``app_options`` go to ``create_app``, such as ``max_body_bytes``)."""
     backend = open_store(Settings.load(cwd=cwd, environ={}, uri=uri, artifacts=artifacts))
     first = ensure_first_admin(backend, "test")
     assert first is not None
     port = free_port()
+    app = create_app(ServerContext(backend), **app_options)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(ServerContext(backend)), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -68,6 +75,7 @@ def server_thread(uri: str, artifacts: str, cwd: Path) -> Iterator[RunningServer
     finally:
         server.should_exit = True
         thread.join(10)
+        app.state.gate.close()  # the gate's worker processes
         backend.close()
 
 

@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``SHIPYARD_TEST_POSTGRES_URL`` (default: the local server, database ``test``);
 each test gets a schema of its own. Outside CI a missing server skips those tests with the reason;
-under ``CI=true`` it fails them.
+under ``CI=true`` it fails them. The S3 test server's fixtures, ``s3_server`` and ``s3_bucket``, come
+from tests/_s3.py, with the same rule.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 import shipyard as sy
+from tests._s3 import s3_bucket, s3_server  # noqa: F401  (fixtures: the S3 test server, see tests/_s3.py)
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("SHIPYARD_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)

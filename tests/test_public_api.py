@@ -43,6 +43,8 @@ PUBLIC = {
     "ShipyardError",
     "Step",
     "StoreError",
+    "TooManyAttempts",
+    "Unauthenticated",
     "__version__",
     "active_run",
     "datasets",

@@ -47,6 +47,8 @@ from shipyard.core.errors import (
     SchemaOutdated,
     ShipyardError,
     StoreError,
+    TooManyAttempts,
+    Unauthenticated,
 )
 from shipyard.pipelines import Dataset, Model, Pipeline, PipelineRun, Step, pipeline, step
 from shipyard.registry import DatasetLineage, ModelLineage
@@ -93,6 +95,8 @@ __all__ = [
     "ShipyardError",
     "Step",
     "StoreError",
+    "TooManyAttempts",
+    "Unauthenticated",
     "__version__",
     "active_run",
     "datasets",

@@ -1,4 +1,5 @@
-"""The blob store under test, on the local fast path (file://) and on the fsspec path (memory://)."""
+"""The blob store under test: on the local fast path (file://), the generic fsspec path (memory://), and S3
+(s3://, against the S3 test server of tests/_s3.py). One suite for all three."""
 
 import os
 import uuid
@@ -12,6 +13,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from shipyard.artifacts import BlobStore, GcReport, open_blob_store
+from tests._s3 import S3Bucket, set_mtime
 
 
 @dataclass
@@ -39,8 +41,18 @@ class Backend:
         return GcReport(removed=removed, trashed_bytes=size, kept=kept)
 
 
-@pytest.fixture(params=["file", "memory"])
+OBJECT_STORES = ["memory", pytest.param("s3", marks=pytest.mark.s3)]  # the stores that keep a trash
+BACKENDS = ["file", *OBJECT_STORES]
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "s3":
+        bucket: S3Bucket = request.getfixturevalue("s3_bucket")
+        store = open_blob_store(bucket.url)
+        fs = store._storage.fs  # type: ignore[attr-defined]  # the store's own, so a test can patch what it calls
+        yield Backend("s3", store, fs, bucket.url.removeprefix("s3://"), set_mtime)
+        return
     if request.param == "file":
         root = tmp_path / "store"  # not created: the store makes its folders on first write
         local = fsspec.filesystem("file", auto_mkdir=True)

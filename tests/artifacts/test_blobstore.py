@@ -154,6 +154,14 @@ def test_a_read_only_store_refuses_writes_with_a_store_error_and_still_reads(tmp
     assert (tmp_path / "model.bin").read_bytes() == b"new"
 
 
+def test_check_reachable_names_a_folder_that_cannot_be_written(tmp_path: Path) -> None:
+    store = open_blob_store(tmp_path / "store")
+    store.check_reachable()  # creates the folder
+    assert list((tmp_path / "store").iterdir()) == []
+    with read_only(tmp_path / "store"), pytest.raises(StoreError, match=r"cannot write in the folder /.*/store: "):
+        store.check_reachable()
+
+
 @pytest.mark.parametrize(
     "call",
     [

@@ -9,7 +9,7 @@ import pytest
 
 from shipyard.artifacts import GcReport
 from shipyard.core.errors import InvalidInput
-from tests.artifacts.conftest import Backend
+from tests.artifacts.conftest import OBJECT_STORES, Backend
 
 HOUR = 3600.0
 
@@ -112,7 +112,7 @@ def test_writers_wait_while_gc_deletes_a_batch(backend: Backend, monkeypatch: py
     assert probes == ["writers wait"]
 
 
-@pytest.mark.parametrize("backend", ["memory"], indirect=True)
+@pytest.mark.parametrize("backend", OBJECT_STORES, indirect=True)
 def test_a_blob_written_while_gc_moves_it_to_the_trash_stays_readable(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -135,7 +135,7 @@ def test_a_blob_written_while_gc_moves_it_to_the_trash_stays_readable(
     assert listed(backend) == [digest]
 
 
-@pytest.mark.parametrize("backend", ["memory"], indirect=True)
+@pytest.mark.parametrize("backend", OBJECT_STORES, indirect=True)
 def test_the_trash_is_emptied_a_grace_period_later_keeping_what_is_referenced_by_then(backend: Backend) -> None:
     logged, size = backend.store.put_bytes(b"recorded after gc read the references")
     junk, junk_size = backend.store.put_bytes(b"junk")
@@ -149,7 +149,7 @@ def test_the_trash_is_emptied_a_grace_period_later_keeping_what_is_referenced_by
     assert backend.files("trash") == []
 
 
-@pytest.mark.parametrize("backend", ["memory"], indirect=True)
+@pytest.mark.parametrize("backend", OBJECT_STORES, indirect=True)
 def test_a_trash_generation_left_unsealed_by_a_dead_gc_is_sealed_then_emptied(backend: Backend) -> None:
     entry = f"{backend.root}/trash/0000000000001-deadbeef/{'ab' * 32}"
     backend.fs.pipe_file(entry, b"left behind")

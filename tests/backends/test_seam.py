@@ -78,7 +78,7 @@ def test_importing_the_protocols_loads_no_database_code() -> None:
 PARTS = {
     name: typing.get_type_hints(member.fget, vars(protocol))["return"]
     for name, member in vars(Backend).items()
-    if isinstance(member, property) and name != "metadata_location"
+    if isinstance(member, property) and name not in ("metadata_location", "gate_server")
 }
 
 
@@ -159,8 +159,14 @@ def test_local_backend_implements_every_method_with_a_compatible_signature(local
 
 
 def test_local_backend_has_the_backends_own_methods(local: LocalBackend) -> None:
-    assert {n for n in methods(Backend) if n not in PARTS} == {"metadata_location", "after_fork", "close"}
+    assert {n for n in methods(Backend) if n not in PARTS} == {
+        "metadata_location",
+        "gate_server",
+        "after_fork",
+        "close",
+    }
     assert local.metadata_location.startswith("sqlite:///")
+    assert local.gate_server is None  # the gate runs in this process
     local.after_fork()  # the pool starts afresh; the store still answers
     assert local.store.list_projects() == []
 

@@ -86,3 +86,10 @@ def test_the_core_codes_are_distinct_snake_case_words() -> None:
 def test_permission_denied_is_no_os_error() -> None:
     assert not issubclass(errors.PermissionDenied, OSError)
     assert describe(errors.PermissionDenied("Not allowed.")) == ("Not allowed.", 2)
+
+
+def test_too_many_attempts_says_when_to_try_again() -> None:
+    error = errors.TooManyAttempts("Too many failed logins; try again in 30 s.", retry_after=30)
+    assert (error.http_status, error.details) == (429, {"retry_after": 30})
+    assert error_answer(error).body["retry_after"] == 30
+    assert describe(errors.Unauthenticated("Unknown token.")) == ("Unknown token.", 2)

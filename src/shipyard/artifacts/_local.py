@@ -10,6 +10,7 @@ gc never deletes a blob written or re-written after it started. Writers never wa
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import IO
@@ -100,6 +101,25 @@ class LocalStorage:
                         continue
                     removed.append(path)
         return removed
+
+    def problem(self) -> str | None:
+        """What keeps the folder from being used as a store, or None; the folder is created if missing."""
+        probe = f"{self.root}/.reachable-{uuid.uuid4().hex}"
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            with open(probe, "xb"):
+                pass
+            os.remove(probe)
+        except OSError as exc:
+            return (
+                f"cannot write in the folder {self.root}: {exc.strerror or exc}. Make it writable by this user, "
+                "or point SHIPYARD_ARTIFACTS to a folder that is"
+            )
+        return None
+
+    def presign(self, path: str, method: str, expires: int) -> str | None:
+        """A folder has no URLs to hand out: clients go through the server."""
+        return None
 
     def empty_trash(self, referenced: set[str], cutoff: float, dry_run: bool) -> tuple[int, list[str]]:
         """A local store deletes at once and keeps no trash: nothing freed, nothing restored."""

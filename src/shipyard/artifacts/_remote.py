@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, suppress
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -46,6 +46,10 @@ class FsspecStorage:
     """Blobs on an fsspec filesystem. Paths are strings joined with '/' under ``root``."""
 
     keeps_trash = True
+    # Object stores have no folders, and s3fs's makedirs would even create a missing bucket.
+    needs_folders = True
+    # Options for the fsspec filesystem, given when the store is opened (a subclass per scheme sets them).
+    storage_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, fs: AbstractFileSystem, root: str) -> None:
         self.fs = fs
@@ -62,14 +66,14 @@ class FsspecStorage:
         return self.fs.open(path, "rb")  # type: ignore[no-any-return]
 
     def open_write(self, path: str) -> AbstractContextManager[IO[bytes]]:
-        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        self._make_parent(path)
         return self.fs.open(path, "wb")  # type: ignore[no-any-return]
 
     def publish(self, temp: str, final: str) -> None:
         # Even when the blob exists, the temp is moved over it: a damaged blob is repaired, and the blob gets a
         # fresh modification time, which is how it is refreshed, since object stores cannot touch an object.
-        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-        self.fs.mv(temp, final)
+        self._make_parent(final)
+        self._move(temp, final)
 
     def size(self, path: str) -> int:
         try:
@@ -80,7 +84,7 @@ class FsspecStorage:
         return int(self.fs.size(path))
 
     def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(path)) or self._restore(path)
+        return self._is_file(path) or self._restore(path)
 
     def remove(self, path: str) -> None:
         with suppress(FileNotFoundError):
@@ -114,6 +118,14 @@ class FsspecStorage:
             self._remove_batch(batch)
         self.fs.pipe_file(generation + _SEALED, str(time.time()).encode())
         return list(paths)
+
+    def problem(self) -> str | None:
+        """What keeps the store from being used, or None; a generic filesystem is found out by its first use."""
+        return None
+
+    def presign(self, path: str, method: str, expires: int) -> str | None:
+        """A generic filesystem offers no presigned URLs."""
+        return None
 
     def empty_trash(self, referenced: set[str], cutoff: float, dry_run: bool) -> tuple[int, list[str]]:
         """Empty the generations sealed before ``cutoff``, restoring the blobs in ``referenced`` (hex digests).
@@ -152,6 +164,16 @@ class FsspecStorage:
                 self._remove_all([path for path, _, _ in entries] + [f"{self._trash}/{name}{_SEALED}"])
         return freed, restored
 
+    def _is_file(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def _move(self, source: str, dest: str) -> None:
+        self.fs.mv(source, dest)  # FileNotFoundError if source is absent
+
+    def _make_parent(self, path: str) -> None:
+        if self.needs_folders:
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+
     def _restore(self, path: str) -> bool:
         """Bring the blob at ``path`` back from the trash, if gc took it away; whether it was there."""
         if not path.startswith(self._blobs):
@@ -159,9 +181,9 @@ class FsspecStorage:
         return any(self._restore_from(entry, path) for entry in self._trash_entries(path.rsplit("/", 1)[-1]))
 
     def _restore_from(self, entry: str, path: str) -> bool:
-        if self.fs.exists(path):
+        if self._is_file(path):
             return True
-        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        self._make_parent(path)
         try:
             self.fs.cp_file(entry, path)  # a fresh modification time: gc leaves it alone for a grace period
         except FileNotFoundError:  # emptied meanwhile
@@ -176,7 +198,7 @@ class FsspecStorage:
         except FileNotFoundError:
             return []
         candidates = [f"{name.rstrip('/')}/{hex_digest}" for name in names if not name.endswith(_SEALED)]
-        return [entry for entry in candidates if self.fs.exists(entry)]
+        return [entry for entry in candidates if self._is_file(entry)]
 
     def _remove_all(self, paths: list[str]) -> None:
         for start in range(0, len(paths), _GC_BATCH):

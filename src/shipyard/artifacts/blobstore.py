@@ -4,6 +4,7 @@ Layout under the store's root::
 
     blobs/<hex[:2]>/<hex>    one blob per digest
     tmp/<uuid>               writes in progress
+    tmp/staged/<hex>         uploads through a presigned URL, until :meth:`BlobStore.adopt_staged` checks them
     gc.lock                  local stores: where writers and gc take turns (see ``_local``)
     trash/                   object stores: blobs gc took away, kept a grace period (see ``_remote``)
 
@@ -11,13 +12,20 @@ A write streams into a temporary object while hashing it, then moves it to its d
 reader ever sees a partial blob. Every read hashes again and raises :class:`CorruptArtifact` on a mismatch.
 
 Local paths and ``file://`` URLs use plain ``open``/``os`` calls, because that is the hot path; every other
-URL goes through fsspec, which is imported only then.
+URL goes through fsspec, which is imported only then; ``s3://`` through s3fs with what S3 needs on top
+(see ``_s3``), configured by the standard AWS environment only.
+
+A server opens the store once at startup and calls :meth:`BlobStore.check_reachable`, which raises a
+:class:`StoreError` saying what is wrong (missing bucket, unknown keys, no permission, unreachable).
+With direct transfers, it hands a client ``presign_get(digest)`` to download, or ``presign_put(digest)``
+to upload and then calls ``adopt_staged(digest)``, which checks the upload before it becomes the blob.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import importlib
 import io
 import os
 import re
@@ -39,6 +47,8 @@ from shipyard.core.errors import CorruptArtifact, InvalidInput, MissingDependenc
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+# Schemes whose storage needs more than the generic fsspec one: scheme -> "module:class", imported when used.
+_STORAGES = {"s3": "shipyard.artifacts._s3:S3Storage", "s3a": "shipyard.artifacts._s3:S3Storage"}
 _HEX = re.compile(r"[0-9a-f]{64}")
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _NOT_ALLOWED = {errno.EROFS, errno.EACCES, errno.EPERM}
@@ -65,6 +75,8 @@ class _Storage(Protocol):
     def take_away(self, paths: Sequence[str], cutoff: float) -> list[str]: ...
     # gc: free what an earlier gc set aside; (bytes freed, hex digests of referenced blobs restored)
     def empty_trash(self, referenced: set[str], cutoff: float, dry_run: bool) -> tuple[int, list[str]]: ...
+    def problem(self) -> str | None: ...  # what keeps the store from being used, checked now; None if usable
+    def presign(self, path: str, method: str, expires: int) -> str | None: ...  # method "get"/"put"; None: no URLs
 
 
 class BlobStore:
@@ -200,6 +212,72 @@ class BlobStore:
                     ) from exc
                 raise
 
+    def check_reachable(self) -> None:
+        """Raise :class:`StoreError` if the store cannot be read and written now; a server calls it at startup.
+
+        An ``s3://`` store lists its prefix, writes an empty object under ``tmp/`` and deletes it, each with
+        short timeouts and no retries, so a missing bucket, unknown or refused credentials, missing
+        permissions or an unreachable endpoint are told apart within seconds. A folder is created if
+        missing and must be writable. The message never contains a secret.
+        """
+        problem = self._storage.problem()
+        if problem is not None:
+            raise StoreError(f"The artifact store {self.url} cannot be used: {problem}.")
+
+    def presign_get(self, digest: str, expires: int = 300) -> str | None:
+        """A URL from which anyone holding it can download the blob for ``expires`` seconds; None for a
+        store without URLs (a folder, memory://), whose clients go through the server instead.
+
+        Raises :class:`NotFound` if the blob is not stored. The client verifies the digest of what it
+        downloads, as every reader does.
+        """
+        path = self._blob_path(digest)
+        url = self._storage.presign(path, "get", _check_expires(expires))
+        if url is not None and not self._storage.exists(path):  # exists() also brings it back from the trash
+            raise self._not_found(digest)
+        return url
+
+    def presign_put(self, digest: str, expires: int = 300) -> str | None:
+        """A URL to which a client uploads the bytes of ``digest`` (one HTTP PUT) within ``expires`` seconds;
+        None for a store without URLs. The upload lands in a staging object, never in the blob itself: call
+        :meth:`adopt_staged` once the client says it is done. A staged upload never adopted is removed by
+        :meth:`gc` after the grace period, as temporary files are.
+        """
+        return self._storage.presign(self._staged_path(digest), "put", _check_expires(expires))
+
+    def adopt_staged(self, digest: str) -> int:
+        """Make the upload staged for ``digest`` (see :meth:`presign_put`) the blob, if its bytes hash to
+        ``digest``; return its size.
+
+        The staged object is first moved to a temporary object no URL points to, so a client writing to the
+        URL again cannot change the bytes between their check and their publication. Raises
+        :class:`NotFound` if nothing was uploaded, and :class:`CorruptArtifact` (the upload deleted) if the
+        bytes do not match.
+        """
+        staged, temp = self._staged_path(digest), self._join("tmp", uuid.uuid4().hex)
+        with self._writing():
+            try:
+                self._storage.publish(staged, temp)
+            except FileNotFoundError:
+                raise NotFound(
+                    f"Nothing was uploaded for the blob {digest} to the artifact store {self.url}, or it was adopted "
+                    "already. Upload the bytes to the URL from presign_put(digest) first, then adopt them."
+                ) from None
+            try:
+                with self._storage.open_read(temp) as staged_bytes:
+                    actual, size = _copy(staged_bytes, _Discard())
+                if actual != digest:
+                    raise CorruptArtifact(
+                        f"The upload for the blob {digest} to the artifact store {self.url} is not that blob: its "
+                        f"{size} bytes hash to {actual}. It was deleted; upload the right bytes again."
+                    )
+                self._storage.publish(temp, self._blob_path(digest))
+            except BaseException:
+                with suppress(OSError):
+                    self._storage.remove(temp)
+                raise
+        return size
+
     def delete(self, digest: str) -> None:
         """Remove the blob ``digest``. Removing a blob that is not stored is not an error."""
         self._storage.remove(self._blob_path(digest))
@@ -264,6 +342,9 @@ class BlobStore:
 
     def _join(self, *parts: str) -> str:
         return "/".join((self._storage.root, *parts))
+
+    def _staged_path(self, digest: str) -> str:
+        return self._join("tmp", "staged", hex_part(digest))
 
     def _blob_path(self, digest: str) -> str:
         hex_digest = hex_part(digest)
@@ -333,7 +414,24 @@ class _Source:
             raise
 
 
-def _copy(source: _Reader, out: IO[bytes]) -> tuple[str, int]:
+class _Discard:
+    """A sink for bytes that only need hashing."""
+
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+
+def _check_expires(expires: int) -> int:
+    # S3 signs URLs for 7 days at most; a bool is an int to Python but never a duration.
+    if not isinstance(expires, int) or isinstance(expires, bool) or not 1 <= expires <= 7 * 24 * 3600:
+        raise InvalidInput(
+            f"The 'expires' parameter of a presigned URL must be a number of seconds from 1 to 604800 (7 days). "
+            f"Got {expires!r} instead."
+        )
+    return expires
+
+
+def _copy(source: _Reader, out: IO[bytes] | _Discard) -> tuple[str, int]:
     """Copy ``source`` to ``out`` one chunk at a time, hashing on the way; return ``(digest, size)``."""
     sha = hashlib.sha256()
     size = 0
@@ -360,8 +458,17 @@ def open_blob_store(url: str | os.PathLike[str]) -> BlobStore:
         return BlobStore(LocalStorage(root.rstrip("/")), Path(root).as_uri())
     if text.startswith("file://"):
         return BlobStore(LocalStorage(_file_url_path(text).rstrip("/")), text)
-    fs, root = _url_to_fs(text)
-    return BlobStore(FsspecStorage(fs, root.rstrip("/")), text)
+    storage = _storage_class(text.split("://", 1)[0].lower())
+    fs, root = _url_to_fs(text, storage.storage_options)
+    return BlobStore(storage(fs, root.rstrip("/")), text)
+
+
+def _storage_class(scheme: str) -> type[FsspecStorage]:
+    if scheme not in _STORAGES:
+        return FsspecStorage
+    module, name = _STORAGES[scheme].split(":")
+    found: type[FsspecStorage] = getattr(importlib.import_module(module), name)
+    return found
 
 
 def _file_url_path(url: str) -> str:
@@ -376,11 +483,11 @@ def _file_url_path(url: str) -> str:
     return url2pathname(parts.path)
 
 
-def _url_to_fs(url: str) -> tuple[AbstractFileSystem, str]:
+def _url_to_fs(url: str, options: dict[str, object]) -> tuple[AbstractFileSystem, str]:
     from fsspec.core import url_to_fs
 
     try:
-        fs, root = url_to_fs(url)
+        fs, root = url_to_fs(url, **options)
     except ImportError as exc:  # fsspec knows the scheme, but the package implementing it is missing
         if url.startswith(("s3://", "s3a://")):
             raise MissingDependency.for_extra("s3fs", "s3", f"The artifact store {url!r}") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import NoReturn
+from urllib.parse import unquote
 
 from shipyard.core.errors import InvalidInput
 
@@ -27,8 +28,8 @@ def check_artifact_path(path: str) -> str:
     """Return ``path`` in canonical form, or raise :class:`InvalidInput` naming the rule it breaks.
 
     Empty and ``.`` segments are dropped, so ``'./a//b/'`` becomes ``'a/b'``. Refused: empty paths,
-    absolute paths, ``..`` segments, backslashes, NUL and other control characters, paths longer than
-    1,024 characters and folder or file names longer than 255 bytes.
+    absolute paths, ``..`` segments (also percent-encoded), backslashes, NUL and other control characters, paths
+    longer than 1,024 characters and folder or file names longer than 255 bytes.
 
     >>> check_artifact_path("./plots//roc.png")
     'plots/roc.png'
@@ -44,6 +45,8 @@ def check_artifact_path(path: str) -> str:
     segments = path.split("/")
     if ".." in segments:
         _reject(path, "contains a '..' segment, which could point outside the run")
+    if any(unquote(s) in (".", "..") for s in segments if "%" in s):
+        _reject(path, "has a percent-encoded '.' or '..' segment, which a URL would decode into one")
     canonical = "/".join(s for s in segments if s not in ("", "."))
     if not canonical:
         _reject(path, "names no file")

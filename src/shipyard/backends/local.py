@@ -46,6 +46,10 @@ class LocalBackend:
         self.accounts = AccountStore(store.engine)
 
     @property
+    def gate_server(self) -> None:
+        return None  # the gate runs in this process, under the policy in force in this store
+
+    @property
     def metadata_location(self) -> str:
         return self.store.engine.url.render_as_string(hide_password=True)
 

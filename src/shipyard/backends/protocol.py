@@ -196,6 +196,16 @@ class PoliciesBackend(Protocol):
     def history(self, project: str) -> list[GatePolicyVersion]: ...
 
 
+class GateServer(Protocol):
+    """The gate as a server runs it for its callers: under the server's policy in force, in a process the
+    server owns, the verdicts stored by the server with the caller as actor (a client never writes one)."""
+
+    def evaluate(self, project: str, models: Sequence[str], *, data: str | None = None) -> list[dict[str, Any]]:
+        """Judge ``models`` (``NAME@VERSION`` refs in ``project``) together on ``data`` (``NAME[@VERSION]``, default
+        the policy's ``[gate] data``); each stored verdict as ``Verdict.to_dict`` gives it."""
+        ...
+
+
 class PipelinesBackend(Protocol):
     """The steps of pipeline runs, the step cache, and the datasets steps produced."""
 
@@ -390,6 +400,12 @@ class Backend(Protocol):
     def blobs(self) -> BlobsBackend: ...
     @property
     def accounts(self) -> AccountsBackend: ...
+    @property
+    def gate_server(self) -> GateServer | None:
+        """Who runs the gate: None, this process (a local backend); else the server, which also decides
+        overrides and writes every verdict (an HTTP backend)."""
+        ...
+
     @property
     def metadata_location(self) -> str:
         """Where the metadata lives, for messages: a database URL with any password hidden, or a server URL."""

@@ -1,6 +1,7 @@
 """``shipyard gate``, ``shipyard promote`` and ``shipyard rollback``: the release gate on the command line.
 
-``gate run`` exits 0 when the verdict passes, 1 when it fails, 2 for a bad policy or input.
+``gate run`` exits 0 when the verdict passes, 1 when it fails, 2 for a bad policy or input. Against a
+server the server runs the gate and stores the verdict; ``--local`` computes it here and stores nothing.
 """
 
 from __future__ import annotations
@@ -41,21 +42,36 @@ def run(
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Compute the gate in this process and store nothing: a PREVIEW that cannot promote (against a "
+            "server, without --local the server runs the gate and stores the verdict).",
+        ),
+    ] = False,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run the policy in force on a model version, with the evaluation data it names; store and print the verdict.
 
-    Exit 0 when the verdict passes and can promote (or passes as an asked-for --policy preview), 1 when it
-    fails or is a preview that cannot promote, 2 for a bad policy or input.
+    Against a team server the server runs the gate and stores the verdict; with --local (or --policy against
+    a server) it runs here and nothing is stored. Exit 0 when the verdict passes and can promote (or passes as
+    an asked-for --policy or --local preview), 1 when it fails or is a preview that cannot promote, 2 for a
+    bad policy or input.
     """
     from shipyard.gates import Gate
-    from shipyard.gates.report import render_markdown, render_text_lines
+    from shipyard.gates.report import render_html, render_markdown, render_text_lines
 
     with open_client(ctx) as client:
-        verdict = Gate(client).evaluate(ref, data=data, policy=policy, project=project)
-        report = Gate(client).report(f"{verdict.model['name']}@{verdict.model['version']}", project=project)
-    document = {**verdict.to_dict(), "report_command": f"shipyard gate report {ref}"}
+        verdict = Gate(client).evaluate(ref, data=data, policy=policy, project=project, local=local)
+        stored = verdict.report_digest is not None
+        document = {**verdict.to_dict(), "stored": stored, "report_command": f"shipyard gate report {ref}"}
+        if stored:
+            report = client.backend.blobs.read_bytes(str(verdict.report_digest)).decode()
+        else:  # a preview computed here: its report exists only in the file written below
+            document.pop("report_command")
+            report = render_html(document)
     html_path = html or Path(report_file_name(verdict.model["name"], verdict.model["version"]))
     write_text(html_path, report)
     if markdown is not None:
@@ -68,7 +84,9 @@ def run(
             status = next((s for s, label in _MARK.items() if f"  {label}  " in f"{line}  "), "")
             out.print(line, style=_STYLE.get(status, ""), markup=False, highlight=False)
         banner = "PASSED" if verdict.passed else "FAILED"
-        if not verdict.binding:
+        if not stored:
+            banner = f"PREVIEW {banner} (computed here, not stored; it cannot promote)"
+        elif not verdict.binding:
             banner += f" (a preview that cannot promote: {verdict.preview_reason})"
         out.print(
             f"gate {banner} for {verdict.model['name']}@{verdict.model['version']} on "
@@ -79,7 +97,8 @@ def run(
         )
         for note in verdict.notes:
             typer.secho(f"note: {note}", fg="yellow", err=True)
-    raise typer.Exit(0 if verdict.passed and (verdict.binding or policy is not None) else 1)
+    asked_for_preview = policy is not None or local
+    raise typer.Exit(0 if verdict.passed and (verdict.binding or asked_for_preview) else 1)
 
 
 def report_file_name(name: str, version: int) -> str:

@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from shipyard.cli import (
+    accounts,
     audit,
     datasets,
     demo,
@@ -189,6 +190,7 @@ server.register(app)
 predict.register(app)
 monitor.register(app)
 demo.register(app)
+accounts.register(app)
 
 
 def _print_version(value: bool) -> None:

@@ -23,22 +23,35 @@ def server(
     port: Annotated[int, typer.Option(min=1, max=65535, help="The port to listen on.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the store.")] = 1,
     log_level: Annotated[str, typer.Option(help="info logs every request as JSON; warning only problems.")] = "info",
+    max_body_mb: Annotated[
+        int | None,
+        typer.Option(min=1, max=65536, help="The largest JSON request body in MiB (default 64); blobs are apart."),
+    ] = None,
 ) -> None:
     """Serve the store to a team over HTTP: /api/v1 with API tokens and per-project roles.
 
     With no --db the local ./.shipyard store is served on 127.0.0.1, to try team mode in one command. The
     first start creates an admin and prints its token once.
     """
-    import uvicorn
+    from shipyard.core.errors import MissingDependency
 
+    try:
+        import uvicorn
+
+        from shipyard.server.main import configure_logging, ensure_first_admin, environment_for, export, open_store
+    except ImportError as missing:
+        raise MissingDependency.for_extra(missing.name or "fastapi", "server", "shipyard server") from None
     from shipyard.core.actor import current_actor
-    from shipyard.server.main import configure_logging, ensure_first_admin, environment_for, export, open_store
 
     settings = load_settings(ctx)
     if db is not None or artifacts is not None:
         from shipyard.core.config import Settings
 
         settings = Settings.load(uri=db or settings.uri, artifacts=artifacts)
+    if max_body_mb is not None:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, server_max_body_mb=max_body_mb)
     backend = open_store(settings)
     try:
         first = ensure_first_admin(backend, current_actor())

@@ -44,10 +44,30 @@ def adapter(annotation: Any) -> TypeAdapter[Any]:
 
 
 def to_wire(annotation: Any, value: Any) -> Any:
-    """``value`` as JSON-ready builtins."""
+    """``value`` as JSON-ready builtins.
+
+    A value that does not fit ``annotation`` (a tuple for a list, a string for a number) is sent as it is,
+    without pydantic's warning: the server checks every argument and answers a wrong one with a 422 naming
+    it, as the local backend would refuse it.
+    """
     if annotation is RunPage:
         value = _Page(list(value), value.next_page_token)
-    return adapter(annotation).dump_python(value)
+    return adapter(annotation).dump_python(value, warnings=False)
+
+
+def query_value(annotation: Any, value: Any) -> Any:
+    """``value`` for a query string: a string given for an argument that takes none (``max_points="100"``)
+    goes as JSON text (``"100"`` with its quotes), so the server refuses it as the local backend does
+    rather than reading it as the number a query string cannot tell it from."""
+    if isinstance(value, str) and not _takes_text(annotation):
+        return json.dumps(value)
+    return value
+
+
+def _takes_text(annotation: Any) -> bool:
+    if annotation is str or annotation is Any:
+        return True
+    return any(_takes_text(a) for a in typing.get_args(annotation) if a is not Ellipsis)
 
 
 def from_wire(annotation: Any, value: Any, what: str) -> Any:

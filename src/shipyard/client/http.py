@@ -8,6 +8,7 @@ checked here while it is written, and only a verified file is moved into place.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import hashlib
 import inspect
@@ -69,7 +70,7 @@ def _call(transport: Transport, op: wire.Operation, signature: inspect.Signature
             value = dict(given.get(p.name, {}) or {})
         values[p.name] = codec.to_wire(p.annotation, value)
     if op.verb == "GET":
-        query = {k: v for k, v in values.items() if v is not None}
+        query = {p.name: codec.query_value(p.annotation, values[p.name]) for p in op.sent if values[p.name] is not None}
         if not op.paged:
             return codec.from_wire(op.returns, transport.call("GET", op.path, params=query), op.label)
         return _all_pages(transport, op, query)
@@ -172,12 +173,22 @@ class HttpBlobs:
             temp.unlink(missing_ok=True)
 
     def iter_blobs(self) -> Iterator[tuple[str, int, float]]:
-        raise PermissionDenied("Listing every blob runs on the server: run `shipyard gc` there.")
+        """Every blob of the server's store, in digest order, a page at a time (a server admin's)."""
+        token: str | None = None
+        while True:
+            page = self._transport.call("GET", f"{wire.API}/blobs", params={"page_token": token} if token else None)
+            yield from ((digest, int(size), float(mtime)) for digest, size, mtime in page["items"])
+            token = page.get("next_page_token")
+            if not token:
+                return
 
     def gc(
         self, referenced: set[str], grace_seconds: float, now: float | None = None, dry_run: bool = False
     ) -> GcReport:
-        raise PermissionDenied("Collecting blobs runs on the server: run `shipyard gc` there, as its admin.")
+        """The server's store collected (a server admin's): ``referenced`` is what the metadata refers to."""
+        body = {"referenced": sorted(referenced), "grace_seconds": grace_seconds, "now": now, "dry_run": dry_run}
+        answer = self._transport.call("POST", f"{wire.API}/blobs/gc", body=body)
+        return cast(GcReport, codec.from_wire(GcReport, answer, "blobs.gc"))
 
 
 def _hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
@@ -194,6 +205,30 @@ def _chunks(source: Any) -> Iterator[bytes]:
         yield chunk
 
 
+class HttpGate:
+    """The gate, run by the server (``POST /api/v1/gate/evaluate``): one request per evaluation, never retried
+    (a retry would judge again), on a connection of its own with a timeout fit for a gate run."""
+
+    TIMEOUT = 900.0
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self._url, self._token = url, token
+        self._transport: Transport | None = None
+
+    def evaluate(
+        self, project: str, models: collections.abc.Sequence[str], *, data: str | None = None
+    ) -> list[dict[str, Any]]:
+        if self._transport is None:
+            self._transport = Transport(self._url, self._token, timeout=self.TIMEOUT, retries=0)
+        body = {"project": project, "models": list(models), "data": data}
+        answer = self._transport.call("POST", f"{wire.API}/gate/evaluate", body=body)
+        return list(answer["verdicts"])
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
 class HttpBackend:
     """Every part of the seam over HTTP to one ``shipyard server``; chosen by an ``http(s)://`` URI."""
 
@@ -203,6 +238,7 @@ class HttpBackend:
         for attr, (name, proto) in parts.items():
             setattr(self, f"_{name}", _Part(self.transport, attr, proto))
         self._blobs = HttpBlobs(self.transport)
+        self._gate = HttpGate(self.transport.url, token)
 
     store = property(lambda self: cast("protocol.RunsBackend", self._store))
     datasets = property(lambda self: cast("protocol.DatasetsBackend", self._datasets))
@@ -219,6 +255,10 @@ class HttpBackend:
     accounts = property(lambda self: cast("protocol.AccountsBackend", self._accounts))
 
     @property
+    def gate_server(self) -> HttpGate:
+        return self._gate
+
+    @property
     def metadata_location(self) -> str:
         return self.transport.url
 
@@ -226,6 +266,7 @@ class HttpBackend:
         self.transport.forget_connections()
 
     def close(self) -> None:
+        self._gate.close()
         self.transport.close()
 
 

@@ -2,8 +2,9 @@
 
 Requests that fail before an answer arrives (connection refused or reset, a timeout) and answers 502, 503
 and 504 are retried with exponential backoff and jitter. Every write carries an ``Idempotency-Key``, the same
-on each retry, so a write the server did but whose answer was lost is answered again, not done twice. An
-error answer becomes the exception the server raised (by its ``code``), with the server's message.
+on each retry, so a write the server did but whose answer was lost is answered again, not done twice; a 409
+with ``Retry-After`` (the first try of that key still runs on the server) is retried too. An error answer
+becomes the exception the server raised (by its ``code``), with the server's message.
 """
 
 from __future__ import annotations
@@ -154,13 +155,19 @@ class Transport:
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code not in RETRIED_STATUSES or last:
+                if not _retried(response) or last:
                     if stream:
                         response.read()
                     raise error_from(response.status_code, _json_or_none(response), self.url)
                 response.close()
             time.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
+
+
+def _retried(response: Any) -> bool:
+    return response.status_code in RETRIED_STATUSES or (
+        response.status_code == 409 and "retry-after" in response.headers
+    )
 
 
 def _json_or_none(response: Any) -> Any:

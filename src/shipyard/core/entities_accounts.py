@@ -43,6 +43,20 @@ class Role(enum.StrEnum):
         """0 for viewer up to 3 for admin: ``role.rank >= needed.rank`` means the role suffices."""
         return list(Role).index(self)
 
+    # Ordered by rank, not alphabetically as strings are ("admin" < "viewer"), so that
+    # ``role >= Role.MAINTAINER`` means what it says; a plain string is read as a role first.
+    def __lt__(self, other: object) -> bool:
+        return self.rank < Role.parse(other).rank
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= Role.parse(other).rank
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > Role.parse(other).rank
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= Role.parse(other).rank
+
     @classmethod
     def parse(cls, text: object) -> Role:
         """The role ``text`` names (any case); ``InvalidInput`` naming the roles otherwise."""
@@ -142,7 +156,7 @@ class Principal:
     def allows(self, project: str, needed: Role) -> bool:
         """Whether the caller's role in ``project`` is ``needed`` or higher."""
         role = self.role_in(project)
-        return role is not None and role.rank >= needed.rank
+        return role is not None and role >= needed
 
     @property
     def projects(self) -> tuple[str, ...]:

@@ -123,6 +123,21 @@ class CheckResult:
             "duration_ms": round(self.duration_ms, 3),
         }
 
+    @classmethod
+    def from_dict(cls, found: Mapping[str, Any]) -> CheckResult:
+        """The result ``to_dict`` gave (a verdict read back, or answered by a server)."""
+        return cls(
+            name=str(found["name"]),
+            kind=str(found.get("kind", found["name"])),
+            severity=str(found.get("severity", "error")),
+            status=Status(found["status"]),
+            measured=dict(found.get("measured") or {}),
+            threshold=dict(found.get("threshold") or {}),
+            message=str(found.get("message", "")),
+            evidence=dict(found.get("evidence") or {}),
+            duration_ms=float(found.get("duration_ms") or 0.0),
+        )
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from shipyard.tracking.client import Client
 
 
+PREVIEW_UNSTORED = "computed in this process and not stored (a local preview); only a stored verdict can promote"
+
+
 def run_checks(ctx: GateContext, checks: list[Check]) -> list[CheckResult]:
     results: list[CheckResult] = []
     with progress(f"gate {ctx.version.ref}", total=len(checks), unit="checks") as tick:  # in a notebook only
@@ -79,11 +82,13 @@ def evaluate(
     *,
     family_size: int = 1,
     notes: Sequence[str] = (),
+    store: bool = True,
 ) -> Verdict:
     """Run every check of ``policy``, store the verdict and its HTML report, and return the verdict.
 
     ``family_size`` is how many challengers are judged together against the champion; the comparison
-    checks correct their confidence and significance for it.
+    checks correct their confidence and significance for it. ``store=False`` stores nothing: the verdict is
+    a preview (``PREVIEW_UNSTORED``) that can never promote, as a ``--local`` run against a server is.
     """
     from shipyard.core.version import __version__
 
@@ -114,6 +119,8 @@ def evaluate(
         else {"note": 'the policy has no blocking check (none, or only severity = "warn"), so the gate fails'},
         notes=tuple(notes),
     )
+    if not store:
+        return dataclasses.replace(verdict, binding=False, preview_reason=PREVIEW_UNSTORED)
     expected, why = client.backend.verdicts.binding_of(version.project, policy.digest, dataset.id)
     verdict = dataclasses.replace(verdict, binding=expected, preview_reason=why or None)
     report = _report(verdict)

@@ -6,20 +6,27 @@ event with the diff; a weakening change needs a reason). A project's first polic
 the first time the gate needs one. ``evaluate`` runs under the policy in force unless told otherwise; a
 verdict under another policy, or on evaluation data other than the data the policy requires, is a
 *preview*: it is stored and reported, and it can never promote.
+
+Against a team server (an HTTP backend, ``backend.gate_server``) the server runs the gate, under its policy in
+force, and stores the verdict with the caller as actor; this process only asks and rebuilds the verdicts.
+``local=True`` (``shipyard gate run --local``), or a policy file, computes here instead and stores nothing:
+a preview that cannot promote. The implicit first apply goes through the server, which lets only a
+maintainer apply; for anyone else the gate runs under no policy in force (which never passes), with a note.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.actor import current_actor
 from shipyard.core.config import CONFIG_FILE
 from shipyard.core.entities import DatasetVersion, GatePolicyVersion, ModelVersion
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
+    from shipyard.backends.protocol import GateServer
     from shipyard.core.entities import Decision
     from shipyard.core.policy_rules import PolicyChange
     from shipyard.gates.policy import Policy
@@ -35,8 +42,10 @@ class Gate:
     >>> verdict.passed, [c.name for c in verdict.failed]
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, files: bool = True) -> None:
         self._client = client
+        self._files = files  # False on a server: the policy in force only, never the server's own shipyard.toml
+        self._apply_refused: dict[str, str] = {}
 
     # policies ---------------------------------------------------------------------------------------
 
@@ -52,10 +61,15 @@ class Gate:
         stored = self._client.backend.policies.in_force(project)
         if stored is None and self._written_down():
             local = self.policy()
-            with contextlib.suppress(Conflict):  # another process applied the first one meanwhile
+            try:
                 self._client.backend.policies.apply(
                     project, local.raw, source=local.source, implicit=True, actor=current_actor()
                 )
+            except Conflict:  # another process applied the first one meanwhile
+                pass
+            except PermissionDenied as refused:  # a server lets only a maintainer apply, even the first
+                self._apply_refused[project] = str(refused)
+                return None
             stored = self._client.backend.policies.in_force(project)
         return stored
 
@@ -106,6 +120,8 @@ class Gate:
     def _written_down(self) -> bool:
         from shipyard.core.config import read_table
 
+        if not self._files:
+            return False
         return bool(read_table(self._client.settings.root / CONFIG_FILE, "gate"))
 
     # verdicts ---------------------------------------------------------------------------------------
@@ -117,13 +133,16 @@ class Gate:
         data: str | DatasetVersion | None = None,
         policy: str | Path | None = None,
         project: str | None = None,
+        local: bool = False,
     ) -> Verdict:
         """Run the policy in force on ``model`` and store the verdict.
 
         ``data`` defaults to the policy's ``[gate] data`` (its newest version, or the pinned one); other data
-        gives a *preview* verdict, as does ``policy`` (a file) when it is not the policy in force.
+        gives a *preview* verdict, as does ``policy`` (a file) when it is not the policy in force. Against a
+        server, the server runs the gate and stores the verdict; ``local=True`` (or ``policy``) computes it in
+        this process instead and stores nothing, a preview that cannot promote.
         """
-        return self.evaluate_many([model], data=data, policy=policy, project=project)[0]
+        return self.evaluate_many([model], data=data, policy=policy, project=project, local=local)[0]
 
     def evaluate_many(
         self,
@@ -132,12 +151,19 @@ class Gate:
         data: str | DatasetVersion | None = None,
         policy: str | Path | None = None,
         project: str | None = None,
+        local: bool = False,
     ) -> list[Verdict]:
         """Judge several challengers together: each gets its own verdict, and every comparison with the
-        champion is Bonferroni-corrected for their number, so trying many does not let a worse one through."""
+        champion is Bonferroni-corrected for their number, so trying many does not let a worse one through.
+
+        ``local`` as for ``evaluate``: computed here, stored nowhere, never binding."""
         from shipyard.gates.runner import evaluate
 
         versions = [m if isinstance(m, ModelVersion) else self._client.models.get(m, project=project) for m in models]
+        server = self._client.backend.gate_server
+        if server is not None and policy is None and not local:
+            return self._on_server(server, versions, data)
+        store = server is None and not local
         in_force = {p: self.policy_in_force(p) for p in {v.project for v in versions}}
         given = None if policy is None else self.policy(policy)
         verdicts = []
@@ -145,8 +171,30 @@ class Gate:
             chosen = given if given is not None else in_force[version.project]
             dataset = self._client.datasets.get(self._data(data, chosen), project=version.project)
             notes = self._notes(version.project, chosen, in_force[version.project], explicit=given is not None)
-            verdicts.append(evaluate(self._client, version, dataset, chosen, family_size=len(versions), notes=notes))
+            verdicts.append(
+                evaluate(self._client, version, dataset, chosen, family_size=len(versions), notes=notes, store=store)
+            )
         return verdicts
+
+    def _on_server(
+        self, server: GateServer, versions: list[ModelVersion], data: str | DatasetVersion | None
+    ) -> list[Verdict]:
+        """Ask the server to judge ``versions`` (together, per project) and rebuild its verdicts."""
+        from shipyard.gates.verdict import Verdict
+
+        data_ref = data.ref if isinstance(data, DatasetVersion) else data
+        by_project: dict[str, list[ModelVersion]] = {}
+        for version in versions:
+            by_project.setdefault(version.project, []).append(version)
+        found: dict[int, Verdict] = {}
+        for project, group in by_project.items():
+            self.in_force(project)  # the implicit first apply, which the server lets only a maintainer make
+            notes = self._file_notes(project)
+            answers = server.evaluate(project, [v.ref for v in group], data=data_ref)
+            for version, answer in zip(group, answers, strict=True):
+                verdict = Verdict.from_dict(answer)
+                found[version.id] = dataclasses.replace(verdict, notes=(*verdict.notes, *notes))
+        return [found[v.id] for v in versions]
 
     def _data(self, data: str | DatasetVersion | None, policy: Policy) -> str | DatasetVersion:
         if data is not None:
@@ -170,15 +218,26 @@ class Gate:
                 "The policy in force names no evaluation data, so a verdict on any registered dataset binds (a "
                 'failure on one still blocks until it passes there). Pin it: [gate] data = "DATASET".'
             )
-        differs = self.changes_from(project=project) if self._written_down() and not explicit else []
-        if differs:
-            listing = "; ".join(c.text for c in differs[:5])
-            notes.append(
-                f"{self._client.settings.root / CONFIG_FILE} differs from the policy in force ({listing}); the gate "
-                "ran under the policy in force. Make the file the one in force with `shipyard gate policy apply` "
-                "(a weakening change needs --reason)."
-            )
-        return notes
+        return notes if explicit else notes + self._file_notes(project)
+
+    def _file_notes(self, project: str) -> list[str]:
+        """What the user should know about their ``shipyard.toml`` against the policy in force."""
+        where = self._client.settings.root / CONFIG_FILE
+        refused = self._apply_refused.get(project)
+        if refused is not None:
+            return [
+                f"No gate policy is in force in project {project!r}, and this server lets only a maintainer apply "
+                f"{where} ({refused}). The gate ran under no policy in force, which never passes: ask a maintainer "
+                f"to run `shipyard gate policy apply {CONFIG_FILE} --project {project}`."
+            ]
+        differs = self.changes_from(project=project) if self._written_down() else []
+        if not differs:
+            return []
+        listing = "; ".join(c.text for c in differs[:5])
+        return [
+            f"{where} differs from the policy in force ({listing}); the gate ran under the policy in force. Make "
+            "the file the one in force with `shipyard gate policy apply` (a weakening change needs --reason)."
+        ]
 
     def decision(self, model: str | ModelVersion, *, project: str | None = None) -> Decision:
         """Would the gate let this version take a protected alias now? (``allowed``, ``reason``, ``verdict_id``).

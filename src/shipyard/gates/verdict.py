@@ -8,7 +8,7 @@ evidence, and the HTML report lives in the artifact store.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from shipyard.gates.check import CheckResult, Status
@@ -75,3 +75,25 @@ class Verdict:
             "notes": list(self.notes),
             **dict(self.extra),
         }
+
+    @classmethod
+    def from_dict(cls, found: Mapping[str, Any]) -> Verdict:
+        """The verdict ``to_dict`` gave: keys it does not name were ``extra`` (``summary`` is recomputed)."""
+        named = {f.name for f in fields(cls)} | {"summary"}
+        champion = found.get("champion")
+        return cls(
+            id=str(found["id"]),
+            passed=bool(found["passed"]),
+            model=dict(found["model"]),
+            data=dict(found["data"]),
+            policy=dict(found["policy"]),
+            shipyard_version=str(found["shipyard_version"]),
+            created_at=int(found["created_at"]),
+            checks=tuple(CheckResult.from_dict(c) for c in found.get("checks", ())),
+            champion=None if champion is None else dict(champion),
+            report_digest=found.get("report_digest"),
+            extra={k: v for k, v in found.items() if k not in named},
+            binding=bool(found.get("binding", False)),
+            preview_reason=found.get("preview_reason"),
+            notes=tuple(found.get("notes", ())),
+        )

@@ -20,7 +20,7 @@ from shipyard.core import validation as v
 from shipyard.core.actor import current_actor
 from shipyard.core.config import CONFIG_FILE, Settings
 from shipyard.core.entities import CANARY_OUTCOMES, AuditEvent, Canary, DatasetVersion, ModelVersion, RegisteredModel
-from shipyard.core.errors import Conflict, InvalidInput
+from shipyard.core.errors import Conflict, InvalidInput, PermissionDenied
 from shipyard.core.refs import check_alias, check_version, parse_ref
 from shipyard.registry.packages import load_package, store_package
 from shipyard.registry.policy import local_gate_table
@@ -193,7 +193,9 @@ class Models:
         table = local_gate_table(self._settings.root)
         if table is None:
             return  # nothing written down: champion stays protected and nothing can pass
-        with contextlib.suppress(Conflict):  # another process applied the first one meanwhile
+        # Conflict: another process applied the first one meanwhile. PermissionDenied: a server lets only a
+        # maintainer apply a policy, even the first; the server decides the move under no policy in force.
+        with contextlib.suppress(Conflict, PermissionDenied):
             self._backend.policies.apply(
                 project, table, source=str(self._settings.root / CONFIG_FILE), implicit=True, actor=current_actor()
             )

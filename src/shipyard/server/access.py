@@ -8,6 +8,7 @@ with too weak a role is told which role the act needs. Every refused write is an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from shipyard.client import wire
 from shipyard.core.entities_accounts import Principal, Role
-from shipyard.core.errors import NotFound, PermissionDenied, Unauthenticated
+from shipyard.core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 
 CACHE_SECONDS = 2.0
 """How long a token's principal is reused without asking the database (a revocation takes effect within it)."""
@@ -53,6 +54,30 @@ class TokenCache:
         return principal
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_numbers(args: Mapping[str, Any]) -> None:
+    """Refuse an integer no database column holds (past 64 bits), anywhere in the arguments: the drivers
+    would fail on it with an error of the server's, not the caller's."""
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+            raise InvalidInput(f"{where}: {value} is out of range; integers here fit in 64 bits (|n| < 2**63).")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name), f"{where}.{field.name}")
+
+    for name, value in args.items():
+        walk(value, name)
+
+
 def rank(role: str | Role) -> int:
     return wire.ROLES.index(str(role))
 
@@ -64,6 +89,15 @@ def has_role(principal: Principal, project: str, role: str) -> bool:
 
 class Refusal(PermissionDenied):
     """A ``PermissionDenied`` that the server records in the audit log (the act, the actor, the project)."""
+
+    def __init__(self, message: str, *, project: str | None) -> None:
+        super().__init__(message)
+        self.project = project
+
+
+class Hidden(NotFound):
+    """A ``NotFound`` for a row the caller may not see (another project's, another user's token): answered as
+    if it did not exist, and, for a write, recorded in the audit log like a ``Refusal``."""
 
     def __init__(self, message: str, *, project: str | None) -> None:
         super().__init__(message)
@@ -101,7 +135,7 @@ def authorize(
             project=None,
         )
     if access.rule == "own_token" and not owns_token(principal, args.get("token_id")):
-        raise NotFound(f"No token {args.get('token_id')!r} of {principal.name}.")
+        raise Hidden(f"No token {args.get('token_id')!r} of {principal.name}.", project=None)
     if access.user is not None or access.rule == "own_token":
         return
     if access.role == wire.MEMBER:
@@ -119,7 +153,8 @@ def authorize(
                 continue
             owner = project_of(kind, key)
             if owner is None or principal.role_in(owner) is None:
-                raise NotFound(f"No {kind.replace('_', ' ')} {key!r} in the projects {principal.name} can see.")
+                message = f"No {kind.replace('_', ' ')} {key!r} in the projects {principal.name} can see."
+                raise NotFound(message) if owner is None else Hidden(message, project=owner)
             projects.append(owner)
     for project in dict.fromkeys(projects):
         if not has_role(principal, project, role):

@@ -4,7 +4,9 @@ Every error answers ``{"error": code, "message": …}`` with the status ``shipya
 class; a request the framework cannot read (a body of the wrong shape) is a 422 naming the field; an
 unknown route a 404. Only a fault of the server answers 500, and its body names nothing of the server.
 Access logs are one JSON object per request on the ``shipyard.server.access`` logger: method, path, status,
-milliseconds, the caller's name, never a token or a query string.
+milliseconds, the caller's name, never a token or a query string. A request body larger than
+``max_body_bytes`` is a 413, whether its ``Content-Length`` says so or a chunked body grows past it (blob
+uploads stream to disk and have their own limit, ``shipyard.server.blobs.MAX_BLOB_BYTES``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from shipyard.client import wire
-from shipyard.core.errors import InvalidInput, MalformedJson, MethodNotAllowed, NotFound, ShipyardError
+from shipyard.core.errors import (
+    InvalidInput,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ShipyardError,
+)
 from shipyard.core.version import __version__
-from shipyard.server import blobs
+from shipyard.server import blobs, gate, login
 from shipyard.server.routes import add_operation_routes
 from shipyard.serving.errors import error_answer
 
@@ -33,9 +42,12 @@ if TYPE_CHECKING:
 
 access_log = logging.getLogger("shipyard.server.access")
 
+MAX_BODY_BYTES = 64 * 1024**2
+"""The largest JSON request body by default (``shipyard server --max-body-mb``); blobs have their own limit."""
 
-def create_app(context: ServerContext) -> FastAPI:
-    """The server's app over ``context`` (its local backend and caches)."""
+
+def create_app(context: ServerContext, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The server's app over ``context`` (its local backend and caches); bodies over ``max_body_bytes`` are 413."""
     app = FastAPI(
         title="Shipyard server",
         version=__version__,
@@ -47,8 +59,11 @@ def create_app(context: ServerContext) -> FastAPI:
     _install_errors(app)
     add_operation_routes(app, context)
     blobs.add_routes(app, context)
+    login.add_routes(app, context)
+    gate.add_routes(app, context)
     _add_service_routes(app, context)
-    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(AccessLog)  # outermost: it logs the 413s of BodyLimit too
     return app
 
 
@@ -156,3 +171,63 @@ class AccessLog:
                         }
                     )
                 )
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a 413 for a body over ``max_bytes``, declared or streamed, outside the blob routes.
+
+    A declared ``Content-Length`` over the limit is answered before the app runs. A chunked body is counted as
+    the app reads it; past the limit the read fails, whatever the app answers to that is dropped, and the
+    client gets the 413 instead.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.exempt = f"{wire.API}/blobs/"
+
+    def _refusal(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"The request body is larger than this server takes ({self.max_bytes:,} bytes): send fewer items per "
+            "request, or upload large files as blobs; an operator can raise `shipyard server --max-body-mb`."
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        request_id = scope.get("state", {}).get("request_id")
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _send(_answer(self._refusal(), request_id), scope, receive, send)
+            return
+        received, over, started = 0, False, False
+
+        async def counting() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    over = True
+                    raise self._refusal()
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if over:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting, sending)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _send(_answer(self._refusal(), request_id), scope, receive, send)
+
+
+async def _send(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    await response(scope, receive, send)

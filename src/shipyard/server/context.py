@@ -11,7 +11,7 @@ from fastapi import Request
 from shipyard.backends.local import LocalBackend
 from shipyard.client import wire
 from shipyard.core.entities_accounts import Principal
-from shipyard.server.access import Refusal, TokenCache, authorize
+from shipyard.server.access import Hidden, Refusal, TokenCache, authorize, check_numbers
 from shipyard.store.scopes import ScopeStore
 
 
@@ -32,7 +32,8 @@ class ServerContext:
         return found
 
     def check(self, op: wire.Operation, args: Mapping[str, Any], principal: Principal) -> None:
-        """Raise unless ``principal`` may call ``op``; a refused write is audited."""
+        """Raise unless ``principal`` may call ``op``; a refused write (also of a row hidden from it) is audited."""
+        check_numbers(args)
         try:
             authorize(
                 op,
@@ -42,7 +43,7 @@ class ServerContext:
                 protected=self.backend.registry.protected_aliases,
                 owns_token=self._owns_token,
             )
-        except Refusal as refused:
+        except (Refusal, Hidden) as refused:
             if op.verb != "GET":
                 self.scopes.record_refusal(
                     principal.name,

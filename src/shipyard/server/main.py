@@ -36,7 +36,7 @@ def open_store(settings: Settings) -> LocalBackend:
             f"A server serves a database and an artifact store, not another server ({settings.uri}); pass --db "
             "postgresql+psycopg://… --artifacts s3://… (or a folder)."
         )
-    backend = open_local(settings, auto_upgrade=None)
+    backend = open_local(settings, auto_upgrade=False)  # a server never migrates on its own: `shipyard db upgrade`
     check = getattr(backend.blobs, "check_reachable", None)
     if callable(check):
         check()
@@ -56,7 +56,7 @@ def ensure_first_admin(backend: LocalBackend, actor: str) -> FirstAdmin | None:
 def create_from_environment() -> FastAPI:
     """The app of one worker process, from the environment ``shipyard server`` set (uvicorn's factory)."""
     settings = Settings.load()
-    return create_app(ServerContext(open_store(settings)))
+    return create_app(ServerContext(open_store(settings)), max_body_bytes=settings.server_max_body_mb * 1024**2)
 
 
 def configure_logging(level: str) -> None:
@@ -70,7 +70,7 @@ def configure_logging(level: str) -> None:
 
 def environment_for(settings: Settings) -> dict[str, str]:
     """What a worker process needs to open the same store."""
-    env = {"SHIPYARD_URI": settings.uri}
+    env = {"SHIPYARD_URI": settings.uri, "SHIPYARD_SERVER_MAX_BODY_MB": str(settings.server_max_body_mb)}
     if settings.artifacts:
         env["SHIPYARD_ARTIFACTS"] = settings.artifacts
     return env

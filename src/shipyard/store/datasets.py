@@ -163,6 +163,9 @@ class DatasetStore(StoreBase):
                 raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
             if status != "running":
                 raise Conflict(f"Run {run_id} has ended ({status}); it accepts no more inputs.")
+            found = conn.execute(sa.select(dataset_versions.c.id).where(dataset_versions.c.id == dataset_version_id))
+            if found.first() is None:
+                raise NotFound(f"No dataset version with id {dataset_version_id}; a run's input is a registered one.")
             insert = self._insert(run_inputs).values(run_id=run_id, dataset_version_id=dataset_version_id, role=role)
             conn.execute(insert.on_conflict_do_nothing())
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shipyard.core.entities import ModelVersion, RegisteredModel
 from shipyard.core.entities_storage import FileRow
-from shipyard.core.errors import NotFound
+from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.refs import Ref
 from shipyard.store import audit
 from shipyard.store._base import StoreBase, now_ms
@@ -29,6 +29,7 @@ from shipyard.store.schema import (
     model_versions,
     projects,
     registered_models,
+    runs,
 )
 
 _VERSION_COLUMNS = sa.select(
@@ -96,6 +97,8 @@ class ModelVersionStore(StoreBase):
                 sa.select(sa.func.max(model_versions.c.version)).where(model_versions.c.model_id == model_id)
             ).scalar()
             number = (latest or 0) + 1
+            if run_id is not None and conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                raise NotFound(f"No run with id {run_id!r} to have trained {name!r}; name a run that exists, or none.")
             version_id = conn.execute(
                 model_versions.insert()
                 .values(
@@ -114,20 +117,31 @@ class ModelVersionStore(StoreBase):
                 .returning(model_versions.c.id)
             ).scalar_one()
             if files:
+                paths = [p for p, _d, _s in files]
+                if len(set(paths)) != len(paths):
+                    twice = sorted({p for p in paths if paths.count(p) > 1})
+                    raise InvalidInput(f"A model version's files name each path once; {twice} appear twice or more.")
                 conn.execute(
                     model_version_files.insert(),
                     [{"model_version_id": version_id, "path": p, "digest": d, "size": s} for p, d, s in files],
                 )
-            if datasets_:
-                conn.execute(
-                    model_version_datasets.insert(),
-                    [{"model_version_id": version_id, "dataset_version_id": d, "role": r} for d, r in datasets_],
-                )
-            if parents:
-                conn.execute(
-                    model_version_parents.insert(),
-                    [{"model_version_id": version_id, "parent_id": p} for p in dict.fromkeys(parents)],
-                )
+            try:
+                if datasets_:
+                    conn.execute(
+                        model_version_datasets.insert(),
+                        [{"model_version_id": version_id, "dataset_version_id": d, "role": r} for d, r in datasets_],
+                    )
+                if parents:
+                    conn.execute(
+                        model_version_parents.insert(),
+                        [{"model_version_id": version_id, "parent_id": p} for p in dict.fromkeys(parents)],
+                    )
+            except sa.exc.IntegrityError:
+                raise NotFound(
+                    f"The lineage of {name!r} names a dataset version ({[d for d, _r in datasets_]}) or a parent "
+                    f"model version ({list(parents)}) that does not exist, or a dataset twice in one role; "
+                    "nothing was registered."
+                ) from None
             if tags:
                 conn.execute(
                     model_version_tags.insert(),

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shipyard.core.entities import DatasetVersion, StepRecord, StepStatus
-from shipyard.core.errors import NotFound
+from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.store._base import StoreBase
 from shipyard.store.datasets import _VERSION_COLUMNS
 from shipyard.store.datasets import _record as dataset_record
@@ -40,14 +40,34 @@ class PipelineStore(StoreBase):
                     f"No run with id {pipeline_run_id!r} to hold the pipeline's steps; a pipeline run is created "
                     "as a run first (start it with `shipyard pipeline run MODULE:PIPELINE`)."
                 )
-            conn.execute(sa.insert(pipeline_steps), rows)
+            names = [node for node, _step, _upstream in nodes]
+            if len(set(names)) != len(names):
+                raise InvalidInput(f"A pipeline's nodes have distinct names; got {sorted(names)}.")
+            try:
+                if rows:
+                    conn.execute(sa.insert(pipeline_steps), rows)
+            except sa.exc.IntegrityError:
+                raise Conflict(
+                    f"The steps of pipeline run {pipeline_run_id!r} are recorded already; a pipeline run records "
+                    "its nodes once (update them with update_node)."
+                ) from None
 
     def update_node(self, pipeline_run_id: str, node: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
-            raise TypeError(f"cannot update {sorted(unknown)} of a pipeline step")
+            raise InvalidInput(
+                f"Cannot update {sorted(unknown)} of a pipeline step; the fields a step takes are "
+                f"{', '.join(sorted(_UPDATABLE))}."
+            )
         values = dict(fields)
+        if not values:
+            return
         if "status" in values:
+            if values["status"] not in set(StepStatus):
+                raise InvalidInput(
+                    f"{values['status']!r} is not a pipeline step status; expected one of "
+                    f"{', '.join(s.value for s in StepStatus)}."
+                )
             values["status"] = StepStatus(values["status"]).value
         if "outputs" in values and values["outputs"] is not None:
             values["outputs"] = json.dumps(values["outputs"], sort_keys=True)
@@ -93,7 +113,13 @@ class PipelineStore(StoreBase):
         rows = [{"run_id": run_id, "dataset_version_id": vid, "name": name} for name, vid in outputs.items()]
         with self._write() as conn:
             insert = self._insert(run_outputs).on_conflict_do_nothing()
-            conn.execute(insert, rows)
+            try:
+                conn.execute(insert, rows)
+            except sa.exc.IntegrityError:
+                raise NotFound(
+                    f"No run {run_id!r}, or no dataset version among {sorted(outputs.values())}, to record as its "
+                    "outputs; record outputs of a run that exists, naming dataset versions by id."
+                ) from None
 
     def producers(self, dataset_version_id: int) -> list[tuple[str, str]]:
         """(run id, output name) of the runs that produced a dataset version, oldest run first."""

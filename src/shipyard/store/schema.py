@@ -578,3 +578,21 @@ login_failures = sa.Table(
     sa.Index("ix_login_failures_name_at", "name", "at"),
     sa.Index("ix_login_failures_at", "at"),
 )
+
+# Idempotency keys of a team server (revision 0011) ------------------------------------------------------------
+
+# One row per (key, user) of a write the server took: while it runs ``status`` is NULL (a duplicate is told
+# to retry); once it answered, the answer is kept so that a retry is answered again, not done again. Rows
+# older than a day are pruned (``ix_idempotency_keys_created``).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("user_name", sa.String(64), primary_key=True),
+    sa.Column("operation", sa.String(100), nullable=False),
+    sa.Column("request_digest", sa.String(71), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("answer", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_idempotency_keys_created", "created_at"),
+)

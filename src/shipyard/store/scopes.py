@@ -47,17 +47,35 @@ def _query(kind: str, key: object) -> sa.Select[Any]:
 
 
 class ScopeStore:
-    """``project_of(kind, id)``: the project of a row, or None when there is no such row."""
+    """``project_of(kind, id)``: the project of a row, or None when there is no such row.
+
+    A run never moves to another project and its id (a random 128-bit hex) is never given to another, so a
+    run's answer is remembered (up to ``CACHED`` of them). Rows with integer ids are asked each time: a
+    deleted row's id may be given again to a row of another project (SQLite reuses the highest rowid).
+    """
+
+    CACHED = 100_000
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
+        self._known: dict[tuple[str, str | int], str] = {}
 
     def project_of(self, kind: str, key: str | int) -> str | None:
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}")  # a programming error in the server's table, not input
+        known = self._known.get((kind, key))
+        if known is not None:
+            return known
         with self._engine.connect() as conn:
             found = conn.execute(_query(kind, key)).scalar()
-        return None if found is None else str(found)
+        if found is None:
+            return None
+        if kind != "run":
+            return str(found)
+        if len(self._known) >= self.CACHED:
+            self._known.clear()
+        self._known[(kind, key)] = str(found)
+        return str(found)
 
     def record_refusal(self, actor: str, action: str, project: str | None, details: dict[str, object]) -> None:
         """An audit event for a write the server refused: who tried what, where."""

@@ -12,9 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard.artifacts.paths import check_artifact_path
 from shipyard.core.entities import Metric, RunArtifact, RunPage, RunRecord, RunStatus
 from shipyard.core.entities_storage import MetricRow
-from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from shipyard.core.filters import parse_filter, parse_order_by
 from shipyard.core.validation import metric_point_problem
 from shipyard.store import _history, _search, audit
@@ -29,7 +30,6 @@ from shipyard.store.schema import (
     model_versions,
     params,
     prediction_segments,
-    projects,
     run_artifacts,
     run_inputs,
     runs,
@@ -82,10 +82,15 @@ class SqlStore(StoreBase):
     ) -> RunRecord:
         now = now_ms()
         environment_json = _environment_json(environment or {})
+        _check_pid(pid)
         with self._write() as conn:
             if parent_id is not None:
                 self._require_run(conn, parent_id)
             project_id = self._project_id(conn, project, create=True)
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
+                raise AlreadyExists(
+                    f"A run with id {run_id!r} exists already; a new run needs a new id (start_run makes one)."
+                )
             conn.execute(
                 _INSERT_RUN,
                 {
@@ -116,6 +121,7 @@ class SqlStore(StoreBase):
         )
 
     def resume_run(self, run_id: str, *, pid: int) -> RunRecord:
+        _check_pid(pid)
         with self._write() as conn:
             row = self._require_run(conn, run_id)
             if row.deleted_at is not None:
@@ -310,7 +316,10 @@ class SqlStore(StoreBase):
     # artifacts --------------------------------------------------------------------------------------
 
     def add_artifacts(self, run_id: str, items: Iterable[RunArtifact]) -> None:
-        rows = [{"run_id": run_id, "path": a.path, "digest": a.digest, "size": a.size} for a in items]
+        # the store refuses escaping paths itself: a client of the server may send any string
+        rows = [
+            {"run_id": run_id, "path": check_artifact_path(a.path), "digest": a.digest, "size": a.size} for a in items
+        ]
         if not rows:
             return
         with self._write() as conn:
@@ -434,13 +443,8 @@ class SqlStore(StoreBase):
 
     def _records(self, conn: sa.Connection, rows: Sequence[Any]) -> list[RunRecord]:
         ids = [row.id for row in rows]
-        params_by = _key_values(conn, params, ids)
-        tags_by = _key_values(conn, tags, ids)
-        metrics_by = _key_values(conn, latest_metrics, ids)
-        names: dict[int, str] = {}
-        if rows:
-            query = sa.select(projects.c.id, projects.c.name).where(projects.c.id.in_({row.project_id for row in rows}))
-            names = {project_id: name for project_id, name in conn.execute(query).all()}
+        params_by, tags_by, metrics_by = _run_values(conn, ids)
+        names = self._project_names(conn, {row.project_id for row in rows})
         crashed_before = now_ms() - self.heartbeat_timeout_ms
         return [
             RunRecord(
@@ -526,10 +530,40 @@ _RUN_COLUMNS = sa.select(
 )
 
 
-def _key_values(conn: sa.Connection, table: sa.Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+_VALUE_KINDS = ((params, "p"), (tags, "t"))
+
+
+def _run_values(
+    conn: sa.Connection, ids: Sequence[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The params, tags and latest metrics of runs, in one statement per chunk of ids (a run read is on
+    every hot path: a server answers it per request)."""
+    found: dict[str, dict[str, dict[str, Any]]] = {"p": {}, "t": {}, "m": {}}
     for chunk in chunks(ids):
-        query = sa.select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(chunk))
-        for run_id, key, value in conn.execute(query.order_by(table.c.key)).all():
-            out.setdefault(run_id, {})[key] = value
-    return out
+        texts = [
+            sa.select(
+                sa.literal(kind).label("kind"),
+                table.c.run_id,
+                table.c.key,
+                table.c.value.label("text"),
+                sa.cast(sa.null(), sa.Double).label("number"),
+            ).where(table.c.run_id.in_(chunk))
+            for table, kind in _VALUE_KINDS
+        ]
+        numbers = sa.select(
+            sa.literal("m").label("kind"),
+            latest_metrics.c.run_id,
+            latest_metrics.c.key,
+            sa.cast(sa.null(), sa.Text).label("text"),
+            latest_metrics.c.value.label("number"),
+        ).where(latest_metrics.c.run_id.in_(chunk))
+        query = sa.union_all(*texts, numbers)
+        for kind, run_id, key, text, number in conn.execute(query.order_by(query.selected_columns.key)).all():
+            found[kind].setdefault(run_id, {})[key] = number if kind == "m" else text
+    return found["p"], found["t"], found["m"]
+
+
+def _check_pid(pid: int) -> None:
+    """A process id the operating system could have given (0: none); liveness checks pass it to ``os.kill``."""
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 <= pid < 2**31:
+        raise InvalidInput(f"A run's pid is a process id from 0 (none) to 2**31 - 1; got {pid!r}.")

@@ -3,6 +3,10 @@
 Tests here use only the protocol (``shipyard.backends.protocol``): no SQL, no engine, no store class. A new
 backend joins by adding a parameter to ``backend`` below that builds it (an HTTP backend: a server in
 process over the same temporary store); every test then runs against it too.
+
+Two things differ by design over HTTP, and the helpers here say how: the server records the token's user as
+the actor of every change, whatever ``actor``/``by`` the caller passed (``acting``), and no client writes a
+verdict, so a test that needs one writes it where the server's own gate runs would (``verdicts_of``).
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ from typing import Any
 import pytest
 
 from shipyard.backends import Backend, open_backend
+from shipyard.backends.protocol import VerdictsBackend
 from shipyard.core.config import Settings
 from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import DatasetVersion, ModelVersion, RunRecord
 from tests._gate_helpers import CHEAP_POLICY
-from tests._server import server_thread
+from tests._server import RunningServer, server_thread
 from tests.conftest import BACKENDS
 
 PROJECT = "default"
+HTTP_USER = "conformance"
+"""The (server admin) user whose token the HTTP backend carries: the actor the server records."""
 _count = itertools.count(1)
+_servers: dict[int, RunningServer] = {}
 
 
 @pytest.fixture(params=[*BACKENDS, pytest.param("http", marks=pytest.mark.postgres)])
@@ -37,13 +45,36 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         uri, artifacts = request.getfixturevalue("postgres_url"), str(tmp_path / "artifacts")
     if request.param == "http":
         with server_thread(uri, artifacts, tmp_path) as server:
-            made = open_backend(Settings.load(cwd=tmp_path, environ={}, uri=server.url, token=server.admin_token))
-            yield made
-            made.close()
+            token = server.token_for(HTTP_USER, admin=True)
+            made = open_backend(Settings.load(cwd=tmp_path, environ={}, uri=server.url, token=token))
+            _servers[id(made)] = server
+            try:
+                yield made
+            finally:
+                del _servers[id(made)]
+                made.close()
         return
     made = open_backend(Settings.load(cwd=tmp_path, environ={}, uri=uri, artifacts=artifacts))
     yield made
     made.close()
+
+
+def server_of(backend: Backend) -> RunningServer | None:
+    """The server behind an HTTP backend; None for a local one."""
+    return _servers.get(id(backend))
+
+
+def acting(backend: Backend, name: str) -> str:
+    """Who ``backend`` records as the actor of a change made with ``actor=name``: ``name`` itself locally,
+    the token's user over HTTP (the server never takes the client's word for who acts)."""
+    return name if server_of(backend) is None else HTTP_USER
+
+
+def verdicts_of(backend: Backend) -> VerdictsBackend:
+    """Where a verdict is written: ``backend.verdicts`` locally; over HTTP the server's own store, as its
+    gate runs do (``verdicts.add`` is refused to every client)."""
+    server = server_of(backend)
+    return backend.verdicts if server is None else server.backend.verdicts
 
 
 def digest(text: str | None = None) -> str:
@@ -99,7 +130,7 @@ def add_verdict(backend: Backend, version: ModelVersion, *, passed: bool = True,
         data = new_dataset(backend, "gate-eval", project)
     verdict_id = uuid.uuid4().hex
     status = "pass" if passed else "fail"
-    backend.verdicts.add(
+    verdicts_of(backend).add(
         verdict_id,
         model_version_id=version.id,
         policy_digest=policy.digest,

@@ -7,7 +7,7 @@ import pytest
 from shipyard.backends import Backend
 from shipyard.core.entities import RunStatus
 from shipyard.core.errors import Conflict, NotFound
-from tests.backends.conformance.conftest import PROJECT, digest, new_dataset, new_run
+from tests.backends.conformance.conftest import PROJECT, acting, digest, new_dataset, new_run
 
 
 def add(backend: Backend, name: str, content: str) -> tuple[int, bool]:
@@ -32,7 +32,12 @@ def test_versions_are_numbered_and_the_same_content_is_the_same_version(backend:
     assert add(backend, "train", "a") == (1, False)
     assert add(backend, "other", "a") == (1, True)
     got = backend.datasets.get_version(PROJECT, "train")
-    assert (got.version, got.digest, got.created_by, got.description) == (2, digest("b"), "tester", "d")
+    assert (got.version, got.digest, got.created_by, got.description) == (
+        2,
+        digest("b"),
+        acting(backend, "tester"),
+        "d",
+    )
     assert backend.datasets.get_version(PROJECT, "train", 1).digest == digest("a")
 
 

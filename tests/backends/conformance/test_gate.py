@@ -3,6 +3,9 @@ into a protected alias (set, rollback) refused without a passing verdict, audite
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx2
 import pytest
 
 from shipyard.backends import Backend
@@ -10,7 +13,15 @@ from shipyard.core.entities import ModelVersion
 from shipyard.core.errors import Conflict, GateBlocked, InvalidInput, NotFound, PermissionDenied
 from shipyard.core.refs import Ref
 from tests._gate_helpers import CHEAP_POLICY
-from tests.backends.conformance.conftest import PROJECT, add_verdict, new_dataset, new_version
+from tests.backends.conformance.conftest import (
+    PROJECT,
+    acting,
+    add_verdict,
+    new_dataset,
+    new_version,
+    server_of,
+    verdicts_of,
+)
 
 STRICTER = {**CHEAP_POLICY, "checks": [{"kind": "min_rows", "min": 5}]}
 WEAKER = {**CHEAP_POLICY, "checks": []}
@@ -52,7 +63,7 @@ def test_a_verdict_binds_only_under_the_policy_in_force_on_the_data_it_requires(
     assert "other than the one in force" in backend.verdicts.binding_of(PROJECT, "sha256:0", eval_data.id)[1]
     assert backend.verdicts.binding_of("ghost", policy.digest, eval_data.id)[0] is False
     result = {"checks": [{"name": "min_rows", "severity": "error", "status": "pass"}]}
-    assert backend.verdicts.add(
+    assert verdicts_of(backend).add(
         "v1", model_version_id=version.id, policy_digest=policy.digest, dataset_version_id=other.id,
         shipyard_version="t", passed=True, result=result, report_digest=None, actor="tester",
     )[0] is False  # fmt: skip
@@ -66,11 +77,11 @@ def test_a_verdict_must_agree_with_its_checks_and_name_existing_rows(backend: Ba
     failing = {"checks": [{"name": "min_rows", "severity": "error", "status": "fail"}]}
     common = {"policy_digest": policy.digest, "shipyard_version": "t", "report_digest": None, "actor": "tester"}
     with pytest.raises(InvalidInput, match="contradicts"):
-        backend.verdicts.add(
+        verdicts_of(backend).add(
             "v1", model_version_id=version.id, dataset_version_id=data.id, passed=True, result=failing, **common
         )  # type: ignore[arg-type]
     with pytest.raises(NotFound):
-        backend.verdicts.add(
+        verdicts_of(backend).add(
             "v2", model_version_id=-1, dataset_version_id=data.id, passed=False, result=failing, **common
         )  # type: ignore[arg-type]
     assert backend.verdicts.latest(version.id) is None
@@ -160,7 +171,11 @@ def test_the_audit_log_records_changes_newest_first_and_verifies(backend: Backen
     backend.registry.set_alias(PROJECT, "churn", version.version, "challenger", actor="alice")
     seq, head = backend.registry.audit_head()
     events = backend.registry.audit_events(PROJECT, subject="model:churn")
-    assert (events[0].action, events[0].actor, events[0].details["alias"]) == ("alias.set", "alice", "challenger")
+    assert (events[0].action, events[0].actor, events[0].details["alias"]) == (
+        "alias.set",
+        acting(backend, "alice"),
+        "challenger",
+    )
     assert events[0].hash == head and events[0].seq == seq
     backend.registry.delete_alias(PROJECT, "churn", "challenger", actor="bob")
     assert [e.action for e in backend.registry.audit_events(PROJECT, limit=1)] == ["alias.delete"]
@@ -173,3 +188,36 @@ def test_a_head_the_log_never_had_fails_verification(backend: Backend) -> None:
     backend.registry.set_alias(PROJECT, "churn", 1, "challenger", actor="alice")
     checked = backend.registry.verify_audit(expect_head="sha256:" + "0" * 64)
     assert not checked.ok and [p.kind for p in checked.problems] == ["head"]
+
+
+def body_fields(schema: dict[str, Any], operation: dict[str, Any]) -> set[str]:
+    """The fields of an OpenAPI operation's JSON body (none without one)."""
+    ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    name = ref.get("$ref", "").rsplit("/", 1)[-1]
+    return set(schema["components"]["schemas"][name].get("properties", {})) if name else set()
+
+
+def test_a_verdict_is_written_only_beside_the_store_never_by_a_client(backend: Backend) -> None:
+    version = new_version(backend)
+    policy, _ = backend.policies.apply(PROJECT, CHEAP_POLICY, source="t", actor="tester")
+    data = new_dataset(backend, "gate-eval")
+    given = {
+        "model_version_id": version.id, "policy_digest": policy.digest, "dataset_version_id": data.id,
+        "shipyard_version": "t", "passed": True, "report_digest": None,
+        "result": {"checks": [{"name": "min_rows", "severity": "error", "status": "pass"}]},
+    }  # fmt: skip
+    server = server_of(backend)
+    if server is None:  # the local backend is the store: the gate's own runs write here
+        assert backend.verdicts.add("v1", **given, actor="tester")[0] is True
+        assert backend.verdicts.decision(PROJECT, version.id).allowed
+        return
+    with pytest.raises(PermissionDenied, match="never by a client"):
+        backend.verdicts.add("v1", **given, actor="tester")
+    http = httpx2.Client(base_url=server.url, headers={"authorization": f"Bearer {server.admin_token}"})
+    with http:
+        refused = http.post("/api/v1/verdicts/add", json={"verdict_id": "v1", **given})
+        schema = http.get("/api/v1/openapi.json").json()
+    assert refused.status_code == 404
+    bodies = [body_fields(schema, operation) for verbs in schema["paths"].values() for operation in verbs.values()]
+    assert any(bodies) and not [b for b in bodies if {"passed", "policy_digest"} <= b]  # no route takes a verdict
+    assert backend.verdicts.latest(version.id) is None and not backend.verdicts.decision(PROJECT, version.id).allowed

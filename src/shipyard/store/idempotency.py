@@ -1,0 +1,114 @@
+"""Idempotency keys: a write a server did is answered again on a retry, never done twice.
+
+A client sends every write with an ``Idempotency-Key``, the same on each retry. ``begin`` claims the key for
+its user in one insert (the primary key makes two replicas' claims exclusive): the first request of a key
+goes ahead and ``finish`` keeps its answer; a retry with the same request gets that answer back; a retry
+while the first one still runs is told to try again (``Conflict``); the same key with another request is a
+client's mistake (``InvalidInput``). A request that failed is ``abandon``-ed, so its retry may succeed.
+
+Keys are kept for a day (``TTL_MS``) and pruned now and then by ``begin``. A claim whose request has not
+answered within ``LEASE_MS`` (its server died) is taken over by the next retry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from shipyard.core.errors import Conflict, InvalidInput
+from shipyard.store._base import StoreBase, now_ms
+from shipyard.store.schema import idempotency_keys as keys
+
+TTL_MS = 24 * 3600_000
+"""How long an answer is kept for a retry."""
+LEASE_MS = 10 * 60_000
+"""How long a claimed key waits for its answer before a retry may take it over (its server died)."""
+PRUNE_EVERY_S = 60.0
+MAX_KEY_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer kept for a key: the HTTP status and the body, sent again as they were."""
+
+    status: int
+    body: str
+
+
+class IdempotencyStore(StoreBase):
+    """Claims on idempotency keys and the answers kept for them, per user; ``clock`` (ms since the epoch) is
+    for tests to move time."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], int] = now_ms) -> None:
+        super().__init__(engine)
+        self._now = clock
+        self._pruned_at = -PRUNE_EVERY_S
+
+    def begin(self, key: str, user: str, operation: str, request_digest: str) -> Answer | None:
+        """Claim ``key`` for a request: None when it should go ahead, the kept answer for a retry of one
+        that was answered. ``Conflict`` while the key's request still runs, ``InvalidInput`` when the key
+        was used for another request."""
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise InvalidInput(
+                f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters; got {key[:40]!r}. "
+                "Send a fresh random key (a uuid) per write, the same one on its retries."
+            )
+        now = self._now()
+        self._prune(now)
+        row = {"key": key, "user_name": user, "operation": operation, "request_digest": request_digest}
+        for _ in range(3):  # a claim removed between our insert and our read: try again
+            with self._write() as conn:
+                claim = self._insert(keys).values(**row, created_at=now).on_conflict_do_nothing()
+                if conn.execute(claim.returning(keys.c.key)).first() is not None:
+                    return None
+                found = conn.execute(sa.select(keys).where(keys.c.key == key, keys.c.user_name == user)).first()
+                if found is None:
+                    continue
+                if found.created_at < now - TTL_MS or (found.status is None and found.created_at < now - LEASE_MS):
+                    # An expired key, or the claim of a server that died: ours, unless another retry took it first.
+                    taken = conn.execute(
+                        sa.update(keys)
+                        .where(keys.c.key == key, keys.c.user_name == user, keys.c.created_at == found.created_at)
+                        .values(**row, status=None, answer=None, created_at=now)
+                        .returning(keys.c.key)
+                    ).first()
+                    if taken is not None:
+                        return None
+                    continue
+            if (found.operation, found.request_digest) != (operation, request_digest):
+                raise InvalidInput(
+                    f"The Idempotency-Key {key!r} was used for another request ({found.operation}); a retry must "
+                    "send the same request. Use a fresh key for a new request."
+                )
+            if found.status is None:
+                raise Conflict(
+                    f"The request with Idempotency-Key {key!r} is still being processed; retry in a moment to get "
+                    "its answer."
+                )
+            return Answer(found.status, found.answer or "")
+        raise Conflict(f"The Idempotency-Key {key!r} is being claimed and released concurrently; retry.")
+
+    def finish(self, key: str, user: str, answer: Answer) -> None:
+        """Keep the answer of the request that claimed ``key``."""
+        with self._write() as conn:
+            conn.execute(
+                sa.update(keys)
+                .where(keys.c.key == key, keys.c.user_name == user)
+                .values(status=answer.status, answer=answer.body)
+            )
+
+    def abandon(self, key: str, user: str) -> None:
+        """Release ``key`` after its request failed: a retry does the request again."""
+        with self._write() as conn:
+            conn.execute(sa.delete(keys).where(keys.c.key == key, keys.c.user_name == user, keys.c.status.is_(None)))
+
+    def _prune(self, now: int) -> None:
+        """Drop keys past their day, at most once a minute per process (one indexed delete)."""
+        if time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        with self._write() as conn:
+            conn.execute(sa.delete(keys).where(keys.c.created_at < now - TTL_MS))
