@@ -1,5 +1,6 @@
-"""The team server end to end: real ``shipyard server`` processes on PostgreSQL, driven by the same Python
-code and CLI as embedded, with only SHIPYARD_URI and SHIPYARD_TOKEN changed.
+"""The team server end to end: real ``shipyard server`` processes on PostgreSQL (artifacts in a folder, or
+on the S3 test server), driven by the same Python code and CLI as embedded, with only SHIPYARD_URI and
+SHIPYARD_TOKEN changed.
 
 Every process writes its output to a file (a pipe nobody reads would block a chatty server).
 """
@@ -28,7 +29,8 @@ from sklearn.linear_model import LogisticRegression
 
 import shipyard
 from shipyard.core.entities import ModelVersion
-from shipyard.core.errors import StoreError
+from shipyard.core.errors import GateBlocked, StoreError
+from tests._s3 import S3Bucket
 from tests._server import free_port
 
 ROWS = pd.DataFrame({"a": [0.0, 1.0, 0.2, 0.9, 0.4, 0.7], "b": [1.0, 0.0, 0.9, 0.1, 0.5, 0.2]})
@@ -420,3 +422,60 @@ def test_a_pipeline_runs_against_the_server_and_its_cache_holds(team: Server, tm
     assert client.models.get("churn", project="churn").version == 1
     client.close()
     assert not (tmp_path / ".shipyard").exists()
+
+
+GATED_LOOP = """
+    import json
+    import numpy as np
+    import pandas as pd
+    import shipyard as sy
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    def frame(rows, seed):
+        rng = np.random.default_rng(seed)
+        df = pd.DataFrame({"tenure": rng.integers(0, 72, rows), "calls": rng.integers(0, 9, rows)})
+        df["churned"] = (df["calls"] * 8 - df["tenure"] + rng.normal(0, 10, rows) > 0).astype(int)
+        return df
+
+    rows = frame(600, 1)
+    train = sy.datasets.register("churn-train", rows, project="churn")
+    sy.datasets.register("churn-eval", frame(300, 2), project="churn")
+    x, y = rows[["tenure", "calls"]], rows["churned"]
+    with sy.start_run(project="churn", name="good") as run:
+        good = run.log_model(LogisticRegression().fit(x, y), "churn", train_data=train)
+    with sy.start_run(project="churn", name="poor") as run:
+        poor = run.log_model(DummyClassifier(strategy="prior").fit(x, y), "churn", train_data=train)
+    sy.gate.apply(project="churn")
+    verdicts = {mv.version: sy.gate.evaluate(mv, project="churn").passed for mv in (good, poor)}
+    sy.models.promote(f"churn@{good.version}", project="churn")
+    print(json.dumps({"good": good.version, "poor": poor.version, "passed": verdicts}))
+"""
+
+GATE_POLICY = """
+[gate]
+protected_aliases = ["champion"]
+label = "churned"
+data = "churn-eval"
+[[gate.checks]]
+kind = "min_metric"
+metric = "roc_auc"
+threshold = 0.75
+"""
+
+
+def test_the_gate_at_the_server_decides_the_champion_with_artifacts_on_s3(
+    postgres_url: str, s3_bucket: S3Bucket, tmp_path: Path
+) -> None:
+    (tmp_path / "shipyard.toml").write_text(GATE_POLICY)
+    with server(tmp_path, "--db", postgres_url, "--artifacts", s3_bucket.url) as team:
+        done = json.loads(run_python(GATED_LOOP, team.url, team.token, tmp_path))
+        assert done["passed"] == {str(done["good"]): True, str(done["poor"]): False}
+
+        shown = shipyard_cli(
+            team.url, team.token, tmp_path, "models", "show", "churn@champion", "-p", "churn", "--json"
+        )
+        assert json.loads(shown.stdout)["version"] == done["good"], shown.stderr
+        refused = shipyard_cli(team.url, team.token, tmp_path, "promote", f"churn@{done['poor']}", "-p", "churn")
+        assert refused.returncode == GateBlocked.exit_code, refused.stderr
+        assert "verdict" in refused.stderr
