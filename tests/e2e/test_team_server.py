@@ -358,17 +358,11 @@ def test_a_server_with_no_flags_serves_the_local_store_and_prints_the_token_once
         assert answers(second.url, "/ready")
 
 
-def test_a_server_refuses_an_outdated_schema_naming_db_upgrade(
-    postgres_url: str, store: list[str], tmp_path: Path
-) -> None:
-    from shipyard.store._engine import upgrade
-
-    engine = sa.create_engine(postgres_url)
-    upgrade(engine, "0009")
-    engine.dispose()
+def assert_refused_as_outdated(cwd: Path, *args: str) -> None:
+    """``shipyard server ARGS`` exits 2 at once, naming ``shipyard db upgrade``, and creates no admin."""
     refused = subprocess.run(
-        [sys.executable, "-m", "shipyard.cli", "server", "--port", str(free_port()), *store],
-        cwd=tmp_path,
+        [sys.executable, "-m", "shipyard.cli", "server", "--port", str(free_port()), *args],
+        cwd=cwd,
         env=environ(),
         capture_output=True,
         text=True,
@@ -377,6 +371,17 @@ def test_a_server_refuses_an_outdated_schema_naming_db_upgrade(
     assert refused.returncode == 2
     assert "shipyard db upgrade" in refused.stderr
     assert "sy_" not in refused.stdout
+
+
+def test_a_server_refuses_an_outdated_schema_naming_db_upgrade(
+    postgres_url: str, store: list[str], tmp_path: Path
+) -> None:
+    from shipyard.store._engine import upgrade
+
+    engine = sa.create_engine(postgres_url)
+    upgrade(engine, "0009")
+    engine.dispose()
+    assert_refused_as_outdated(tmp_path, *store)
 
     upgraded = subprocess.run(
         [sys.executable, "-m", "shipyard.cli", "--uri", postgres_url, "db", "upgrade"],
@@ -479,3 +484,13 @@ def test_the_gate_at_the_server_decides_the_champion_with_artifacts_on_s3(
         refused = shipyard_cli(team.url, team.token, tmp_path, "promote", f"churn@{done['poor']}", "-p", "churn")
         assert refused.returncode == GateBlocked.exit_code, refused.stderr
         assert "verdict" in refused.stderr
+
+
+def test_a_server_with_no_flags_refuses_an_outdated_local_store(tmp_path: Path) -> None:
+    from shipyard.store._engine import upgrade
+
+    (tmp_path / ".shipyard").mkdir()
+    engine = sa.create_engine(f"sqlite:///{tmp_path / '.shipyard' / 'shipyard.db'}")
+    upgrade(engine, "0009")
+    engine.dispose()
+    assert_refused_as_outdated(tmp_path)
