@@ -109,3 +109,15 @@ def test_commands_on_the_database_itself_refuse_a_server(
     assert result.exit_code == 2
     assert f"shipyard {' '.join(command)} --uri postgresql+psycopg://" in result.stderr
     assert list(elsewhere.iterdir()) == []  # no shipyard.toml, no .shipyard
+
+
+def test_an_admin_adds_a_user_whose_token_then_works(server: RunningServer, remote: shipyard.Client) -> None:
+    with remote.start_run(project="churn"):
+        pass
+    added = shipyard_cli(server, "users", "add", "carol", "--role", "viewer", "-p", "churn")
+    assert added.exit_code == 0, added.output
+    (secret,) = [word.split("=", 1)[1] for word in added.stdout.split() if word.startswith("SHIPYARD_TOKEN=")]
+    assert shipyard_cli(server, "runs", "list", "-p", "churn", token=secret).exit_code == 0
+    refused = shipyard_cli(server, "users", "add", "mallory", "--admin", token=secret)
+    assert refused.exit_code == PermissionDenied.exit_code
+    assert "mallory" not in [u.name for u in server.backend.accounts.list_users()]

@@ -156,6 +156,21 @@ def require_project(client: Client, project: str) -> None:
     client.search_runs(project, max_results=1)
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM end the process with status 0 once uvicorn has shut down gracefully.
+
+    uvicorn drains the requests in flight, then raises the signal again with the handler it found: the
+    default one kills the process (status -15, 143 in a shell), which supervisors and CI read as a crash.
+    This handler turns it into ``SystemExit(0)``; a SIGTERM before uvicorn installs its own stops too.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def redact(url: str) -> str:
     """``url`` without its password, fit to print."""
     if "://" not in url or "@" not in url:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shipyard.cli._state import open_client
+from shipyard.cli._state import open_client, stop_cleanly_on_sigterm
 from shipyard.serving.worker import OPTIONS_VARIABLE, options_value
 
 
@@ -79,6 +79,7 @@ def serve(
         }
     os.environ[OPTIONS_VARIABLE] = options_value(dataclasses.asdict(options), settings)
     typer.echo(f"Listening on http://{host}:{port} (docs at /docs); Ctrl-C or SIGTERM stops it gracefully.", err=True)
+    stop_cleanly_on_sigterm()
     uvicorn.run(
         "shipyard.serving.worker:app_from_environment",  # a worker process imports the server, not the CLI
         factory=True,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shipyard.core.entities import Canary, ModelVersion
-from shipyard.core.errors import GateBlocked, InvalidInput
+from shipyard.core.errors import GateBlocked, InvalidInput, ShipyardError
 from shipyard.core.refs import parse_ref
 from shipyard.serving.batching import MicroBatcher
 from shipyard.serving.model import ServedModel
@@ -232,7 +232,9 @@ class Deployment:
             await asyncio.sleep(self.options.poll_interval)
             try:
                 await self.refresh()
-            except Exception:  # the store may be briefly unreachable: keep serving what we have
+            except ShipyardError as exc:  # the store or server may be briefly unreachable: keep serving
+                log.warning("Checking the served aliases or the canary failed (%s); serving the current versions", exc)
+            except Exception:
                 log.exception("Checking the served aliases or the canary failed; serving the current versions")
 
     async def refresh(self) -> list[str]:
@@ -241,10 +243,16 @@ class Deployment:
         Returns the roles that changed: a version swapped in, or the canary started, changed or ended. An
         alias that fails to load does not hold up the canary (ending one must reach servers regardless).
         """
+        # Not try/finally: a cancellation (the server stopping) must not run the canary check, whose own error
+        # would replace the CancelledError and keep the watcher polling through shutdown.
+        failed: Exception | None = None
         try:
             swapped = await self._refresh_aliases()
-        finally:
-            changed = self.follows_registry_canary and await self._sync_canary()
+        except Exception as exc:
+            swapped, failed = [], exc
+        changed = self.follows_registry_canary and await self._sync_canary()
+        if failed is not None:
+            raise failed
         return [*swapped, "canary"] if changed else swapped
 
     async def _refresh_aliases(self) -> list[str]:
