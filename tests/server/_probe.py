@@ -90,7 +90,10 @@ def arguments(op: wire.Operation, spec: dict[str, Any], rows: Rows, user: str) -
     ids = {"run": rows.run, "dataset_version": rows.dataset_version, "model_version": rows.model_version}
     ids |= {"alert": rows.alert, "loop": rows.loop}
     for name, kind in op.access.ids:
-        args[name] = [ids[kind]] if name.endswith("s") else ids[kind]
+        if name == "datasets_":  # a model version's training data: (dataset version id, role) pairs
+            args[name] = [[ids[kind], "train"]]
+        else:
+            args[name] = [ids[kind]] if name.endswith("s") else ids[kind]
     if op.access.project is not None:
         args[op.access.project] = rows.project
     if op.access.user is not None:

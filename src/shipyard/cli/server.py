@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from shipyard.cli._state import load_settings
+from shipyard.cli._state import load_settings, stop_cleanly_on_sigterm
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +64,7 @@ def server(
         typer.echo(f"  export SHIPYARD_URI=http://{host}:{port} SHIPYARD_TOKEN={first.token}\n")
     export(environment_for(settings))
     configure_logging(log_level)
+    stop_cleanly_on_sigterm()  # requests in flight finish, then exit 0 (not -15) for the supervisor
     typer.echo(f"Shipyard server on http://{host}:{port} ({workers} worker(s)) serving {settings.uri}", err=True)
     uvicorn.run(
         "shipyard.server.main:create_from_environment",

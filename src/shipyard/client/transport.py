@@ -147,6 +147,14 @@ class Transport:
                 request = self._session().build_request(verb, path, params=params, content=content, headers=sent)
                 response = self._session().send(request, stream=stream)
             except httpx.TransportError as e:
+                # A request sent but unanswered in time is sent again once (its idempotency key makes that safe),
+                # not more: the server may still be doing it, and each retry would wait the whole timeout again.
+                timed_out = isinstance(e, httpx.TimeoutException) and not isinstance(e, httpx.ConnectTimeout)
+                if timed_out and attempt >= 1:
+                    raise StoreError(
+                        f"The Shipyard server at {self.url} did not answer within {self.timeout:g} s "
+                        f"({type(e).__name__}); the request may still complete there. Try again later."
+                    ) from None
                 if last:
                     raise StoreError(
                         f"Cannot reach the Shipyard server at {self.url} ({type(e).__name__}: {e}). Is it running, "

@@ -116,7 +116,7 @@ TABLE: dict[str, tuple[str, type, dict[str, Access | None]]] = {
         "registry",
         protocol.RegistryBackend,
         {
-            "create_version": _in("editor"),
+            "create_version": _in("editor", ("datasets_", "dataset_version"), ("parents", "model_version")),
             "get_version": _in("viewer"),
             "list_versions": _in("viewer"),
             "list_models": _any(),

@@ -148,7 +148,8 @@ def authorize(
         projects.append(str(args[access.project]))
     for name, kind in access.ids:
         value = args.get(name)
-        for key in value if isinstance(value, (list, tuple)) else [value]:
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            key = item[0] if isinstance(item, (list, tuple)) else item  # (id, role) pairs name the id first
             if key is None:
                 continue
             owner = project_of(kind, key)
