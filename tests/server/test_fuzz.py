@@ -1,9 +1,9 @@
 """Schemathesis over the server's own OpenAPI document: no request, however odd, makes the server fail.
 
 Every operation gets a few generated requests (valid and invalid by the schema) with a server admin's
-token, so access never stops them early. The check is ``not_a_server_error``: a client mistake must be a 4xx
-with a message. The routes answer raw JSON ``Response``s and the document declares no response schemas, so
-schema conformance of the answers is not checked here (the conformance suite checks their content).
+token, so access never stops them early. The checks: ``not_a_server_error`` (a client mistake must be a 4xx
+with a message) and ``response_schema_conformance`` (every answer, errors included, has the shape the document
+declares for its status).
 Bounded: ``MAX_EXAMPLES`` per operation, derandomized, so the run takes well under three minutes.
 """
 
@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from shipyard.client import wire
 from tests._server import RunningServer, server_thread
@@ -74,7 +75,9 @@ def test_no_request_makes_the_server_fail(
         phases=[Phase.explicit, Phase.generate],
     )
     def fuzz(case: schemathesis.Case) -> None:
-        case.call_and_validate(base_url=fuzzed.url, headers=headers, checks=[not_a_server_error])
+        case.call_and_validate(
+            base_url=fuzzed.url, headers=headers, checks=[not_a_server_error, response_schema_conformance]
+        )
 
     fuzz()
 

@@ -62,9 +62,34 @@ def create_app(context: ServerContext, *, max_body_bytes: int = MAX_BODY_BYTES) 
     login.add_routes(app, context)
     gate.add_routes(app, context)
     _add_service_routes(app, context)
+    _document_tuples_plainly(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it logs the 413s of BodyLimit too
     return app
+
+
+def _document_tuples_plainly(app: FastAPI) -> None:
+    """Write fixed-length arrays of mixed members (a ``(version, created)`` pair) as arrays of their length:
+    their ``prefixItems`` are valid OpenAPI 3.1, but common tools (schemathesis among them) mishandle them."""
+    made = app.openapi
+
+    def plain(node: Any) -> None:
+        if isinstance(node, dict):
+            if "prefixItems" in node:
+                node.pop("prefixItems")
+                node.pop("items", None)
+            for value in node.values():
+                plain(value)
+        elif isinstance(node, list):
+            for value in node:
+                plain(value)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            plain(made())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _answer(exc: BaseException, request_id: str | None = None) -> Response:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from shipyard.client import codec, wire
@@ -99,8 +100,36 @@ def add_operation_routes(app: FastAPI, context: ServerContext) -> None:
             summary=f"{op.attr}.{op.method}",
             tags=[op.part],
             openapi_extra={"x-shipyard-role": op.access.role},
-            response_class=Response,
+            response_class=JSONResponse,  # for the document: the routes answer their own ``Response``
+            response_model=_answer_model(op),
+            responses={422: {"model": ErrorBody}, "4XX": {"model": ErrorBody}, "5XX": {"model": ErrorBody}},
         )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the machine ``error`` code of ``shipyard.core.errors``, the message, the request id;
+    some errors add fields (``retry_after``, ``problems``)."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+    request_id: str | None = None
+
+
+def _answer_model(op: wire.Operation) -> Any:
+    """What the route answers, for the OpenAPI document only (the routes write their JSON themselves): the
+    protocol's return type, a page of it for a list."""
+    if op.returns is None or op.returns is type(None):
+        return None
+    answer = codec.wire_type(op.returns)
+    if not op.paged:
+        return answer
+    (item,) = typing.get_args(answer) or (Any,)
+    return create_model(
+        f"{_camel(op.part)}{_camel(op.method)}Page",
+        items=(list[item], ...),  # type: ignore[valid-type]
+        next_page_token=(str | None, None),
+    )
 
 
 def _endpoint(op: wire.Operation, context: ServerContext, keys: IdempotencyStore) -> Callable[..., Response]:
