@@ -33,6 +33,19 @@ class TokenCache:
         self._found: dict[str, tuple[float, Principal]] = {}
 
     def principal(self, authorization: str | None) -> Principal:
+        """The caller of a request with this ``Authorization`` header; ``Unauthenticated`` without a valid token."""
+        key, secret = self.key(authorization)
+        return self.cached(key) or self.ask(key, secret)
+
+    def cached(self, key: str) -> Principal | None:
+        """The principal remembered for a token's key, if it is recent enough (no database read)."""
+        with self._lock:
+            found = self._found.get(key)
+        if found is not None and time.monotonic() - found[0] < self._seconds:
+            return found[1]
+        return None
+
+    def key(self, authorization: str | None) -> tuple[str, str]:
         if not authorization:
             raise Unauthenticated(
                 "This server needs an API token: send 'Authorization: Bearer sy_…' (clients: set SHIPYARD_TOKEN)."
@@ -40,13 +53,11 @@ class TokenCache:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-        key = hashlib.sha256(secret.strip().encode()).hexdigest()
+        return hashlib.sha256(secret.strip().encode()).hexdigest(), secret.strip()
+
+    def ask(self, key: str, secret: str) -> Principal:
         now = time.monotonic()
-        with self._lock:
-            cached = self._found.get(key)
-        if cached is not None and now - cached[0] < self._seconds:
-            return cached[1]
-        principal = self._authenticate(secret.strip())
+        principal = self._authenticate(secret)
         with self._lock:
             if len(self._found) > 10_000:
                 self._found.clear()

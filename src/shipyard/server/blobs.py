@@ -52,9 +52,9 @@ class GcRequest(BaseModel):
     dry_run: bool = False
 
 
-def _caller(request: Request) -> Principal:
+async def _caller(request: Request) -> Principal:
     context: ServerContext = request.app.state.context
-    return context.principal(request)
+    return await context.principal(request)
 
 
 Caller = Annotated[Principal, Depends(_caller)]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.backends.local import LocalBackend
 from shipyard.client import wire
@@ -25,9 +26,16 @@ class ServerContext:
         scratch = backend.blobs.scratch_dir()  # on the store's filesystem an upload is moved in, not copied
         self.upload_dir = str(scratch) if scratch is not None else tempfile.gettempdir()
 
-    def principal(self, request: Request) -> Principal:
-        """The caller, from the request's bearer token (FastAPI dependency); 401 without a valid one."""
-        found = self.tokens.principal(request.headers.get("authorization"))
+    async def principal(self, request: Request) -> Principal:
+        """The caller, from the request's bearer token (FastAPI dependency); 401 without a valid one.
+
+        Async, so that a token seen in the last seconds costs no hop to a worker thread; a database read (a
+        new token, or one not seen for a while) runs on a worker thread, off the event loop.
+        """
+        key, secret = self.tokens.key(request.headers.get("authorization"))
+        found = self.tokens.cached(key)
+        if found is None:
+            found = await run_in_threadpool(self.tokens.ask, key, secret)
         request.state.principal = found.name
         return found
 
