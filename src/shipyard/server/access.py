@@ -101,7 +101,7 @@ def has_role(principal: Principal, project: str, role: str) -> bool:
 class Refusal(PermissionDenied):
     """A ``PermissionDenied`` that the server records in the audit log (the act, the actor, the project)."""
 
-    def __init__(self, message: str, *, project: str | None) -> None:
+    def __init__(self, message: str, *, project: str | None = None) -> None:
         super().__init__(message)
         self.project = project
 
@@ -110,7 +110,7 @@ class Hidden(NotFound):
     """A ``NotFound`` for a row the caller may not see (another project's, another user's token): answered as
     if it did not exist, and, for a write, recorded in the audit log like a ``Refusal``."""
 
-    def __init__(self, message: str, *, project: str | None) -> None:
+    def __init__(self, message: str, *, project: str | None = None) -> None:
         super().__init__(message)
         self.project = project
 
