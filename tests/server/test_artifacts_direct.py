@@ -25,7 +25,7 @@ from shipyard.core.errors import InvalidInput
 from shipyard.server import blobs
 from shipyard.tracking.client import Client
 from tests._s3 import S3Bucket
-from tests._server import RunningServer, server_thread
+from tests._server import RunningServer, server_process, server_thread
 
 BLOB = b"direct to the object store\n" * 1000
 
@@ -192,6 +192,24 @@ def test_shipyard_server_refuses_direct_over_a_folder_at_startup(tmp_path: Path)
     assert done.returncode == 2, done.stderr
     assert b"--artifacts-direct needs an artifact store" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_the_worker_processes_of_shipyard_server_serve_directly(s3_bucket: S3Bucket, tmp_path: Path) -> None:
+    options = ("--artifacts-direct",)
+    with server_process(str(tmp_path / ".shipyard"), s3_bucket.url, tmp_path, workers=2, options=options) as (
+        server,
+        _process,
+    ):
+        client = Client(server.url, token=server.admin_token, capture_environment=False)
+        with client.start_run(project="default") as run:
+            run.log_artifact(_file(tmp_path, BLOB))
+        assert client.read_artifact(run.id, "model.txt") == BLOB
+        client.close()
+        stat = httpx.get(
+            f"{server.url}{wire.API}/blobs/{digest_bytes(BLOB)}/stat",
+            headers={"Authorization": f"Bearer {server.admin_token}"},
+        )
+        assert stat.json() == {"exists": True, "size": len(BLOB), "direct": True}
 
 
 def _file(folder: Path, data: bytes) -> Path:
