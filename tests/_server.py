@@ -81,9 +81,16 @@ def server_thread(uri: str, artifacts: str, cwd: Path, **app_options: Any) -> It
 
 @contextmanager
 def server_process(
-    uri: str, artifacts: str, cwd: Path, *, workers: int = 1, env: dict[str, str] | None = None
+    uri: str,
+    artifacts: str,
+    cwd: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> Iterator[tuple[RunningServer, subprocess.Popen[bytes]]]:
-    """A real ``shipyard server`` process on a free port; the first admin's token read from its output."""
+    """A real ``shipyard server`` process on a free port (``options``: more of its command line); the first
+    admin's token read from its output."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")} | (env or {})
     process = subprocess.Popen(
@@ -100,6 +107,7 @@ def server_process(
             str(port),
             "--workers",
             str(workers),
+            *options,
         ],
         cwd=cwd,
         env=environ,

@@ -38,6 +38,9 @@ OPERATIONS = {op.path: op for op in wire.operations()}
 BLOB_ROUTES = {
     f"{wire.API}/blobs/{{digest}}",
     f"{wire.API}/blobs/{{digest}}/stat",
+    f"{wire.API}/blobs/{{digest}}/url",
+    f"{wire.API}/blobs/{{digest}}/upload",
+    f"{wire.API}/blobs/{{digest}}/adopt",
     f"{wire.API}/blobs",
     f"{wire.API}/blobs/gc",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -27,6 +28,13 @@ def server(
         int | None,
         typer.Option(min=1, max=65536, help="The largest JSON request body in MiB (default 64); blobs are apart."),
     ] = None,
+    artifacts_direct: Annotated[
+        bool,
+        typer.Option(
+            "--artifacts-direct",
+            help="Hand clients short-lived presigned URLs to the object store (s3://) instead of proxying blobs.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the store to a team over HTTP: /api/v1 with API tokens and per-project roles.
 
@@ -38,6 +46,7 @@ def server(
     try:
         import uvicorn
 
+        from shipyard.server.context import require_presigning
         from shipyard.server.main import configure_logging, ensure_first_admin, environment_for, export, open_store
     except ImportError as missing:
         raise MissingDependency.for_extra(missing.name or "fastapi", "server", "shipyard server") from None
@@ -49,11 +58,13 @@ def server(
 
         settings = Settings.load(uri=db or settings.uri, artifacts=artifacts)
     if max_body_mb is not None:
-        import dataclasses
-
         settings = dataclasses.replace(settings, server_max_body_mb=max_body_mb)
+    if artifacts_direct:
+        settings = dataclasses.replace(settings, server_artifacts_direct=True)
     backend = open_store(settings)
     try:
+        if settings.server_artifacts_direct:
+            require_presigning(backend.blobs)  # refused now, not in every worker
         first = ensure_first_admin(backend, current_actor())
     finally:
         backend.close()
@@ -65,7 +76,11 @@ def server(
     export(environment_for(settings))
     configure_logging(log_level)
     stop_cleanly_on_sigterm()  # requests in flight finish, then exit 0 (not -15) for the supervisor
-    typer.echo(f"Shipyard server on http://{host}:{port} ({workers} worker(s)) serving {settings.uri}", err=True)
+    mode = "direct (presigned URLs)" if settings.server_artifacts_direct else "proxied"
+    typer.echo(
+        f"Shipyard server on http://{host}:{port} ({workers} worker(s)) serving {settings.uri}; artifacts {mode}",
+        err=True,
+    )
     uvicorn.run(
         "shipyard.server.main:create_from_environment",
         factory=True,

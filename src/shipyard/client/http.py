@@ -3,16 +3,21 @@
 Each part (``backend.registry``, ``backend.store``, …) answers the protocol's methods by calling the
 operation ``shipyard.client.wire`` names for it, so the domain services run unchanged on a server. Blobs
 stream both ways: an upload is hashed first and the server checks the digest while it writes; a download is
-checked here while it is written, and only a verified file is moved into place.
+checked here while it is written, and only a verified file is moved into place. A server started with
+``--artifacts-direct`` says so in its ``stat`` answers; then the bytes go straight to and from the object
+store through presigned URLs the server hands out (no token is sent there), and the server checks an upload
+before it becomes the blob.
 """
 
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import functools
 import hashlib
 import inspect
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,10 +25,10 @@ from typing import Any, cast
 
 from shipyard.backends import protocol
 from shipyard.client import codec, wire
-from shipyard.client.transport import TOKEN_ENV, Transport
+from shipyard.client.transport import TOKEN_ENV, Transport, httpx_module
 from shipyard.core.digests import digest_bytes
 from shipyard.core.entities_storage import GcReport
-from shipyard.core.errors import CorruptArtifact, NotFound, PermissionDenied
+from shipyard.core.errors import CorruptArtifact, NotFound, PermissionDenied, StoreError
 
 CHUNK = 1 << 20
 
@@ -94,10 +99,12 @@ def _all_pages(transport: Transport, op: wire.Operation, query: dict[str, Any] |
 
 
 class HttpBlobs:
-    """Blobs through the server: uploads streamed and checked by the server, downloads checked here."""
+    """Blobs through the server (or, when it says so, through presigned URLs of its object store): uploads
+    streamed and checked by the server, downloads checked here."""
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+        self._direct: bool | None = None  # learned from the first stat answer; a server does not change mode
 
     @property
     def url(self) -> str:
@@ -125,6 +132,14 @@ class HttpBlobs:
         return digest, len(data)
 
     def _upload(self, digest: str, size: int, content: Any) -> None:
+        if self._is_direct(digest):
+            target = self._transport.call("POST", f"{wire.API}/blobs/{digest}/upload")
+            doing = f"upload the blob {digest}"
+            with _object_store(doing) as store:
+                answer = store.put(target["url"], content=content, headers={"content-length": str(size)})
+                _check_object_store(answer, doing)
+            self._transport.call("POST", f"{wire.API}/blobs/{digest}/adopt")
+            return
         self._transport.call(
             "PUT",
             f"{wire.API}/blobs/{digest}",
@@ -143,11 +158,35 @@ class HttpBlobs:
 
     def _stat(self, digest: str) -> dict[str, Any]:
         answer: dict[str, Any] = self._transport.call("GET", f"{wire.API}/blobs/{digest}/stat")
+        self._direct = bool(answer.get("direct", False))
         return answer
 
+    def _is_direct(self, digest: str) -> bool:
+        if self._direct is None:
+            self._stat(digest)
+        return bool(self._direct)
+
+    @contextlib.contextmanager
+    def _fetching(self, digest: str) -> Iterator[Any]:
+        """The streamed response carrying the blob's bytes: from the object store, or from the server."""
+        if not self._is_direct(digest):
+            response = self._transport.send("GET", f"{wire.API}/blobs/{digest}", stream=True)
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+        url = self._transport.call("GET", f"{wire.API}/blobs/{digest}/url")["url"]
+        doing = f"download the blob {digest}"
+        with _object_store(doing) as store, store.stream("GET", url) as response:
+            if response.status_code >= 400:
+                response.read()
+                _check_object_store(response, doing)
+            yield response
+
     def read_bytes(self, digest: str) -> bytes:
-        response = self._transport.send("GET", f"{wire.API}/blobs/{digest}")
-        data: bytes = response.content
+        with self._fetching(digest) as response:
+            data: bytes = response.read()
         if digest_bytes(data) != digest:
             raise CorruptArtifact(f"The blob {digest} arrived from the server with other content; nothing was kept.")
         return data
@@ -156,10 +195,9 @@ class HttpBlobs:
         dest = Path(dest)
         temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        response = self._transport.send("GET", f"{wire.API}/blobs/{digest}", stream=True)
         sha = hashlib.sha256()
         try:
-            with open(temp, "xb") as out:
+            with self._fetching(digest) as response, open(temp, "xb") as out:
                 for chunk in response.iter_bytes(CHUNK):
                     sha.update(chunk)
                     out.write(chunk)
@@ -169,7 +207,6 @@ class HttpBlobs:
                 )
             os.replace(temp, dest)
         finally:
-            response.close()
             temp.unlink(missing_ok=True)
 
     def iter_blobs(self) -> Iterator[tuple[str, int, float]]:
@@ -198,6 +235,34 @@ def _hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
             sha.update(chunk)
             size += len(chunk)
     return f"sha256:{sha.hexdigest()}", size
+
+
+@contextlib.contextmanager
+def _object_store(doing: str) -> Iterator[Any]:
+    """A plain HTTP client for presigned URLs: no token, no base URL, nothing of the server's session; a
+    failure to reach the store becomes a ``StoreError``."""
+    httpx = httpx_module()
+    timeout = httpx.Timeout(300.0, connect=10.0)
+    try:
+        with httpx.Client(timeout=timeout, headers={"user-agent": "shipyard-client"}) as client:
+            yield client
+    except httpx.TransportError as e:
+        raise StoreError(
+            f"Cannot reach the artifact store to {doing} ({type(e).__name__}); the server hands out URLs to it "
+            "(--artifacts-direct), so this machine must reach the object store too. Check the network."
+        ) from None
+
+
+def _check_object_store(response: Any, doing: str) -> None:
+    """Raise ``StoreError`` for an error answer of the object store; the URL (a credential) is not repeated."""
+    if response.status_code < 400:
+        return
+    code = re.search(rb"<Code>([^<]{1,64})</Code>", response.content or b"")
+    reason = code.group(1).decode(errors="replace") if code else f"HTTP {response.status_code}"
+    raise StoreError(
+        f"The artifact store refused to {doing} through the URL the server handed out ({response.status_code}, "
+        f"{reason}); if the URL expired (they live minutes), try again."
+    )
 
 
 def _chunks(source: Any) -> Iterator[bytes]:

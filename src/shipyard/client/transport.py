@@ -24,7 +24,7 @@ RETRIED_STATUSES = frozenset({502, 503, 504})
 TOKEN_ENV = "SHIPYARD_TOKEN"
 
 
-def _httpx() -> Any:
+def httpx_module() -> Any:
     try:
         import httpx2
     except ImportError:
@@ -86,7 +86,7 @@ class Transport:
         if self._client is None or self._pid != os.getpid():
             with self._lock:
                 if self._client is None or self._pid != os.getpid():
-                    httpx = _httpx()
+                    httpx = httpx_module()
                     headers = {"user-agent": "shipyard-client"}
                     if self.token:
                         headers["authorization"] = f"Bearer {self.token}"
@@ -135,7 +135,7 @@ class Transport:
         stream: bool = False,
     ) -> Any:
         """The response to one request, retried; raises the server's error for a 4xx/5xx answer."""
-        httpx = _httpx()
+        httpx = httpx_module()
         sent = dict(headers or {})
         if verb != "GET":
             sent.setdefault("idempotency-key", uuid.uuid4().hex)

@@ -46,8 +46,16 @@ MAX_BODY_BYTES = 64 * 1024**2
 """The largest JSON request body by default (``shipyard server --max-body-mb``); blobs have their own limit."""
 
 
-def create_app(context: ServerContext, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The server's app over ``context`` (its local backend and caches); bodies over ``max_body_bytes`` are 413."""
+def create_app(
+    context: ServerContext, *, max_body_bytes: int = MAX_BODY_BYTES, artifacts_direct: bool = False
+) -> FastAPI:
+    """The server's app over ``context`` (its local backend and caches); bodies over ``max_body_bytes`` are 413.
+
+    With ``artifacts_direct`` clients move blobs through presigned URLs of the object store (see
+    ``shipyard.server.blobs``); an artifact store that cannot presign is refused here, at startup.
+    """
+    if artifacts_direct:
+        context.serve_artifacts_directly()
     app = FastAPI(
         title="Shipyard server",
         version=__version__,

@@ -5,6 +5,13 @@ stores them only when they match ``digest`` (else 422, nothing kept). ``GET`` st
 client checks it too), ``GET …/stat`` says whether it exists and its size. Blobs are content-addressed and
 carry no project: writing needs the editor role in some project, reading a role in some project.
 
+With ``--artifacts-direct`` (``context.artifacts_direct``) the bytes go between the client and the object
+store, never through the server: ``GET …/{digest}/url`` answers a presigned GET URL, ``POST …/{digest}/upload``
+a presigned PUT URL to a staging object, and ``POST …/{digest}/adopt`` checks what was uploaded there and
+makes it the blob (422, nothing kept, when the bytes are not ``digest``'s). Each URL is good for
+``URL_SECONDS`` and is a bearer credential for one object only; the client sends no token with it. A proxying
+server answers those three with 409, and ``stat`` tells a client which kind of server it talks to.
+
 Collecting blobs is a server admin's (``shipyard gc`` against a server): ``GET /api/v1/blobs`` lists every
 blob in digest order, paged, and ``POST /api/v1/blobs/gc`` removes those not referenced, past the grace
 period, as the local store's ``gc`` does.
@@ -28,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shipyard.client import codec, wire
 from shipyard.core.entities_accounts import Principal
-from shipyard.core.errors import InvalidInput, PayloadTooLarge, PermissionDenied
+from shipyard.core.errors import Conflict, CorruptArtifact, InvalidInput, PayloadTooLarge, PermissionDenied
 from shipyard.server.access import rank
 
 if TYPE_CHECKING:
@@ -40,6 +47,8 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MAX_BLOB_BYTES = 64 * 1024**3
 PAGE_SIZE = 5_000
 MAX_PAGE_SIZE = 50_000
+URL_SECONDS = 300
+"""How long a presigned URL lets a client start its transfer (S3 checks when the request starts)."""
 
 
 class GcRequest(BaseModel):
@@ -84,6 +93,21 @@ def _may_collect(principal: Principal) -> None:
 def _may_write(principal: Principal) -> None:
     if not (principal.admin or any(rank(r) >= rank("editor") for r in principal.roles.values())):
         raise PermissionDenied(f"Storing a blob needs the editor role in some project; {principal.name} has none.")
+
+
+def _direct_only(context: ServerContext) -> None:
+    if not context.artifacts_direct:
+        raise Conflict(
+            "This server proxies artifacts: it hands out no URLs to the object store. Send the bytes to "
+            "PUT /api/v1/blobs/{digest} and read them from GET /api/v1/blobs/{digest} (a Shipyard client does "
+            "this by itself), or ask the server's admin to start it with --artifacts-direct."
+        )
+
+
+def _url_answer(url: str | None) -> Response:
+    if url is None:  # the startup check makes this unreachable; say so plainly if the store changed under us
+        raise Conflict("The server's artifact store hands out no URLs; clients must go through the server.")
+    return Response(codec.dumps({"url": url, "expires_in": URL_SECONDS}), media_type="application/json")
 
 
 def add_routes(app: FastAPI, context: ServerContext) -> None:
@@ -152,9 +176,34 @@ def add_routes(app: FastAPI, context: ServerContext) -> None:
         exists = blobs.exists(digest)
         size = blobs.size(digest) if exists else None
         return Response(
-            f'{{"exists":{"true" if exists else "false"},"size":{"null" if size is None else size}}}',
+            codec.dumps({"exists": exists, "size": size, "direct": context.artifacts_direct}),
             media_type="application/json",
         )
+
+    @app.get(f"{wire.API}/blobs/{{digest}}/url", tags=["blobs"], openapi_extra={"x-shipyard-role": "member"})
+    def blob_url(digest: str, principal: Caller) -> Response:
+        _digest(digest)
+        _may_read(principal)
+        _direct_only(context)
+        return _url_answer(context.backend.blobs.presign_get(digest, expires=URL_SECONDS))  # NotFound if absent
+
+    @app.post(f"{wire.API}/blobs/{{digest}}/upload", tags=["blobs"], openapi_extra={"x-shipyard-role": "editor"})
+    def blob_upload_url(digest: str, principal: Caller) -> Response:
+        _digest(digest)
+        _may_write(principal)
+        _direct_only(context)
+        return _url_answer(context.backend.blobs.presign_put(digest, expires=URL_SECONDS))
+
+    @app.post(f"{wire.API}/blobs/{{digest}}/adopt", tags=["blobs"], openapi_extra={"x-shipyard-role": "editor"})
+    def adopt_blob(digest: str, principal: Caller) -> Response:
+        _digest(digest)
+        _may_write(principal)
+        _direct_only(context)
+        try:
+            size = context.backend.blobs.adopt_staged(digest)  # NotFound when nothing was uploaded
+        except CorruptArtifact as wrong:  # the client's bytes, not the store's: a client error
+            raise InvalidInput(str(wrong)) from None
+        return Response(codec.dumps({"digest": digest, "size": size}), status_code=201, media_type="application/json")
 
     @app.get(f"{wire.API}/blobs/{{digest}}", tags=["blobs"], openapi_extra={"x-shipyard-role": "member"})
     def get_blob(digest: str, principal: Caller) -> Response:

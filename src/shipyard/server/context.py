@@ -9,11 +9,26 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from shipyard.artifacts.blobstore import BlobStore
 from shipyard.backends.local import LocalBackend
 from shipyard.client import wire
 from shipyard.core.entities_accounts import Principal
+from shipyard.core.errors import InvalidInput
 from shipyard.server.access import Hidden, Refusal, TokenCache, authorize, check_numbers
 from shipyard.store.scopes import ScopeStore
+
+PROBE_DIGEST = "sha256:" + "0" * 64
+"""A digest to ask the store for a URL with (presigning is computed locally: nothing is sent or stored)."""
+
+
+def require_presigning(blobs: BlobStore) -> None:
+    """Raise ``InvalidInput`` unless ``blobs`` hands out presigned URLs, as ``--artifacts-direct`` needs."""
+    if blobs.presign_put(PROBE_DIGEST, expires=60) is None:
+        raise InvalidInput(
+            f"--artifacts-direct needs an artifact store that hands out presigned URLs (s3://bucket/prefix); "
+            f"{blobs.url} cannot, so its clients must go through the server. Drop --artifacts-direct (the server "
+            "then proxies blobs) or serve an s3:// store."
+        )
 
 
 class ServerContext:
@@ -25,6 +40,14 @@ class ServerContext:
         self.tokens = TokenCache(backend.accounts.authenticate)
         scratch = backend.blobs.scratch_dir()  # on the store's filesystem an upload is moved in, not copied
         self.upload_dir = str(scratch) if scratch is not None else tempfile.gettempdir()
+        self.artifacts_direct = False
+        """Whether clients move blobs through presigned URLs to the object store (``--artifacts-direct``)
+        rather than through this server; set by :meth:`serve_artifacts_directly`."""
+
+    def serve_artifacts_directly(self) -> None:
+        """Hand clients presigned URLs instead of proxying blobs; refused for a store that cannot presign."""
+        require_presigning(self.backend.blobs)
+        self.artifacts_direct = True
 
     async def principal(self, request: Request) -> Principal:
         """The caller, from the request's bearer token (FastAPI dependency); 401 without a valid one.

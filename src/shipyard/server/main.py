@@ -56,7 +56,11 @@ def ensure_first_admin(backend: LocalBackend, actor: str) -> FirstAdmin | None:
 def create_from_environment() -> FastAPI:
     """The app of one worker process, from the environment ``shipyard server`` set (uvicorn's factory)."""
     settings = Settings.load()
-    return create_app(ServerContext(open_store(settings)), max_body_bytes=settings.server_max_body_mb * 1024**2)
+    return create_app(
+        ServerContext(open_store(settings)),
+        max_body_bytes=settings.server_max_body_mb * 1024**2,
+        artifacts_direct=settings.server_artifacts_direct,
+    )
 
 
 def configure_logging(level: str) -> None:
@@ -70,7 +74,11 @@ def configure_logging(level: str) -> None:
 
 def environment_for(settings: Settings) -> dict[str, str]:
     """What a worker process needs to open the same store."""
-    env = {"SHIPYARD_URI": settings.uri, "SHIPYARD_SERVER_MAX_BODY_MB": str(settings.server_max_body_mb)}
+    env = {
+        "SHIPYARD_URI": settings.uri,
+        "SHIPYARD_SERVER_MAX_BODY_MB": str(settings.server_max_body_mb),
+        "SHIPYARD_SERVER_ARTIFACTS_DIRECT": "true" if settings.server_artifacts_direct else "false",
+    }
     if settings.artifacts:
         env["SHIPYARD_ARTIFACTS"] = settings.artifacts
     return env
