@@ -164,6 +164,7 @@ def serve(cwd: Path, team: Server) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = ["serve", "churn@staging", "-p", "churn", "--port", str(port), "--poll", "0.2"]
+    command += ["--log-segment-seconds", "1"]  # the outage test sees the log's write fail within a second
     with (cwd / "serve.err").open("wb") as err:
         serving = subprocess.Popen(
             [sys.executable, "-m", "shipyard.cli", *command],

@@ -6,6 +6,7 @@ proxy that loses one answer on its way back, as a broken connection would.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import uuid
@@ -138,6 +139,10 @@ class LosesAnswers:
             pass
         finally:
             for end in (source, dest):
+                # shutdown first: it sends the FIN now and wakes the other pipe's recv on this socket, which a
+                # close alone leaves waiting (and the client with it, until its timeout)
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
                 end.close()
 
     def close(self) -> None:

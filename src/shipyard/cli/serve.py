@@ -44,6 +44,12 @@ def serve(
     max_rows: Annotated[int, typer.Option(min=1, help="The most rows one request may hold.")] = 10_000,
     max_batch_rows: Annotated[int, typer.Option(min=1, help="The most rows per call to the model.")] = 256,
     no_log: Annotated[bool, typer.Option("--no-log", help="Do not keep a prediction log.")] = False,
+    log_segment_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0.1, max=86_400, help="Write the prediction log at least this often: how fresh monitors' data is."
+        ),
+    ] = 60.0,
     trust_unsafe: Annotated[
         bool, typer.Option("--trust-unsafe", help="Load pickle-based versions (unpickling runs their code).")
     ] = False,
@@ -66,6 +72,7 @@ def serve(
         max_rows=max_rows,
         max_batch_rows=max_batch_rows,
         log_predictions=not no_log,
+        log_segment_seconds=log_segment_seconds,
         trust_unsafe=trust_unsafe,
         follow_registry_canary=not no_registry_canary,
         load_in_child_process=True,

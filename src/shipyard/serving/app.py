@@ -153,7 +153,13 @@ def _open_log(client: Client, deployment: Deployment, options: ServeOptions) -> 
     assert champion is not None
     # Room for two feedback requests of the largest size at least (see _Server.max_feedback_items).
     room = max(FEEDBACK_QUEUE, 2 * options.max_rows)
-    return PredictionLog(client.backend, champion.served.version.project, champion.served.name, max_feedback_queue=room)
+    return PredictionLog(
+        client.backend,
+        champion.served.version.project,
+        champion.served.name,
+        max_feedback_queue=room,
+        segment_seconds=options.log_segment_seconds,
+    )
 
 
 class _Server:

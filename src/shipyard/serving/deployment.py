@@ -54,6 +54,8 @@ class ServeOptions:
     max_rows: int = 10_000
     max_batch_rows: int = 256
     log_predictions: bool = True
+    log_segment_seconds: float = 60.0
+    """The longest a logged prediction waits before its segment is written (see ``PredictionLog``)."""
     trust_unsafe: bool = False
     """Load pickle-based (``python_function``) versions; unpickling runs code from the package."""
     follow_registry_canary: bool = True
