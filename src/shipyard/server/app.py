@@ -65,7 +65,7 @@ def create_app(
     )
     app.state.context = context
     _install_errors(app)
-    add_operation_routes(app, context)
+    add_operation_routes(app)
     blobs.add_routes(app, context)
     login.add_routes(app, context)
     gate.add_routes(app, context)

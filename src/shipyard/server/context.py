@@ -15,6 +15,7 @@ from shipyard.client import wire
 from shipyard.core.entities_accounts import Principal
 from shipyard.core.errors import InvalidInput
 from shipyard.server.access import Hidden, Refusal, TokenCache, authorize, check_numbers
+from shipyard.store.idempotency import IdempotencyStore
 from shipyard.store.scopes import ScopeStore
 
 PROBE_DIGEST = "sha256:" + "0" * 64
@@ -38,6 +39,7 @@ class ServerContext:
         self.backend = backend
         self.scopes = ScopeStore(backend.store.engine)
         self.tokens = TokenCache(backend.accounts.authenticate)
+        self.idempotency = IdempotencyStore(backend.store.engine)
         scratch = backend.blobs.scratch_dir()  # on the store's filesystem an upload is moved in, not copied
         self.upload_dir = str(scratch) if scratch is not None else tempfile.gettempdir()
         self.artifacts_direct = False

@@ -17,14 +17,16 @@ from __future__ import annotations
 import base64
 import collections.abc
 import contextlib
+import functools
 import inspect
 import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.routing import BaseRoute
 
 from shipyard.client import codec, wire
 from shipyard.core.actor import acting_as, granting_override
@@ -34,7 +36,7 @@ from shipyard.core.entities_accounts import Principal
 from shipyard.core.errors import Conflict, InvalidInput
 from shipyard.server.access import authorize, visible
 from shipyard.serving.errors import error_answer
-from shipyard.store.idempotency import Answer, IdempotencyStore
+from shipyard.store.idempotency import Answer
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -88,13 +90,19 @@ async def _request_digest(request: Request) -> str:
     return digest_bytes(await request.body() + b"?" + request.url.query.encode())
 
 
-def add_operation_routes(app: FastAPI, context: ServerContext) -> None:
-    keys = IdempotencyStore(context.backend.store.engine)
+def add_operation_routes(app: FastAPI) -> None:
+    """The operations' routes, built once per process (FastAPI takes a third of a second to build them) and
+    shared by every app: each request finds its server's context on ``request.app.state.context``."""
+    app.router.routes.extend(_operation_routes())
+
+
+@functools.cache
+def _operation_routes() -> tuple[BaseRoute, ...]:
+    router = APIRouter()
     for op in wire.operations():
-        endpoint = _endpoint(op, context, keys)
-        app.add_api_route(
+        router.add_api_route(
             op.path,
-            endpoint,
+            _endpoint(op),
             methods=[op.verb],
             name=op.label,
             summary=f"{op.attr}.{op.method}",
@@ -104,6 +112,13 @@ def add_operation_routes(app: FastAPI, context: ServerContext) -> None:
             response_model=_answer_model(op),
             responses={422: {"model": ErrorBody}, "4XX": {"model": ErrorBody}, "5XX": {"model": ErrorBody}},
         )
+    return tuple(router.routes)
+
+
+async def caller(request: Request) -> Principal:
+    """The request's user (a FastAPI dependency): 401 without a valid token."""
+    context: ServerContext = request.app.state.context
+    return await context.principal(request)
 
 
 class ErrorBody(BaseModel):
@@ -132,12 +147,10 @@ def _answer_model(op: wire.Operation) -> Any:
     )
 
 
-def _endpoint(op: wire.Operation, context: ServerContext, keys: IdempotencyStore) -> Callable[..., Response]:
+def _endpoint(op: wire.Operation) -> Callable[..., Response]:
     parameters = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
-        inspect.Parameter(
-            "principal", inspect.Parameter.KEYWORD_ONLY, annotation=Principal, default=Depends(context.principal)
-        ),
+        inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=Principal, default=Depends(caller)),
     ]
     if op.verb == "GET":
         for p in op.sent:
@@ -176,6 +189,8 @@ def _endpoint(op: wire.Operation, context: ServerContext, keys: IdempotencyStore
 
     def endpoint(**given: Any) -> Response:
         principal: Principal = given["principal"]
+        context: ServerContext = given["request"].app.state.context
+        keys = context.idempotency
         if op.verb == "GET":
             args = {p.name: codec.from_wire(p.annotation, given[p.name], p.name) for p in op.sent}
         else:
@@ -206,6 +221,7 @@ def _endpoint(op: wire.Operation, context: ServerContext, keys: IdempotencyStore
         return response
 
     def respond(principal: Principal, args: dict[str, Any], given: dict[str, Any]) -> Response:
+        context: ServerContext = given["request"].app.state.context
         call_args = dict(args)
         keywords = next((p for p in op.params if p.keywords), None)
         if keywords is not None:
