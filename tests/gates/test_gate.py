@@ -4,6 +4,8 @@ import shipyard as sy
 from shipyard.gates import Gate
 from tests.gates.conftest import World
 
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
+
 
 def gate(world: World) -> Gate:
     return Gate(world.client)
@@ -60,6 +62,7 @@ def test_a_policy_without_checks_never_passes(world: World) -> None:
     assert not gate(world).evaluate("churn@1", data="churn-eval").passed
 
 
+@pytest.mark.local_only("damages the model's blob in the local artifact folder")
 def test_a_corrupted_model_blob_fails_the_gate(world: World) -> None:
     from pathlib import Path
 
@@ -71,6 +74,10 @@ def test_a_corrupted_model_blob_fails_the_gate(world: World) -> None:
     assert "could not be loaded" in verdict.checks[0].message
 
 
+@pytest.mark.local_only(
+    "locally the admin is SHIPYARD_ALLOW_OVERRIDE in the process; over HTTP it is the token's role, which "
+    "tests/server/test_security.py and the conformance suite check"
+)
 def test_an_override_needs_an_admin_and_is_marked_and_audited(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(sy.PermissionDenied, match="Only an admin"):
         world.client.models.promote("churn@2", override_reason="hotfix")
