@@ -30,6 +30,8 @@ from tests._server import RunningServer, server_thread
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("SHIPYARD_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 IN_CI = os.environ.get("CI", "").lower() == "true"
+HTTP_EVERYWHERE = os.environ.get("SHIPYARD_TEST_HTTP", "") == "all"
+"""``SHIPYARD_TEST_HTTP=all``: every test that can also runs on HTTP, not only the suites marked ``over_http``."""
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ALL_BACKENDS = [*BACKENDS, pytest.param("http", marks=pytest.mark.postgres)]
 """The HTTP backend runs the suites marked ``over_http``: one or two per domain, to keep the whole run short."""
@@ -56,7 +58,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return  # the test chose its own
     local = ["sqlite"] if "sqlite_locally" in metafunc.fixturenames else BACKENDS
     http = (
-        metafunc.definition.get_closest_marker("over_http") is not None
+        (HTTP_EVERYWHERE or metafunc.definition.get_closest_marker("over_http") is not None)
         and metafunc.definition.get_closest_marker("local_only") is None
         and "store_settings" not in metafunc.fixturenames
     )
