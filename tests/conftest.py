@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
@@ -25,7 +26,9 @@ import sqlalchemy as sa
 
 import shipyard as sy
 from tests._s3 import s3_bucket, s3_server  # noqa: F401  (fixtures: the S3 test server, see tests/_s3.py)
-from tests._server import RunningServer, server_thread
+
+if TYPE_CHECKING:
+    from tests._server import RunningServer
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("SHIPYARD_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
@@ -140,6 +143,8 @@ def client(backend_kind: str, request: pytest.FixtureRequest, tmp_path: Path) ->
         yield made
         made.close()
         return
+    from tests._server import server_thread  # the server's modules, only for the tests that need one
+
     settings = _local_settings("postgres", request, tmp_path)
     with server_thread(settings["uri"], settings["artifacts"], tmp_path / "server") as server:
         token = server.token_for(HTTP_USER, admin=True)
