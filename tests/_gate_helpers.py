@@ -1,8 +1,9 @@
 """Test helpers for stores that need a passing verdict without running a real model through the gate.
 
-``pass_gate`` goes through the store's own paths (the policy applied, a verdict written), so the store
-still decides everything: the policy in force, whether the verdict is binding, whether it agrees with
-its checks. Only the checks' outcome is given instead of measured.
+``pass_gate`` goes through the store's own paths (the policy applied, a verdict written: over HTTP in the
+server's store, as the server's own gate runs write it), so the store still decides everything: the policy
+in force, whether the verdict is binding, whether it agrees with its checks. Only the
+checks' outcome is given instead of measured.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 import shipyard as sy
+from shipyard.backends.protocol import VerdictsBackend
 
 CHEAP_POLICY = {"data": "gate-eval", "checks": [{"kind": "min_rows", "min": 1}]}
 
@@ -36,6 +38,15 @@ def _exists(client: sy.Client, name: str, project: str) -> bool:
     return any(m.name == name for m in client.backend.registry.list_models(project))
 
 
+def verdicts_of(client: sy.Client) -> VerdictsBackend:
+    """Where a verdict is written: the client's own store, or over HTTP the server's, as its gate runs do
+    (no client may write a verdict through the API)."""
+    from tests.conftest import server_of
+
+    server = server_of(client)
+    return client.backend.verdicts if server is None else server.backend.verdicts
+
+
 def pass_gate(client: sy.Client, name: str, version: int, *, project: str = "default", passed: bool = True) -> str:
     """Apply ``CHEAP_POLICY`` if no policy is in force, then record a verdict for ``name@version``; its id."""
     backend = client.backend
@@ -48,7 +59,7 @@ def pass_gate(client: sy.Client, name: str, version: int, *, project: str = "def
     target = client.models.get(f"{name}@{version}", project=project)
     verdict_id = uuid.uuid4().hex
     status = "pass" if passed else "fail"
-    backend.verdicts.add(
+    verdicts_of(client).add(
         verdict_id,
         model_version_id=target.id,
         policy_digest=backend.policies.in_force(project).digest,  # type: ignore[union-attr]

@@ -8,6 +8,8 @@ import pytest
 
 import shipyard as sy
 
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
+
 
 def table(n: int = 50, shift: int = 0) -> pa.Table:
     return pa.table({"tenure": list(range(shift, n + shift)), "plan": ["basic", "pro"] * (n // 2)})
@@ -32,6 +34,7 @@ def test_a_version_keeps_its_schema_profile_and_rows(client: sy.Client) -> None:
     assert fetched.profile["rows"] == 50
 
 
+@pytest.mark.local_only("damages the blob in the local artifact folder; over HTTP the server's blobs are its own")
 def test_loading_returns_the_canonical_table_and_verifies_the_blob(client: sy.Client) -> None:
     version = client.datasets.register("churn", table())
     assert (

@@ -4,11 +4,16 @@ import shipyard as sy
 from shipyard.gates import Gate
 from tests.gates.conftest import World
 
+# Over HTTP each test's server spawns a gate process (~5 s): the tests marked over_http below cover the server's
+# gate runs (pass and promote, fail and block, a new policy, the stored report); SHIPYARD_TEST_HTTP=all runs the rest.
+OVER_HTTP = pytest.mark.over_http
+
 
 def gate(world: World) -> Gate:
     return Gate(world.client)
 
 
+@OVER_HTTP
 def test_a_good_model_passes_and_may_then_become_champion(world: World) -> None:
     verdict = gate(world).evaluate("churn@1", data="churn-eval")
     assert verdict.passed
@@ -23,6 +28,7 @@ def test_a_version_without_a_verdict_is_blocked(world: World) -> None:
     assert world.client.models.get("churn@1").aliases == ()
 
 
+@OVER_HTTP
 def test_a_failing_verdict_blocks_and_names_the_failed_checks(world: World) -> None:
     verdict = gate(world).evaluate("churn@2", data="churn-eval")
     assert not verdict.passed
@@ -31,6 +37,7 @@ def test_a_failing_verdict_blocks_and_names_the_failed_checks(world: World) -> N
         world.client.models.promote("churn@2")
 
 
+@OVER_HTTP
 def test_changing_the_policy_after_a_verdict_needs_a_new_one(world: World) -> None:
     gate(world).evaluate("churn@1", data="churn-eval")
     world.apply(world.root.joinpath("shipyard.toml").read_text().replace("0.75", "0.8"))
@@ -60,6 +67,7 @@ def test_a_policy_without_checks_never_passes(world: World) -> None:
     assert not gate(world).evaluate("churn@1", data="churn-eval").passed
 
 
+@pytest.mark.local_only("damages the model's blob in the local artifact folder")
 def test_a_corrupted_model_blob_fails_the_gate(world: World) -> None:
     from pathlib import Path
 
@@ -71,6 +79,10 @@ def test_a_corrupted_model_blob_fails_the_gate(world: World) -> None:
     assert "could not be loaded" in verdict.checks[0].message
 
 
+@pytest.mark.local_only(
+    "locally the admin is SHIPYARD_ALLOW_OVERRIDE in the process; over HTTP it is the token's role, which "
+    "tests/server/test_security.py and the conformance suite check"
+)
 def test_an_override_needs_an_admin_and_is_marked_and_audited(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(sy.PermissionDenied, match="Only an admin"):
         world.client.models.promote("churn@2", override_reason="hotfix")
@@ -106,6 +118,7 @@ def test_no_regression_compares_with_the_champion(world: World) -> None:
     assert worse.checks[0].evidence["interval"]["high"] < 0
 
 
+@OVER_HTTP
 def test_the_report_is_stored_and_readable(world: World) -> None:
     gate(world).evaluate("churn@2", data="churn-eval")
     html = gate(world).report("churn@2")

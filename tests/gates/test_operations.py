@@ -27,7 +27,7 @@ KINDS = {
 }
 # Each fresh process spends ~3 s importing scikit-learn. It reaches the store exactly as loads_clean's does, which
 # runs on both backends, so these tests run on SQLite only to keep the module fast.
-SQLITE_ONLY = pytest.mark.parametrize("store_settings", ["sqlite"], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("backend_kind", ["sqlite"])
 
 
 @pytest.fixture(autouse=True)

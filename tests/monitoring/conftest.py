@@ -6,7 +6,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,11 +31,11 @@ def frame(rows: int, *, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sy.Client]:
-    monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")  # tests here act as an admin where they override the gate
-    client = sy.Client(str(tmp_path / ".shipyard"), capture_environment=False, cwd=tmp_path)
-    yield client
-    client.close()
+def client(client: sy.Client, monkeypatch: pytest.MonkeyPatch, sqlite_locally: None) -> sy.Client:
+    """tests/conftest.py's client (SQLite locally, HTTP in the suites marked ``over_http``), acting as an admin
+    where it overrides the gate."""
+    monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")
+    return client
 
 
 @pytest.fixture

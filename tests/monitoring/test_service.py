@@ -14,6 +14,8 @@ from shipyard.monitoring.service import Monitoring
 from shipyard.serving.predlog import PredictionLog
 from tests.monitoring.conftest import MINUTE, T0, Hook, LogRows
 
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
+
 
 def monitoring(client: sy.Client, *rules: dict[str, Any], **options: Any) -> Monitoring:
     table = {"name": "drift", "model": "churn@live", "window": "1m", "min_rows": 200, "rules": list(rules), **options}
@@ -82,10 +84,10 @@ def test_a_failing_webhook_keeps_the_alert_and_is_tried_again(client: sy.Client,
     monitors = monitoring(client, DRIFT, on_alert={"webhook": hook.url, "webhook_retries": 1})
     log_rows(0, 2_000, shift=2.0)
     [alert] = monitors.run(now_ms=T0 + MINUTE)[0].opened
-    stored = client.backend.monitors.get_alert(alert.id)
-    assert (stored.state, stored.notify_state, stored.notify_attempts) == ("open", "failed", 2)
+    [stored] = client.backend.monitors.alerts("default")
+    assert (stored.id, stored.state, stored.notify_state, stored.notify_attempts) == (alert.id, "open", "failed", 2)
     monitors.run(now_ms=T0 + MINUTE)  # nothing new to evaluate; the failed delivery is retried
-    assert client.backend.monitors.get_alert(alert.id).notify_state == "sent"
+    assert [a.notify_state for a in client.backend.monitors.alerts("default")] == ["sent"]
     assert hook.received[-1]["event"] == "opened" and hook.received[-1]["alert"]["id"] == alert.id
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for pipeline tests: a store, pipeline files written into the test's folder, and executors.
+"""Fixtures for pipeline tests: a store (``client``), pipeline files
+written into the test's folder, and executors.
 
 Pipelines are written to files and loaded by path, as ``shipyard pipeline run`` does, so their code
 travels to workers the way a user's would. ``executor`` runs a test on the local process pool and on a
@@ -21,10 +22,9 @@ WritePipeline = Callable[..., Pipeline]
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[shipyard.Client]:
-    client = shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False)
-    yield client
-    client.close()
+def client(client: shipyard.Client, sqlite_locally: None) -> shipyard.Client:
+    """tests/conftest.py's client: SQLite locally, and the HTTP backend in the suites marked ``over_http``."""
+    return client
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 import shipyard
 from shipyard.core.entities import RunStatus
 from tests.pipelines.conftest import WritePipeline
+
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
 
 
 def test_tables_become_dataset_versions_delivered_as_the_type_a_parameter_asks_for(

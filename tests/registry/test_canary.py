@@ -8,6 +8,8 @@ import shipyard as sy
 from tests._gate_helpers import pass_gate
 from tests.registry.conftest import NewVersion
 
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
+
 
 @pytest.fixture
 def churn(client: sy.Client, new_version: NewVersion) -> sy.Client:

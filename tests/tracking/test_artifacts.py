@@ -85,6 +85,7 @@ def test_log_artifact_of_something_not_a_path_is_invalid_input(client: sy.Client
         run.log_artifact(bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.local_only("damages a blob in the local artifact folder; over HTTP the blobs are the server's")
 def test_an_altered_blob_raises_corrupt_artifact(client: sy.Client, tmp_path: Path) -> None:
     (tmp_path / "model.bin").write_bytes(b"weights" * 100)
     with client.start_run() as run:
@@ -107,6 +108,7 @@ def _damage(client: sy.Client, digest: str) -> None:
     blob.write_bytes(bytes([data[0] ^ 1]) + data[1:])
 
 
+@pytest.mark.local_only("damages a blob in the local artifact folder; over HTTP the blobs are the server's")
 def test_a_folder_download_that_fails_leaves_the_destination_untouched(client: sy.Client, tmp_path: Path) -> None:
     (tmp_path / "rep").mkdir()
     (tmp_path / "rep" / "a.txt").write_text("new a")

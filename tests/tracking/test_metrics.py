@@ -176,7 +176,8 @@ def test_log_metrics_checks_every_value_before_buffering_any(client: sy.Client) 
 
 def test_the_store_refuses_an_out_of_range_point_with_invalid_input(client: sy.Client) -> None:
     run = client.start_run()
-    with pytest.raises(sy.InvalidInput, match=r"timestamp for metric 'x'.*got 1180591620717411303424"):
+    # Locally the store names the metric; over HTTP the request's reader refuses the integer first.
+    with pytest.raises(sy.InvalidInput, match=r"1180591620717411303424"):
         client.backend.store.write(run.id, metrics_=[("ok", 1.0, 0, 0), ("x", 1.0, 0, 2**70)])
     assert client.get_metric_history(run.id, "ok") == []
     run.end()

@@ -3,6 +3,8 @@ import pytest
 import shipyard as sy
 from shipyard.core.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
+
 
 def test_params_are_stored_as_strings(client: sy.Client) -> None:
     with client.start_run(project="churn") as run:

@@ -6,6 +6,8 @@ import pytest
 import shipyard as sy
 import shipyard.tracking.default
 
+pytestmark = pytest.mark.over_http  # this suite also runs on the HTTP backend (tests/conftest.py)
+
 
 @pytest.fixture
 def runs(client: sy.Client) -> dict[str, str]:

@@ -94,6 +94,10 @@ class FilterSyntaxError(InvalidInput):
         self.text = text
         self.column = column
 
+    @property
+    def details(self) -> dict[str, Any]:
+        return {"text": self.text, "column": self.column}
+
 
 class MalformedRequest(InvalidInput):
     """A request that cannot be read as one: its body is not of the expected shape or format."""

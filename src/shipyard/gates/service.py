@@ -9,9 +9,10 @@ verdict under another policy, or on evaluation data other than the data the poli
 
 Against a team server (an HTTP backend, ``backend.gate_server``) the server runs the gate, under its policy in
 force, and stores the verdict with the caller as actor; this process only asks and rebuilds the verdicts.
-``local=True`` (``shipyard gate run --local``), or a policy file, computes here instead and stores nothing:
-a preview that cannot promote. The implicit first apply goes through the server, which lets only a
-maintainer apply; for anyone else the gate runs under no policy in force (which never passes), with a note.
+``local=True`` (``shipyard gate run --local``), or a policy file other than the one in force, computes here
+instead and stores nothing: a preview that cannot promote (the file in force itself is judged by the server).
+The implicit first apply goes through the server, which lets only a maintainer apply; for anyone else the gate
+runs under no policy in force (which never passes), with a note.
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ class Gate:
 
         ``data`` defaults to the policy's ``[gate] data`` (its newest version, or the pinned one); other data
         gives a *preview* verdict, as does ``policy`` (a file) when it is not the policy in force. Against a
-        server, the server runs the gate and stores the verdict; ``local=True`` (or ``policy``) computes it in
-        this process instead and stores nothing, a preview that cannot promote.
+        server, the server runs the gate and stores the verdict; ``local=True`` (or a ``policy`` not in force)
+        computes it in this process instead and stores nothing, a preview that cannot promote.
         """
         return self.evaluate_many([model], data=data, policy=policy, project=project, local=local)[0]
 
@@ -161,7 +162,7 @@ class Gate:
 
         versions = [m if isinstance(m, ModelVersion) else self._client.models.get(m, project=project) for m in models]
         server = self._client.backend.gate_server
-        if server is not None and policy is None and not local:
+        if server is not None and not local and self._is_in_force(policy, {v.project for v in versions}):
             return self._on_server(server, versions, data)
         store = server is None and not local
         in_force = {p: self.policy_in_force(p) for p in {v.project for v in versions}}
@@ -175,6 +176,14 @@ class Gate:
                 evaluate(self._client, version, dataset, chosen, family_size=len(versions), notes=notes, store=store)
             )
         return verdicts
+
+    def _is_in_force(self, policy: str | Path | None, projects: set[str]) -> bool:
+        """Whether ``policy`` (a file, or None for the policy in force) is what is in force in every project:
+        then a server judges, and stores a binding verdict, as a local store does."""
+        if policy is None:
+            return True
+        digest = self.policy(policy).digest
+        return all(self.policy_in_force(p).digest == digest for p in projects)
 
     def _on_server(
         self, server: GateServer, versions: list[ModelVersion], data: str | DatasetVersion | None

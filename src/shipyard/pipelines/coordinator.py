@@ -50,6 +50,8 @@ class Coordinator:
             "artifacts": client.settings.artifacts,
             "capture_environment": client.settings.capture_environment,
         }
+        if client.settings.token:  # a server's: the steps' processes act as the same user
+            self.settings["token"] = client.settings.token
         self.outputs: dict[str, dict[str, Any]] = {}
         self.status: dict[str, StepStatus] = {}
         self.attempts: dict[str, int] = {}

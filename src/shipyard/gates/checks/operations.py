@@ -367,6 +367,7 @@ def run_fresh_process(
                 timeout=timeout,
                 check=False,
                 cwd=str(settings.root),
+                env=_environment(settings.token),
             )
         except subprocess.TimeoutExpired as exc:
             raise CheckFailedToRun(f"the fresh process did not finish within {timeout:.0f} s") from exc
@@ -382,6 +383,14 @@ def run_fresh_process(
             raise CheckFailedToRun(f"the fresh process printed no report ({exc})") from exc
         loaded = np.load(out_path, allow_pickle=False) if predictions else None
     return _FreshRun(peak, load_seconds, loaded)
+
+
+def _environment(token: str) -> dict[str, str] | None:
+    """This process's environment, plus a server's token when the client has one (never on the command line,
+    where other users of the machine can read it)."""
+    import os
+
+    return {**os.environ, "SHIPYARD_TOKEN": token} if token else None
 
 
 def _fresh_process_main(argv: list[str]) -> None:
