@@ -373,7 +373,7 @@ class SqlStore(StoreBase):
 
     def get_run(self, run_id: str) -> RunRecord:
         with self._read() as conn:
-            rows = conn.execute(_RUN_COLUMNS.where(runs.c.id == run_id)).all()
+            rows = conn.execute(_RUN_BY_ID, {"run_id": run_id}).all()
             if not rows:
                 raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
             return self._records(conn, rows)[0]
@@ -530,7 +530,34 @@ _RUN_COLUMNS = sa.select(
 )
 
 
-_VALUE_KINDS = ((params, "p"), (tags, "t"))
+_RUN_BY_ID = _RUN_COLUMNS.where(runs.c.id == sa.bindparam("run_id"))
+
+
+def _values_query() -> sa.CompoundSelect[Any]:
+    ids: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
+    texts = [
+        sa.select(
+            sa.literal(kind).label("kind"),
+            table.c.run_id,
+            table.c.key,
+            table.c.value.label("text"),
+            sa.cast(sa.null(), sa.Double).label("number"),
+        ).where(table.c.run_id.in_(ids))
+        for table, kind in ((params, "p"), (tags, "t"))
+    ]
+    numbers = sa.select(
+        sa.literal("m").label("kind"),
+        latest_metrics.c.run_id,
+        latest_metrics.c.key,
+        sa.cast(sa.null(), sa.Text).label("text"),
+        latest_metrics.c.value.label("number"),
+    ).where(latest_metrics.c.run_id.in_(ids))
+    query = sa.union_all(*texts, numbers)
+    return query.order_by(query.selected_columns.key)
+
+
+_VALUES = _values_query()
+"""Built once: the statement is the same for every read but its ids (building it cost a third of a read)."""
 
 
 def _run_values(
@@ -540,25 +567,7 @@ def _run_values(
     every hot path: a server answers it per request)."""
     found: dict[str, dict[str, dict[str, Any]]] = {"p": {}, "t": {}, "m": {}}
     for chunk in chunks(ids):
-        texts = [
-            sa.select(
-                sa.literal(kind).label("kind"),
-                table.c.run_id,
-                table.c.key,
-                table.c.value.label("text"),
-                sa.cast(sa.null(), sa.Double).label("number"),
-            ).where(table.c.run_id.in_(chunk))
-            for table, kind in _VALUE_KINDS
-        ]
-        numbers = sa.select(
-            sa.literal("m").label("kind"),
-            latest_metrics.c.run_id,
-            latest_metrics.c.key,
-            sa.cast(sa.null(), sa.Text).label("text"),
-            latest_metrics.c.value.label("number"),
-        ).where(latest_metrics.c.run_id.in_(chunk))
-        query = sa.union_all(*texts, numbers)
-        for kind, run_id, key, text, number in conn.execute(query.order_by(query.selected_columns.key)).all():
+        for kind, run_id, key, text, number in conn.execute(_VALUES, {"ids": list(chunk)}).all():
             found[kind].setdefault(run_id, {})[key] = number if kind == "m" else text
     return found["p"], found["t"], found["m"]
 
