@@ -203,7 +203,6 @@ class GateServer(Protocol):
     def evaluate(self, project: str, models: Sequence[str], *, data: str | None = None) -> list[dict[str, Any]]:
         """Judge ``models`` (``NAME@VERSION`` refs in ``project``) together on ``data`` (``NAME[@VERSION]``, default
         the policy's ``[gate] data``); each stored verdict as ``Verdict.to_dict`` gives it."""
-        ...
 
 
 class PipelinesBackend(Protocol):
@@ -404,16 +403,13 @@ class Backend(Protocol):
     def gate_server(self) -> GateServer | None:
         """Who runs the gate: None, this process (a local backend); else the server, which also decides
         overrides and writes every verdict (an HTTP backend)."""
-        ...
 
     @property
     def metadata_location(self) -> str:
         """Where the metadata lives, for messages: a database URL with any password hidden, or a server URL."""
-        ...
 
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process, without closing the parent's (``os.fork`` child)."""
-        ...
 
     def close(self) -> None: ...
 
