@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 import shipyard as sy
-from shipyard.store import SqlStore
+from shipyard.store import SqlStore, _engine
 
 
 def test_an_unreachable_database_is_a_store_error_naming_it() -> None:
@@ -60,8 +60,11 @@ def test_a_damaged_sqlite_database_is_a_one_line_store_error_saying_what_to_do(
 
 @pytest.mark.postgres
 def test_a_pooled_postgres_connection_the_server_dropped_is_replaced(
-    postgres_url: str, postgres_admin: sa.Engine
+    postgres_url: str, postgres_admin: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A connection is pinged when it sat in the pool for PING_AFTER_IDLE_S (one in constant use is not):
+    # here every connection counts as having sat long enough.
+    monkeypatch.setattr(_engine, "PING_AFTER_IDLE_S", 0.0)
     store = SqlStore.open(postgres_url)
     with store.engine.connect() as conn:
         pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()

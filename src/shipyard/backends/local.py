@@ -61,8 +61,9 @@ class LocalBackend:
         self.store.close()
 
 
-def open_local(settings: Settings, *, auto_upgrade: bool | None = None) -> LocalBackend:
-    """The local backend for the settings' URI: the database (schema checked or upgraded) and the blob store."""
+def open_local(settings: Settings, *, auto_upgrade: bool | None = None, pool_size: int | None = None) -> LocalBackend:
+    """The local backend for the settings' URI: the database (schema checked or upgraded) and the blob store;
+    ``pool_size``: PostgreSQL connections kept open (a server's request threads)."""
     where = resolve(settings)
     store = SqlStore.open(
         where.database,
@@ -70,6 +71,7 @@ def open_local(settings: Settings, *, auto_upgrade: bool | None = None) -> Local
         synchronous=settings.sqlite_synchronous,
         heartbeat_timeout=settings.heartbeat_timeout,
         auto_upgrade=auto_upgrade,
+        pool_size=pool_size,
     )
     return LocalBackend(store, open_blob_store(where.artifacts))
 

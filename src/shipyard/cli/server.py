@@ -28,6 +28,12 @@ def server(
         int | None,
         typer.Option(min=1, max=65536, help="The largest JSON request body in MiB (default 64); blobs are apart."),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=1024, help="Requests each worker handles at once, each on a pooled database connection (16)."
+        ),
+    ] = None,
     artifacts_direct: Annotated[
         bool,
         typer.Option(
@@ -61,6 +67,8 @@ def server(
         settings = dataclasses.replace(settings, server_max_body_mb=max_body_mb)
     if artifacts_direct:
         settings = dataclasses.replace(settings, server_artifacts_direct=True)
+    if threads is not None:
+        settings = dataclasses.replace(settings, server_threads=threads)
     backend = open_store(settings)
     try:
         if settings.server_artifacts_direct:

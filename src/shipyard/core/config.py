@@ -27,6 +27,7 @@ Each key's environment variable is ``SHIPYARD_`` and the key in capitals (``SHIP
 | capture_environment | true | record git, Python, platform and package versions on each run |
 | server_max_body_mb | 64 | ``shipyard server``: the largest JSON request body in MiB (a larger one is a 413) |
 | server_artifacts_direct | false | ``shipyard server``: clients get presigned object-store URLs, blobs not proxied |
+| server_threads | 16 | ``shipyard server``: requests a worker handles at once, each on a pooled connection |
 
 The gate's override privilege is not a setting: it comes only from ``SHIPYARD_ALLOW_OVERRIDE=1`` in the
 environment of an admin's process (``override_allowed``), read when an override is attempted. A
@@ -80,6 +81,7 @@ class Settings:
     capture_environment: bool = True
     server_max_body_mb: int = 64
     server_artifacts_direct: bool = False
+    server_threads: int = 16
     token: str = field(default="", repr=False)
     """The API token for a server URI (``SHIPYARD_TOKEN``); never read from ``shipyard.toml``."""
 

@@ -15,8 +15,11 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -47,9 +50,14 @@ MAX_BODY_BYTES = 64 * 1024**2
 
 
 def create_app(
-    context: ServerContext, *, max_body_bytes: int = MAX_BODY_BYTES, artifacts_direct: bool = False
+    context: ServerContext,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    artifacts_direct: bool = False,
+    threads: int | None = None,
 ) -> FastAPI:
-    """The server's app over ``context`` (its local backend and caches); bodies over ``max_body_bytes`` are 413.
+    """The server's app over ``context`` (its local backend and caches); bodies over ``max_body_bytes`` are 413;
+    ``threads``: requests handled at once (the threads sync endpoints run on; default: anyio's 40).
 
     With ``artifacts_direct`` clients move blobs through presigned URLs of the object store (see
     ``shipyard.server.blobs``); an artifact store that cannot presign is refused here, at startup.
@@ -57,6 +65,7 @@ def create_app(
     if artifacts_direct:
         context.serve_artifacts_directly()
     app = FastAPI(
+        lifespan=_threads(threads),
         title="Shipyard server",
         version=__version__,
         openapi_url=f"{wire.API}/openapi.json",
@@ -74,6 +83,19 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it logs the 413s of BodyLimit too
     return app
+
+
+def _threads(threads: int | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Run at most ``threads`` requests' store work at once: as many as the database connections pooled for
+    them (``open_local(pool_size=…)``), so a burst waits for a connection rather than opening new ones."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if threads is not None:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
 
 
 def _document_tuples_plainly(app: FastAPI) -> None:

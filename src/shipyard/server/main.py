@@ -36,7 +36,8 @@ def open_store(settings: Settings) -> LocalBackend:
             f"A server serves a database and an artifact store, not another server ({settings.uri}); pass --db "
             "postgresql+psycopg://… --artifacts s3://… (or a folder)."
         )
-    backend = open_local(settings, auto_upgrade=False)  # a server never migrates on its own: `shipyard db upgrade`
+    # A server never migrates on its own (`shipyard db upgrade`); it keeps a connection per request thread.
+    backend = open_local(settings, auto_upgrade=False, pool_size=settings.server_threads)
     check = getattr(backend.blobs, "check_reachable", None)
     if callable(check):
         check()
@@ -60,6 +61,7 @@ def create_from_environment() -> FastAPI:
         ServerContext(open_store(settings)),
         max_body_bytes=settings.server_max_body_mb * 1024**2,
         artifacts_direct=settings.server_artifacts_direct,
+        threads=settings.server_threads,
     )
 
 
@@ -78,6 +80,7 @@ def environment_for(settings: Settings) -> dict[str, str]:
         "SHIPYARD_URI": settings.uri,
         "SHIPYARD_SERVER_MAX_BODY_MB": str(settings.server_max_body_mb),
         "SHIPYARD_SERVER_ARTIFACTS_DIRECT": "true" if settings.server_artifacts_direct else "false",
+        "SHIPYARD_SERVER_THREADS": str(settings.server_threads),
     }
     if settings.artifacts:
         env["SHIPYARD_ARTIFACTS"] = settings.artifacts

@@ -30,6 +30,12 @@ class StoreBase:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        # PostgreSQL (READ COMMITTED) gives each statement its own snapshot inside a transaction too, so a
+        # read transaction would only add two round trips (BEGIN, ROLLBACK): reads run in autocommit there.
+        # SQLite keeps its read transaction: there it is one snapshot for every statement of the read.
+        self._reader = (
+            engine if engine.dialect.name == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._project_ids: dict[str, int] = {}
         self._project_names_by_id: dict[int, str] = {}
         dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
@@ -37,10 +43,15 @@ class StoreBase:
 
     @staticmethod
     def open_engine(
-        url: str, *, busy_timeout: float = 60.0, synchronous: str = "NORMAL", auto_upgrade: bool | None = None
+        url: str,
+        *,
+        busy_timeout: float = 60.0,
+        synchronous: str = "NORMAL",
+        auto_upgrade: bool | None = None,
+        pool_size: int | None = None,
     ) -> sa.Engine:
         """An engine with the schema checked; ``auto_upgrade`` (default: only SQLite) upgrades an older one."""
-        engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous)
+        engine = _engine.create_engine(url, busy_timeout=busy_timeout, synchronous=synchronous, pool_size=pool_size)
         if auto_upgrade is None:
             auto_upgrade = engine.dialect.name == "sqlite"
         try:
@@ -65,7 +76,7 @@ class StoreBase:
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with unreachable_is_store_error(self.engine), self.engine.connect() as conn:
+        with unreachable_is_store_error(self.engine), self._reader.connect() as conn:
             yield conn
 
     # projects ---------------------------------------------------------------------------------------

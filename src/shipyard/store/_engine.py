@@ -3,14 +3,15 @@
 SQLite is tuned for many writers: WAL (readers never block the writer), a busy timeout, and write
 transactions that begin IMMEDIATE, so two writers queue on the lock instead of one failing with
 "database is locked" when it tries to upgrade a read lock. A store in a folder this process cannot
-write (a read-only mount, a snapshot) is opened read-only, so it can still be read. PostgreSQL
-connections are checked before each use (pool pre-ping), so one the server dropped while it sat in
-the pool is replaced instead of failing the next call.
+write (a read-only mount, a snapshot) is opened read-only, so it can still be read. A PostgreSQL
+connection that sat in the pool for a while is checked before it is used again (``_ping_when_idle``), so
+one the server dropped meanwhile is replaced instead of failing the next call.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,12 @@ HEAD_REVISION = "0011"
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 
-def create_engine(url: str, *, busy_timeout: float = 60.0, synchronous: str = "NORMAL") -> sa.Engine:
+def create_engine(
+    url: str, *, busy_timeout: float = 60.0, synchronous: str = "NORMAL", pool_size: int | None = None
+) -> sa.Engine:
+    """An engine for ``url``; ``pool_size`` (PostgreSQL) is how many connections the pool keeps open, as many as
+    the threads that use it at once (a server's request threads): fewer, and every busy moment opens and closes
+    connections, which costs the database a process each."""
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -33,9 +39,44 @@ def create_engine(url: str, *, busy_timeout: float = 60.0, synchronous: str = "N
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout, synchronous)
     try:
-        return sa.create_engine(parsed, pool_pre_ping=True, future=True)
+        sizes = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
+        engine = sa.create_engine(parsed, future=True, **sizes)
     except ModuleNotFoundError as exc:
         raise MissingDependency.for_extra(exc.name or "psycopg", "postgres", f"The store URL {url!r}") from exc
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection unused for this long is pinged before it is handed out again."""
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """Pessimistic disconnect handling that costs nothing while connections are busy.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one extra round trip per request on a server
+    whose connections are in use all the time and so cannot have gone stale unnoticed. A connection is
+    dropped by the database (a restart, a failover, an idle timeout) while it sits unused; so only one that
+    sat in the pool for ``PING_AFTER_IDLE_S`` is pinged, and a failed ping makes the pool replace it
+    (``DisconnectionError`` at checkout: the pool retries with a new connection).
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["shipyard_idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("shipyard_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # new (just connected) or in constant use
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except Exception as exc:  # any failure of the ping: the connection is not usable
+            raise sa.exc.DisconnectionError(f"a pooled connection failed its ping: {exc}") from exc
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout: float, synchronous: str) -> sa.Engine:

@@ -13,13 +13,16 @@ answered within ``LEASE_MS`` (its server died) is taken over by the next retry.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from shipyard.core.errors import Conflict, InvalidInput
-from shipyard.store._base import StoreBase, now_ms
+from shipyard.store import _engine
+from shipyard.store._base import StoreBase, now_ms, unreachable_is_store_error
 from shipyard.store.schema import idempotency_keys as keys
 
 TTL_MS = 24 * 3600_000
@@ -30,17 +33,42 @@ PRUNE_EVERY_S = 60.0
 MAX_KEY_LENGTH = 128
 
 
-def _without_waiting_for_disk(conn: sa.Connection) -> None:
-    """On PostgreSQL, commit this transaction without waiting for its WAL to reach the disk.
+def _bookkeeping_engine(engine: sa.Engine) -> sa.Engine:
+    """The engine key rows are written with: on PostgreSQL, connections of their own in autocommit whose commits
+    do not wait for the disk; on SQLite, ``engine`` itself.
 
-    Key rows are bookkeeping beside every write a client makes, and waiting for the disk three times per write
-    (claim, the write itself, the answer) would triple its cost. What this risks is small: only a crash of the
-    database server itself loses the last moment of such commits, and the write's own commit, which waits for
-    the disk, flushes the claim made before it. A lost answer row makes a retry do the write again, as if no
-    key had been sent; nothing the write stored is lost.
+    Key rows are bookkeeping beside every write a client makes. Each of their statements stands alone (the
+    claim is one insert, the answer one update), so autocommit makes each one round trip, without BEGIN and
+    COMMIT around it; and waiting for the disk for them too would triple the cost of a write. What this risks
+    is small: only a crash of the database server itself loses the last moment of such commits, and the
+    write's own commit, which waits for the disk, flushes the claim made before it. A lost answer row makes
+    a retry do the write again, as if no key had been sent; nothing the write stored is lost.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+    if engine.dialect.name != "postgresql":
+        return engine
+    pool_size = engine.pool.size() if isinstance(engine.pool, sa.pool.QueuePool) else None
+    url = engine.url.render_as_string(hide_password=False)
+    keys_engine = _engine.create_engine(url, pool_size=pool_size).execution_options(isolation_level="AUTOCOMMIT")
+
+    @sa.event.listens_for(keys_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SET synchronous_commit TO OFF")
+        dbapi_connection.autocommit = autocommit
+
+    @sa.event.listens_for(engine, "engine_disposed")
+    def _on_dispose(_engine: sa.Engine) -> None:
+        keys_engine.dispose()  # closing the store closes these connections too
+
+    return keys_engine
+
+
+_ANSWER = (
+    sa.update(keys)
+    .where(keys.c.key == sa.bindparam("k"), keys.c.user_name == sa.bindparam("u"))
+    .values(status=sa.bindparam("status"), answer=sa.bindparam("answer"))
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +85,9 @@ class IdempotencyStore(StoreBase):
 
     def __init__(self, engine: sa.Engine, *, clock: Callable[[], int] = now_ms) -> None:
         super().__init__(engine)
+        self._keys = _bookkeeping_engine(engine)
+        self._claim = self._insert(keys).on_conflict_do_nothing().returning(keys.c.key)
+        """Built once (a write request claims a key each time): an insert that returns nothing for a taken key."""
         self._now = clock
         self._pruned_at = -PRUNE_EVERY_S
 
@@ -73,10 +104,8 @@ class IdempotencyStore(StoreBase):
         self._prune(now)
         row = {"key": key, "user_name": user, "operation": operation, "request_digest": request_digest}
         for _ in range(3):  # a claim removed between our insert and our read: try again
-            with self._write() as conn:
-                _without_waiting_for_disk(conn)
-                claim = self._insert(keys).values(**row, created_at=now).on_conflict_do_nothing()
-                if conn.execute(claim.returning(keys.c.key)).first() is not None:
+            with self._bookkeeping() as conn:
+                if conn.execute(self._claim, row | {"created_at": now}).first() is not None:
                     return None
                 found = conn.execute(sa.select(keys).where(keys.c.key == key, keys.c.user_name == user)).first()
                 if found is None:
@@ -107,19 +136,24 @@ class IdempotencyStore(StoreBase):
 
     def finish(self, key: str, user: str, answer: Answer) -> None:
         """Keep the answer of the request that claimed ``key``."""
-        with self._write() as conn:
-            _without_waiting_for_disk(conn)
-            conn.execute(
-                sa.update(keys)
-                .where(keys.c.key == key, keys.c.user_name == user)
-                .values(status=answer.status, answer=answer.body)
-            )
+        with self._bookkeeping() as conn:
+            conn.execute(_ANSWER, {"k": key, "u": user, "status": answer.status, "answer": answer.body})
 
     def abandon(self, key: str, user: str) -> None:
         """Release ``key`` after its request failed: a retry does the request again."""
-        with self._write() as conn:
-            _without_waiting_for_disk(conn)
+        with self._bookkeeping() as conn:
             conn.execute(sa.delete(keys).where(keys.c.key == key, keys.c.user_name == user, keys.c.status.is_(None)))
+
+    @contextmanager
+    def _bookkeeping(self) -> Iterator[sa.Connection]:
+        """A connection for key rows: each statement its own commit on PostgreSQL (see ``_bookkeeping_engine``),
+        one write transaction on SQLite."""
+        if self._keys is self.engine:
+            with self._write() as conn:
+                yield conn
+            return
+        with unreachable_is_store_error(self._keys), self._keys.connect() as conn:
+            yield conn
 
     def _prune(self, now: int) -> None:
         """Drop keys past their day, at most once a minute per process (one indexed delete)."""
