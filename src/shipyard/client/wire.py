@@ -271,6 +271,9 @@ class Param:
 
 @dataclass(frozen=True)
 class Operation:
+    """One method of a protocol part as an HTTP operation; what is derived from it is computed once (a server asks
+    on every request)."""
+
     part: str
     attr: str
     method: str
@@ -278,27 +281,27 @@ class Operation:
     params: tuple[Param, ...]
     returns: Any
 
-    @property
+    @functools.cached_property
     def path(self) -> str:
         return f"{API}/{self.part}/{self.method}"
 
-    @property
+    @functools.cached_property
     def sent(self) -> tuple[Param, ...]:
         """The parameters a client sends (``actor`` and ``by`` are the server's to fill)."""
         return tuple(p for p in self.params if p.name not in FILLED_BY_SERVER)
 
-    @property
+    @functools.cached_property
     def verb(self) -> str:
         if (self.access.role == "viewer" or self.label in READS) and all(_plain(p.annotation) for p in self.sent):
             return "GET"
         return "POST"
 
-    @property
+    @functools.cached_property
     def paged(self) -> bool:
         """A list answer, fetched page by page (``page_token``/``page_size``) and joined by the client."""
         return typing.get_origin(self.returns) in (list, builtins.list)
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         return f"{self.part}.{self.method}"
 

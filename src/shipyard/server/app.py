@@ -35,8 +35,8 @@ from shipyard.core.errors import (
 )
 from shipyard.core.version import __version__
 from shipyard.server import blobs, gate, login
-from shipyard.server.routes import add_operation_routes
-from shipyard.serving.errors import error_answer
+from shipyard.server.fast import FastReads
+from shipyard.server.routes import add_operation_routes, error_response
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,6 +80,7 @@ def create_app(
     gate.add_routes(app, context)
     _add_service_routes(app, context)
     _document_tuples_plainly(app)
+    app.add_middleware(FastReads)  # innermost of ours: the plain reads skip FastAPI's layers (server/fast.py)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(AccessLog)  # outermost: it logs the 413s of BodyLimit too
     return app
@@ -122,14 +123,9 @@ def _document_tuples_plainly(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _answer(exc: BaseException, request_id: str | None = None) -> Response:
-    status, body, headers = error_answer(exc, request_id)
-    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
-
-
 def _install_errors(app: FastAPI) -> None:
     async def shipyard_error(request: Request, exc: Exception) -> Response:
-        return _answer(exc, getattr(request.state, "request_id", None))
+        return error_response(exc, getattr(request.state, "request_id", None))
 
     async def unreadable(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -139,7 +135,7 @@ def _install_errors(app: FastAPI) -> None:
             error: ShipyardError = MalformedJson(f"The request body is not valid JSON: {problem.get('msg')}.")
         else:
             error = InvalidInput(f"{where or 'the request'}: {problem.get('msg')}.")
-        return _answer(error, getattr(request.state, "request_id", None))
+        return error_response(error, getattr(request.state, "request_id", None))
 
     async def framework(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -152,10 +148,10 @@ def _install_errors(app: FastAPI) -> None:
             )
         else:
             error = InvalidInput(f"{request.method} {request.url.path}: {exc.detail}")
-        return _answer(error)
+        return error_response(error)
 
     async def fault(request: Request, exc: Exception) -> Response:
-        return _answer(exc, getattr(request.state, "request_id", None))
+        return error_response(exc, getattr(request.state, "request_id", None))
 
     app.add_exception_handler(ShipyardError, shipyard_error)
     app.add_exception_handler(RequestValidationError, unreadable)
@@ -254,7 +250,7 @@ class BodyLimit:
         request_id = scope.get("state", {}).get("request_id")
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _send(_answer(self._refusal(), request_id), scope, receive, send)
+            await _send(error_response(self._refusal(), request_id), scope, receive, send)
             return
         received, over, started = 0, False, False
 
@@ -281,7 +277,7 @@ class BodyLimit:
             if not over:
                 raise
         if over and not started:
-            await _send(_answer(self._refusal(), request_id), scope, receive, send)
+            await _send(error_response(self._refusal(), request_id), scope, receive, send)
 
 
 async def _send(response: Response, scope: Scope, receive: Receive, send: Send) -> None:

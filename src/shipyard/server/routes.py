@@ -19,6 +19,7 @@ import collections.abc
 import contextlib
 import functools
 import inspect
+import json
 import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,12 @@ def _field(name: str) -> str:
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(codec.dumps(payload), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(exc: BaseException, request_id: str | None = None) -> Response:
+    """The JSON error answer for ``exc``, with the status ``shipyard.core.errors`` gives its class."""
+    status, body, headers = error_answer(exc, request_id)
+    return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
@@ -196,13 +203,11 @@ def _endpoint(op: wire.Operation) -> Callable[..., Response]:
         else:
             body = given["body"]
             args = {p.name: getattr(body, _field(p.name)) for p in op.sent}
+        page = (given["page_token"], given["page_size"]) if op.paged else None
         context.check(op, args, principal)
-        for name in wire.FILLED_BY_SERVER:
-            if any(p.name == name for p in op.params):
-                args[name] = principal.name
         key = given["request"].headers.get(IDEMPOTENCY_KEY) if op.verb != "GET" else None
         if key is None:
-            return respond(principal, args, given)
+            return answer(op, context, principal, args, page)
         try:
             kept = keys.begin(key, principal.name, op.label, given["request_digest"])
         except Conflict as busy:  # the first request of this key still runs: its answer will be kept
@@ -213,42 +218,51 @@ def _endpoint(op: wire.Operation) -> Callable[..., Response]:
                 kept.body, status_code=kept.status, media_type="application/json", headers={"idempotent-replay": "true"}
             )
         try:
-            response = respond(principal, args, given)
+            response = answer(op, context, principal, args, page)
         except BaseException:
             keys.abandon(key, principal.name)
             raise
         keys.finish(key, principal.name, Answer(response.status_code, bytes(response.body).decode()))
         return response
 
-    def respond(principal: Principal, args: dict[str, Any], given: dict[str, Any]) -> Response:
-        context: ServerContext = given["request"].app.state.context
-        call_args = dict(args)
-        keywords = next((p for p in op.params if p.keywords), None)
-        if keywords is not None:
-            call_args.update(call_args.pop(keywords.name) or {})
-        part = getattr(context.backend, op.attr)
-        # ``check`` let an override through only for an admin of the project: the store may now honour it.
-        granted = (
-            granting_override() if op.access.rule in ("alias", "override") and args.get("override_reason") else None
-        )
-        with acting_as(principal.name), granted or contextlib.nullcontext():
-            result = getattr(part, op.method)(**call_args)
-        if op.access.all_projects and args.get("project") is None:
-            if isinstance(result, RunPage):
-                result = RunPage(visible(principal, list(result)), result.next_page_token)
-            elif isinstance(result, list):
-                result = visible(principal, result)
-        if op.method == "list_projects":
-            result = visible(principal, result)
-        wire_answer = codec.to_wire(op.returns, result)
-        if op.paged:
-            items, token = _page(wire_answer, given["page_token"], given["page_size"])
-            return _json({"items": items, "next_page_token": token})
-        return _json(wire_answer)
-
     endpoint.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     endpoint.__name__ = f"{op.part}_{op.method}"
     return endpoint
 
 
-__all__ = ["add_operation_routes", "authorize"]
+def answer(
+    op: wire.Operation,
+    context: ServerContext,
+    principal: Principal,
+    args: dict[str, Any],
+    page: tuple[str | None, int] | None = None,
+) -> Response:
+    """Do ``op`` for ``principal`` with the arguments it sent, whose access ``context.check`` allowed, and answer
+    JSON (``page``: the page token and size of a list); ``actor``/``by`` are the caller's name, whatever was sent."""
+    for name in wire.FILLED_BY_SERVER:
+        if any(p.name == name for p in op.params):
+            args[name] = principal.name
+    call_args = dict(args)
+    keywords = next((p for p in op.params if p.keywords), None)
+    if keywords is not None:
+        call_args.update(call_args.pop(keywords.name) or {})
+    part = getattr(context.backend, op.attr)
+    # ``check`` let an override through only for an admin of the project: the store may now honour it.
+    granted = granting_override() if op.access.rule in ("alias", "override") and args.get("override_reason") else None
+    with acting_as(principal.name), granted or contextlib.nullcontext():
+        result = getattr(part, op.method)(**call_args)
+    if op.access.all_projects and args.get("project") is None:
+        if isinstance(result, RunPage):
+            result = RunPage(visible(principal, list(result)), result.next_page_token)
+        elif isinstance(result, list):
+            result = visible(principal, result)
+    if op.method == "list_projects":
+        result = visible(principal, result)
+    wire_answer = codec.to_wire(op.returns, result)
+    if page is not None:
+        items, token = _page(wire_answer, *page)
+        return _json({"items": items, "next_page_token": token})
+    return _json(wire_answer)
+
+
+__all__ = ["add_operation_routes", "answer", "authorize", "error_response"]
