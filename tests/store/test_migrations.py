@@ -96,3 +96,28 @@ def test_upgrading_chains_the_audit_events_already_written(store_settings: dict[
         assert audit.record(conn, "bo", "run.restore", None, "run:0", {}) == 4
         assert audit.verify(conn).ok
     engine.dispose()
+
+
+def test_dropping_the_points_foreign_key_keeps_every_point_and_its_index(store_settings: dict[str, str]) -> None:
+    engine = engine_for(store_settings)
+    _engine.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('p', 1)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO runs (id, project_id, name, status, start_time, heartbeat_at) "
+                "VALUES ('r1', (SELECT id FROM projects), 'r', 'running', 1, 1)"
+            )
+        )
+        points = [{"step": s, "value": s / 10} for s in range(50)]
+        conn.execute(
+            sa.text("INSERT INTO metrics (run_id, key, step, timestamp, value) VALUES ('r1', 'x', :step, 7, :value)"),
+            points,
+        )
+    assert sa.inspect(engine).get_foreign_keys("metrics") != []
+    _engine.upgrade(engine)
+    assert sa.inspect(engine).get_foreign_keys("metrics") == []
+    assert "ix_metrics_history" in {i["name"] for i in sa.inspect(engine).get_indexes("metrics")}
+    store = SqlStore(engine)
+    assert [(m.step, m.value) for m in store.get_metric_history("r1", "x")] == [(s, s / 10) for s in range(50)]
+    engine.dispose()

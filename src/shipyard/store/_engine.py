@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from shipyard.core.errors import MissingDependency, SchemaOutdated, StoreError
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 

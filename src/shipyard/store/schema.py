@@ -75,7 +75,9 @@ metrics = sa.Table(
     "metrics",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(32), _run_fk(), nullable=False),
+    # No foreign key: checking it costs a lookup per point; a write locks its run once instead (see
+    # ``SqlStore._require_writable`` and ``purge_deleted_runs``, and migration 0012).
+    sa.Column("run_id", sa.String(32), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),

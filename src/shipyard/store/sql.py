@@ -190,6 +190,10 @@ class SqlStore(StoreBase):
         """Remove for good the runs deleted before ``deleted_before`` (ms), with everything they hold."""
         with self._write() as conn:
             ids = self._purgeable(conn, deleted_before)
+            # Lock the runs first (PostgreSQL): a write that checked one of them finishes before its points are
+            # deleted, and one that comes later finds the run gone (see _require_writable).
+            for chunk in chunks(ids):
+                conn.execute(sa.select(runs.c.id).where(runs.c.id.in_(chunk)).with_for_update())
             for run_id in ids:
                 audit.record(conn, actor, "run.purge", self._run_project(conn, run_id), f"run:{run_id}", {})
             for chunk in chunks(ids):
@@ -205,7 +209,11 @@ class SqlStore(StoreBase):
         return row
 
     def _require_writable(self, conn: sa.Connection, run_id: str) -> None:
-        row = self._require_run(conn, run_id)
+        """Raise unless the run takes writes. On PostgreSQL the run row stays key-share locked until the write
+        commits, so a purge cannot remove the run under it (metric points have no foreign key to do that)."""
+        row = conn.execute(_RUN_STATE_FOR_WRITE, {"run_id": run_id}).first()
+        if row is None:
+            raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
         if row.status != RunStatus.RUNNING.value:
             raise Conflict(
                 f"Run {run_id} has ended ({row.status}); it accepts no more writes. Start a new run, or "
@@ -501,6 +509,7 @@ _LIVE = (RunStatus.RUNNING.value, RunStatus.CRASHED.value)  # the statuses a dea
 
 # Statements of the hot paths, built once: constructing a statement costs more than running it on SQLite.
 _RUN_STATE = sa.select(runs.c.status, runs.c.deleted_at).where(runs.c.id == sa.bindparam("run_id"))
+_RUN_STATE_FOR_WRITE = _RUN_STATE.with_for_update(key_share=True)  # SQLite: no clause (its writers take turns)
 _END_RUN = (
     runs.update()
     .where(runs.c.id == sa.bindparam("run_id"), runs.c.status == RunStatus.RUNNING.value)
