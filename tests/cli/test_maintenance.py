@@ -123,3 +123,20 @@ def test_init_and_every_command_refuse_a_store_whose_database_was_lost(
         assert "Restore shipyard.db from a backup" in result.stderr
     assert CliRunner().invoke(app, ["init", str(tmp_path)]).exit_code == 2
     assert (tmp_path / ".shipyard" / "shipyard.db").stat().st_size == 0
+
+
+@pytest.mark.postgres
+def test_db_upgrade_and_current_of_a_shared_database_need_no_artifact_store(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The schema is the database's alone: an operator upgrades a server's PostgreSQL with its URL only."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHIPYARD_ARTIFACTS", raising=False)
+    upgraded = CliRunner().invoke(app, ["--uri", postgres_url, "db", "upgrade", "--json"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert strict_json(upgraded.stdout)["to"] == HEAD_REVISION
+    current = CliRunner().invoke(app, ["--uri", postgres_url, "db", "current", "--json"])
+    assert current.exit_code == 0, current.output
+    assert strict_json(current.stdout)["up_to_date"] is True
+    runs = CliRunner().invoke(app, ["--uri", postgres_url, "runs", "list"])  # using the store still needs one
+    assert runs.exit_code == 2 and "SHIPYARD_ARTIFACTS" in runs.stderr

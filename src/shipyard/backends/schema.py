@@ -25,7 +25,7 @@ def schema_revision(settings: Settings) -> str | None:
 
 def upgrade_schema(settings: Settings) -> tuple[str | None, str | None, str]:
     """Upgrade the schema to the latest revision: (revision before, revision after, artifact store)."""
-    artifacts = resolve(settings).artifacts
+    artifacts = resolve(settings, need_artifacts=False).artifacts
     with _engine(settings) as engine:
         before = current_revision(engine)
         ensure_schema(engine, auto_upgrade=True)  # refuses a schema newer than this Shipyard knows
@@ -36,7 +36,9 @@ def upgrade_schema(settings: Settings) -> tuple[str | None, str | None, str]:
 def _engine(settings: Settings) -> Iterator[sa.Engine]:
     """An engine on the store's database, disposed on exit."""
     engine = create_engine(
-        resolve(settings).database, busy_timeout=settings.sqlite_busy_timeout, synchronous=settings.sqlite_synchronous
+        resolve(settings, need_artifacts=False).database,
+        busy_timeout=settings.sqlite_busy_timeout,
+        synchronous=settings.sqlite_synchronous,
     )
     try:
         yield engine

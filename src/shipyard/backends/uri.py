@@ -18,7 +18,10 @@ class Locations:
     artifacts: str
 
 
-def resolve(settings: Settings) -> Locations:
+def resolve(settings: Settings, *, need_artifacts: bool = True) -> Locations:
+    """Where the settings' store keeps its database and its blobs. A PostgreSQL store names its artifact store
+    apart (``SHIPYARD_ARTIFACTS``): without one it is refused, unless ``need_artifacts`` is false (the schema
+    commands touch only the database; ``artifacts`` is then empty)."""
     uri = settings.uri
     scheme = urlparse(uri).scheme.split("+")[0]
     if scheme in ("http", "https"):
@@ -38,7 +41,7 @@ def resolve(settings: Settings) -> Locations:
     else:
         raise InvalidInput(f"Unsupported store URI {uri!r}: expected a folder, sqlite:///…, or postgresql+psycopg://….")
     artifacts = settings.artifacts or default_artifacts
-    if not artifacts:
+    if not artifacts and need_artifacts:
         raise InvalidInput(
             f"The store {uri!r} keeps no files of its own; set SHIPYARD_ARTIFACTS to an artifact store "
             "such as s3://bucket/shipyard or a shared folder."

@@ -64,8 +64,9 @@ def local_store_only(settings: Settings, command: str) -> None:
         )
 
 
-def existing_store(settings: Settings) -> Locations | None:
-    """Where the store lives; ``NotFound`` if it is an SQLite file that does not exist yet.
+def existing_store(settings: Settings, *, need_artifacts: bool = True) -> Locations | None:
+    """Where the store lives; ``NotFound`` if it is an SQLite file that does not exist yet (``need_artifacts``:
+    see ``resolve``).
 
     Reading commands, and commands that change what must already be stored, do not create an empty store
     wherever they happen to be run (see :func:`open_client`). A server's store is the server's: there is
@@ -75,7 +76,7 @@ def existing_store(settings: Settings) -> Locations | None:
 
     if is_server(settings):
         return None
-    where = resolve(settings)
+    where = resolve(settings, need_artifacts=need_artifacts)
     path = sqlite_file(where.database)
     if path is not None and not path.is_file():
         create = (

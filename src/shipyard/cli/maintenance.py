@@ -171,7 +171,7 @@ def db_upgrade(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Bring the store's schema to the revision this Shipyard needs (back up the database first)."""
     settings = load_settings(ctx)
     local_store_only(settings, "db upgrade")
-    existing_store(settings)
+    existing_store(settings, need_artifacts=False)  # the schema is the database's alone
     before, after, _ = _migrate(settings)
     if as_json:
         print_json({"uri": redact(settings.uri), "from": before, "to": after})
@@ -188,7 +188,7 @@ def db_current(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     settings = load_settings(ctx)
     local_store_only(settings, "db current")
-    existing_store(settings)
+    existing_store(settings, need_artifacts=False)  # the schema is the database's alone
     revision = schema_revision(settings)
     if as_json:
         print_json(
