@@ -720,7 +720,12 @@ def main() -> None:
         f"machine: {info['nproc']} CPUs, {info['cpu_model']}; {info['platform']}; PostgreSQL {pg.version}",
         f"load average before {load_before[0]:.2f} / after {load_after[0]:.2f} (1 min); busiest processes at the "
         f"start: {'; '.join(busy)}",
-        "a noisy, shared machine: other helpers' tests ran beside this; compare ratios within one run",
+        (
+            "a busy machine (load average over 1 at the start): other work ran beside this; compare ratios "
+            "within one run"
+            if load_before[0] > 1.0
+            else "a quiet machine at the start (load average under 1); only this benchmark's processes ran"
+        ),
         "shipyard server: its defaults (access log at info, one JSON line per request) but --workers; the "
         "clients run in this process (sy.Client over HTTP with the token, and embedded on the same PostgreSQL)",
         f"mlflow server {mlflow_version} (bench/.venv-mlflow-server) on the same PostgreSQL (a schema of its "
