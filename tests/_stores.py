@@ -1,0 +1,109 @@
+"""Fresh metadata stores at the head revision without running the migrations for every test.
+
+Running Alembic's eleven migrations costs a quarter of a second per store (half of a short test), so the
+test session migrates once per database kind and every test then gets a copy:
+
+* SQLite: :func:`sqlite_template` is a database file the migrations built (and a closed store left
+  checkpointed), which :func:`copy_sqlite` copies to where a store folder keeps ``shipyard.db``.
+* PostgreSQL: :func:`record_postgres_migrations` runs the migrations into a schema of their own and records
+  every statement that changed it, in order; :meth:`PostgresTemplate.replay` runs them again into a new
+  schema, in one transaction, in a few round trips.
+
+Either way the copy is what ``shipyard db upgrade`` builds (tests/store/test_migrations.py compares them),
+and the migrations themselves keep their own tests, which start from empty stores (``empty_store_settings``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from shipyard.store import HEAD_REVISION, SqlStore, _engine
+
+
+def schema_url(base: str, schema: str) -> str:
+    """``base`` with its connections' search path set to ``schema``."""
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+def sqlite_template(folder: Path) -> Path:
+    """A database file at the head revision, built by the migrations in ``folder``."""
+    database = folder / "shipyard.db"
+    store = SqlStore.open(f"sqlite:///{database}")
+    revision = _engine.current_revision(store.engine)
+    store.close()  # the last connection checkpoints the WAL into the file and removes it
+    assert revision == HEAD_REVISION, revision
+    assert not database.with_name("shipyard.db-wal").exists(), "the template kept a WAL file"
+    return database
+
+
+def copy_sqlite(template: Path, store_folder: Path) -> None:
+    """Put a copy of ``template`` where the store in ``store_folder`` (a ``.shipyard`` folder) keeps its database."""
+    store_folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, store_folder / "shipyard.db")
+
+
+@dataclass(frozen=True)
+class PostgresTemplate:
+    """What the migrations did to an empty schema, as batches of statements to do again in another."""
+
+    batches: tuple[tuple[str, Any], ...]  # (SQL, parameters or None for a script of plain statements)
+
+    def replay(self, engine: sa.Engine, schema: str) -> None:
+        """Create ``schema`` and bring it to the head revision, in one transaction."""
+        with engine.begin() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(f'CREATE SCHEMA "{schema}"; SET LOCAL search_path TO "{schema}"')
+            for sql, parameters in self.batches:
+                if parameters is None:
+                    cursor.execute(sql)
+                else:
+                    cursor.execute(sql, parameters)
+
+
+def record_postgres_migrations(base_url: str, admin: sa.Engine, schema: str) -> PostgresTemplate:
+    """Run the migrations into the new schema ``schema`` (dropped again) and record what they changed."""
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine = _engine.create_engine(schema_url(base_url, schema))
+    recorded: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        assert not many, f"a migration ran executemany, which the recording does not replay: {statement}"
+        if statement.lstrip().upper().startswith("SELECT"):
+            return  # reads (the migration lock, Alembic's look at its version table, data to convert)
+        recorded.append((statement, dict(parameters) if parameters else None))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        _engine.upgrade(engine)
+        assert _engine.current_revision(engine) == HEAD_REVISION
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    return PostgresTemplate(tuple(_batches(recorded, schema)))
+
+
+def _batches(recorded: list[tuple[str, Any]], schema: str) -> Iterator[tuple[str, Any]]:
+    """Consecutive statements without parameters joined into one script (sent in one round trip)."""
+    script: list[str] = []
+    for statement, parameters in recorded:
+        assert schema not in statement and schema not in repr(parameters), f"names its schema: {statement}"
+        if parameters is None and "%" not in statement:
+            script.append(statement.strip().rstrip(";"))
+            continue
+        if script:
+            yield ";\n".join(script), None
+            script = []
+        yield statement, parameters or {}
+    if script:
+        yield ";\n".join(script), None
