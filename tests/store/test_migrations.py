@@ -115,8 +115,10 @@ def test_upgrading_chains_the_audit_events_already_written(empty_store_settings:
     engine.dispose()
 
 
-def test_dropping_the_points_foreign_key_keeps_every_point_and_its_index(store_settings: dict[str, str]) -> None:
-    engine = engine_for(store_settings)
+def test_dropping_the_points_foreign_key_keeps_every_point_and_its_index(
+    empty_store_settings: dict[str, str],
+) -> None:
+    engine = engine_for(empty_store_settings)
     _engine.upgrade(engine, "0011")
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('p', 1)"))
