@@ -18,7 +18,6 @@ does a test marked ``local_only(reason)``; ``server_of(client)`` is the server b
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +27,14 @@ import sqlalchemy as sa
 
 import shipyard as sy
 from tests._s3 import s3_bucket, s3_server  # noqa: F401  (fixtures: the S3 test server, see tests/_s3.py)
-from tests._stores import PostgresTemplate, copy_sqlite, record_postgres_migrations, schema_url, sqlite_template
+from tests._stores import (
+    SchemaPool,
+    copy_sqlite,
+    new_schema_name,
+    record_postgres_migrations,
+    schema_url,
+    sqlite_template,
+)
 
 if TYPE_CHECKING:
     from tests._server import RunningServer
@@ -113,10 +119,6 @@ def postgres_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def _new_schema() -> str:
-    return f"shipyard_test_{uuid.uuid4().hex[:12]}"
-
-
 def _drop_schema(admin: sa.Engine, schema: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -125,7 +127,7 @@ def _drop_schema(admin: sa.Engine, schema: str) -> None:
 @pytest.fixture
 def postgres_url(postgres_admin: sa.Engine) -> Iterator[str]:
     """A URL whose connections live in a fresh, empty schema, dropped after the test."""
-    schema = _new_schema()
+    schema = new_schema_name()
     with postgres_admin.connect() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     yield schema_url(POSTGRES_URL, schema)
@@ -133,18 +135,19 @@ def postgres_url(postgres_admin: sa.Engine) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_admin: sa.Engine) -> PostgresTemplate:
-    """What the migrations do to an empty schema, recorded once per session."""
-    return record_postgres_migrations(POSTGRES_URL, postgres_admin, _new_schema())
+def postgres_schemas(postgres_admin: sa.Engine) -> Iterator[SchemaPool]:
+    """Schemas at the head revision: the migrations recorded once per session, replayed ahead of the tests."""
+    pool = SchemaPool(record_postgres_migrations(POSTGRES_URL, postgres_admin, new_schema_name()), postgres_admin)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
-def migrated_postgres_url(postgres_admin: sa.Engine, postgres_template: PostgresTemplate) -> Iterator[str]:
+def migrated_postgres_url(postgres_schemas: SchemaPool) -> Iterator[str]:
     """Like ``postgres_url``, with the schema at the head revision, as the migrations leave it."""
-    schema = _new_schema()
-    postgres_template.replay(postgres_admin.execution_options(isolation_level="READ COMMITTED"), schema)
+    schema = postgres_schemas.take()
     yield schema_url(POSTGRES_URL, schema)
-    _drop_schema(postgres_admin, schema)
+    postgres_schemas.give_back(schema)
 
 
 @pytest.fixture(scope="session")
