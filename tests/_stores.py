@@ -59,7 +59,8 @@ def copy_sqlite(template: Path, store_folder: Path) -> None:
 class PostgresTemplate:
     """What the migrations did to an empty schema, as batches of statements to do again in another."""
 
-    batches: tuple[tuple[str, Any], ...]  # (SQL, parameters or None for a script of plain statements)
+    batches: tuple[tuple[str, Any], ...]
+    """(SQL, its parameters): None for a script of plain statements, a list for an executemany."""
 
     def replay(self, engine: sa.Engine, schema: str) -> None:
         """Create ``schema`` and bring it to the head revision, in one transaction."""
@@ -69,6 +70,8 @@ class PostgresTemplate:
             for sql, parameters in self.batches:
                 if parameters is None:
                     cursor.execute(sql)
+                elif isinstance(parameters, list):
+                    cursor.executemany(sql, parameters)
                 else:
                     cursor.execute(sql, parameters)
 
@@ -81,10 +84,12 @@ def record_postgres_migrations(base_url: str, admin: sa.Engine, schema: str) -> 
     recorded: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
-        assert not many, f"a migration ran executemany, which the recording does not replay: {statement}"
         if statement.lstrip().upper().startswith("SELECT"):
             return  # reads (the migration lock, Alembic's look at its version table, data to convert)
-        recorded.append((statement, dict(parameters) if parameters else None))
+        if many:
+            recorded.append((statement, [dict(row) for row in parameters]))
+        else:
+            recorded.append((statement, dict(parameters) if parameters else None))
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
@@ -103,6 +108,8 @@ def _batches(recorded: list[tuple[str, Any]], schema: str) -> Iterator[tuple[str
     script: list[str] = []
     for statement, parameters in recorded:
         assert schema not in statement and schema not in repr(parameters), f"names its schema: {statement}"
+        if parameters == []:
+            continue  # an executemany of no rows
         if parameters is None and "%" not in statement:
             script.append(statement.strip().rstrip(";"))
             continue
