@@ -42,8 +42,11 @@ lock-check: setup
 demo: setup
 	$(PY) -m shipyard.cli demo --dir shipyard-demo
 
+# Two pytest-xdist workers (the 2-core machine the suite is timed on), each taking whole test modules in turn;
+# `make test TEST_WORKERS=0` runs the suite in one process.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # The browser tests/e2e/test_notebook_html.py renders the notebook displays in: Debian's chromium package,
 # installed when missing (as root, or through sudo); without either, a message says what to run.

@@ -3,6 +3,7 @@ real ``shipyard server`` process (for what only a process shows: workers, SIGTER
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -22,6 +23,9 @@ from shipyard.core.config import Settings
 from shipyard.server.app import create_app
 from shipyard.server.context import ServerContext
 from shipyard.server.main import ensure_first_admin, open_store
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 def free_port() -> int:
@@ -45,24 +49,60 @@ class RunningServer:
         return accounts.create_token(user, actor="test")[1]
 
 
-@contextmanager
-def server_thread(uri: str, artifacts: str, cwd: Path, **app_options: Any) -> Iterator[RunningServer]:
-    """``shipyard server``'s app on uvicorn in a thread of this process, over the store at ``uri``
-    (``app_options`` go to ``create_app``, such as ``max_body_bytes``)."""
-    backend = open_store(Settings.load(cwd=cwd, environ={}, uri=uri, artifacts=artifacts))
-    first = ensure_first_admin(backend, "test")
-    assert first is not None
+class _Slot:
+    """The ASGI app in front of one test's app: a uvicorn server outlives the tests it serves, an app does not.
+
+    Between tests it answers 503; when a test's app is taken away, the requests it is still answering finish
+    first (as they would on a server shutting down).
+    """
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+        self._answering = 0
+        self._idle = threading.Condition()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        if app is None:
+            if scope["type"] == "http":
+                await send({"type": "http.response.start", "status": 503, "headers": []})
+                await send({"type": "http.response.body", "body": b"no test is using this server"})
+            return
+        with self._idle:
+            self._answering += 1
+        try:
+            await app(scope, receive, send)
+        finally:
+            with self._idle:
+                self._answering -= 1
+                self._idle.notify_all()
+
+    def clear(self, timeout: float = 10) -> None:
+        """Take the app away, once the requests it is answering are done (or ``timeout`` seconds passed)."""
+        self.app = None
+        with self._idle:
+            self._idle.wait_for(lambda: self._answering == 0, timeout)
+
+
+@dataclass
+class _Uvicorn:
+    url: str
+    slot: _Slot
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+_started: list[_Uvicorn] = []
+_idle_servers: list[_Uvicorn] = []
+"""uvicorn servers on threads of this process, waiting for a test's app; started as tests need them (a test
+may hold more than one at a time) and stopped when the process exits."""
+
+
+def _start_uvicorn() -> _Uvicorn:
+    slot = _Slot()
     port = free_port()
-    app = create_app(ServerContext(backend), **app_options)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
+    config = uvicorn.Config(slot, host="127.0.0.1", port=port, log_level="warning", lifespan="off", interface="asgi3")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     ready = threading.Event()
@@ -70,11 +110,43 @@ def server_thread(uri: str, artifacts: str, cwd: Path, **app_options: Any) -> It
         if not thread.is_alive():
             raise RuntimeError("the test server did not start")
         ready.wait(0.01)
+    _started.append(_Uvicorn(f"http://127.0.0.1:{port}", slot, server, thread))
+    return _started[-1]
+
+
+@atexit.register
+def _stop_all() -> None:
+    for served in _started:
+        served.server.should_exit = True
+    for served in _started:
+        served.thread.join(10)
+
+
+@contextmanager
+def server_thread(uri: str, artifacts: str, cwd: Path, **app_options: Any) -> Iterator[RunningServer]:
+    """``shipyard server``'s app, over the store at ``uri`` (``app_options`` go to ``create_app``, such as
+    ``max_body_bytes``), served by uvicorn on a thread of this process.
+
+    The app and its store are the test's own; the uvicorn server is one kept from an earlier test, since
+    stopping one takes a fifth of a second (what a server's process does at startup and shutdown is tested
+    with ``server_process``).
+    """
+    backend = open_store(Settings.load(cwd=cwd, environ={}, uri=uri, artifacts=artifacts))
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", first.token, backend)
+        first = ensure_first_admin(backend, "test")
+        assert first is not None
+        app = create_app(ServerContext(backend), **app_options)
+    except BaseException:
+        backend.close()
+        raise
+    served = _idle_servers.pop() if _idle_servers else _start_uvicorn()
+    served.slot.app = app
+    try:
+        yield RunningServer(served.url, first.token, backend)
     finally:
-        server.should_exit = True
-        thread.join(10)
+        served.slot.clear()
+        if served.thread.is_alive():
+            _idle_servers.append(served)
         app.state.gate.close()  # the gate's worker processes
         backend.close()
 

@@ -2,7 +2,10 @@
 test that reaches the store only through ``client`` also runs on the HTTP backend of a server.
 
 PostgreSQL comes from ``SHIPYARD_TEST_POSTGRES_URL`` (default: the local server, database ``test``);
-each test gets a schema of its own. Outside CI a missing server skips those tests with the reason;
+each test gets a schema of its own. A store a fixture opens for a test starts at the head revision as a
+copy of one the migrations built once per session (see tests/_stores.py); ``empty_store_settings`` and
+``postgres_url`` leave the database empty, for tests of what opening or upgrading one does. Outside CI a
+missing server skips those tests with the reason;
 under ``CI=true`` it fails them. The S3 test server's fixtures, ``s3_server`` and ``s3_bucket``, come
 from tests/_s3.py, with the same rule.
 
@@ -15,17 +18,23 @@ does a test marked ``local_only(reason)``; ``server_of(client)`` is the server b
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
 import shipyard as sy
 from tests._s3 import s3_bucket, s3_server  # noqa: F401  (fixtures: the S3 test server, see tests/_s3.py)
+from tests._stores import (
+    SchemaPool,
+    copy_sqlite,
+    new_schema_name,
+    record_postgres_migrations,
+    schema_url,
+    sqlite_template,
+)
 
 if TYPE_CHECKING:
     from tests._server import RunningServer
@@ -54,7 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that has ``backend_kind`` runs on each local backend, and on HTTP too when it is marked
-    ``over_http`` and opens no store of its own (``store_settings``) and is not ``local_only``."""
+    ``over_http`` and opens no store of its own (``store_settings``, ``empty_store_settings``) and is not
+    ``local_only``."""
     if "backend_kind" not in metafunc.fixturenames:
         return
     if any("backend_kind" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")):
@@ -63,7 +73,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     http = (
         (HTTP_EVERYWHERE or metafunc.definition.get_closest_marker("over_http") is not None)
         and metafunc.definition.get_closest_marker("local_only") is None
-        and "store_settings" not in metafunc.fixturenames
+        and not {"store_settings", "empty_store_settings"} & set(metafunc.fixturenames)
     )
     metafunc.parametrize("backend_kind", [*local, ALL_BACKENDS[-1]] if http else local)
 
@@ -109,29 +119,70 @@ def postgres_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+def _drop_schema(admin: sa.Engine, schema: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
 @pytest.fixture
 def postgres_url(postgres_admin: sa.Engine) -> Iterator[str]:
-    """A URL whose connections live in a fresh schema, dropped after the test."""
-    schema = f"shipyard_test_{uuid.uuid4().hex[:12]}"
+    """A URL whose connections live in a fresh, empty schema, dropped after the test."""
+    schema = new_schema_name()
     with postgres_admin.connect() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    with postgres_admin.connect() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    yield schema_url(POSTGRES_URL, schema)
+    _drop_schema(postgres_admin, schema)
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas(postgres_admin: sa.Engine) -> Iterator[SchemaPool]:
+    """Schemas at the head revision: the migrations recorded once per session, replayed ahead of the tests."""
+    pool = SchemaPool(record_postgres_migrations(POSTGRES_URL, postgres_admin, new_schema_name()), postgres_admin)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_schemas: SchemaPool) -> Iterator[str]:
+    """Like ``postgres_url``, with the schema at the head revision, as the migrations leave it."""
+    schema = postgres_schemas.take()
+    yield schema_url(POSTGRES_URL, schema)
+    postgres_schemas.give_back(schema)
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database at the head revision, built by the migrations once per session."""
+    return sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+def fresh_sqlite_store(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A store folder with a database at the head revision (a copy of ``sqlite_database``); its URI."""
+    copy_sqlite(request.getfixturevalue("sqlite_database"), folder)
+    return str(folder)
 
 
 def _local_settings(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     if kind == "sqlite":
-        return {"uri": str(tmp_path / ".shipyard"), "artifacts": str(tmp_path / ".shipyard" / "artifacts")}
-    return {"uri": request.getfixturevalue("postgres_url"), "artifacts": str(tmp_path / "artifacts")}
+        uri = fresh_sqlite_store(request, tmp_path / ".shipyard")
+        return {"uri": uri, "artifacts": str(tmp_path / ".shipyard" / "artifacts")}
+    return {"uri": request.getfixturevalue("migrated_postgres_url"), "artifacts": str(tmp_path / "artifacts")}
 
 
 @pytest.fixture
 def store_settings(backend_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """Settings for a fresh local store: ``uri`` and ``artifacts``, on SQLite or PostgreSQL."""
+    """Settings for a fresh local store at the head revision: ``uri`` and ``artifacts``, on SQLite or PostgreSQL."""
     assert backend_kind != "http", "a test with store_settings runs on local backends only"
     return _local_settings(backend_kind, request, tmp_path)
+
+
+@pytest.fixture
+def empty_store_settings(backend_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """Like ``store_settings``, for a store whose database has no schema yet (it is made when opened)."""
+    assert backend_kind != "http", "a test with empty_store_settings runs on local backends only"
+    if backend_kind == "sqlite":
+        return {"uri": str(tmp_path / ".shipyard"), "artifacts": str(tmp_path / ".shipyard" / "artifacts")}
+    return {"uri": request.getfixturevalue("postgres_url"), "artifacts": str(tmp_path / "artifacts")}
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ from typer.testing import CliRunner, Result
 import shipyard
 from shipyard.cli.main import app
 from tests.cli.helpers import Invoke
+from tests.conftest import fresh_sqlite_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[shipyard.Client]:
-    client = shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False)
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[shipyard.Client]:
+    client = shipyard.Client(fresh_sqlite_store(request, tmp_path / ".shipyard"), capture_environment=False)
     yield client
     client.close()
 

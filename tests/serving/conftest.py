@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 import shipyard
 from shipyard.serving.deployment import ServeOptions
 from tests._gate_helpers import pass_gate
+from tests.conftest import fresh_sqlite_store
 
 FEATURES = ["tenure", "calls", "spend"]
 
@@ -25,9 +26,12 @@ def training_frame(seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[shipyard.Client]:
+def client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[shipyard.Client]:
     monkeypatch.setenv("SHIPYARD_ALLOW_OVERRIDE", "1")  # tests here act as an admin where they override the gate
-    client = shipyard.Client(str(tmp_path / ".shipyard"), capture_environment=False, cwd=tmp_path)
+    uri = fresh_sqlite_store(request, tmp_path / ".shipyard")
+    client = shipyard.Client(uri, capture_environment=False, cwd=tmp_path)
     yield client
     client.close()
 

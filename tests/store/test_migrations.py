@@ -10,13 +10,13 @@ from shipyard.store import HEAD_REVISION, SqlStore, _engine
 from shipyard.store.schema import metadata
 
 
-def engine_for(store_settings: dict[str, str]) -> sa.Engine:
-    database = resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+def engine_for(settings: dict[str, str]) -> sa.Engine:
+    database = resolve(Settings.load(uri=settings["uri"], artifacts=settings["artifacts"])).database
     return _engine.create_engine(database)
 
 
-def test_migrations_build_exactly_the_declared_schema(store_settings: dict[str, str]) -> None:
-    engine = engine_for(store_settings)
+def test_migrations_build_exactly_the_declared_schema(empty_store_settings: dict[str, str]) -> None:
+    engine = engine_for(empty_store_settings)
     _engine.upgrade(engine)
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -25,23 +25,38 @@ def test_migrations_build_exactly_the_declared_schema(store_settings: dict[str, 
     engine.dispose()
 
 
-def test_the_embedded_store_upgrades_itself_on_open(client: sy.Client) -> None:
-    assert _engine.current_revision(client.backend.store.engine) == HEAD_REVISION
+def test_a_test_store_is_what_the_migrations_build(store_settings: dict[str, str]) -> None:
+    """The stores of other tests are copies (tests/_stores.py): the same schema, revision and audit chain."""
+    from shipyard.store import audit
 
-
-def older(store_settings: dict[str, str]) -> str:
-    """The store's database URL, with a schema that claims an older revision than the code's."""
     engine = engine_for(store_settings)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert audit.verify(conn).ok
+    assert _engine.current_revision(engine) == HEAD_REVISION
+    engine.dispose()
+
+
+def test_the_embedded_store_upgrades_itself_on_open(empty_store_settings: dict[str, str]) -> None:
+    settings = empty_store_settings
+    client = sy.Client(settings["uri"], artifacts=settings["artifacts"], capture_environment=False)
+    assert _engine.current_revision(client.backend.store.engine) == HEAD_REVISION
+    client.close()
+
+
+def older(settings: dict[str, str]) -> str:
+    """The store's database URL, with a schema that claims an older revision than the code's."""
+    engine = engine_for(settings)
     _engine.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0000'"))
     engine.dispose()
-    return resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+    return resolve(Settings.load(uri=settings["uri"], artifacts=settings["artifacts"])).database
 
 
-def test_an_older_schema_without_auto_upgrade_says_which_command_to_run(store_settings: dict[str, str]) -> None:
+def test_an_older_schema_without_auto_upgrade_says_which_command_to_run(empty_store_settings: dict[str, str]) -> None:
     with pytest.raises(sy.SchemaOutdated, match=r"revision 0000.*shipyard db upgrade"):
-        SqlStore.open(older(store_settings), auto_upgrade=False)
+        SqlStore.open(older(empty_store_settings), auto_upgrade=False)
 
 
 @pytest.mark.postgres
@@ -50,15 +65,17 @@ def test_a_shared_postgres_store_is_not_upgraded_behind_its_back(postgres_url: s
         SqlStore.open(older({"uri": postgres_url, "artifacts": "/unused"}))
 
 
-def test_an_empty_database_is_given_the_schema_even_without_auto_upgrade(store_settings: dict[str, str]) -> None:
-    database = resolve(Settings.load(uri=store_settings["uri"], artifacts=store_settings["artifacts"])).database
+def test_an_empty_database_is_given_the_schema_even_without_auto_upgrade(empty_store_settings: dict[str, str]) -> None:
+    database = resolve(
+        Settings.load(uri=empty_store_settings["uri"], artifacts=empty_store_settings["artifacts"])
+    ).database
     store = SqlStore.open(database, auto_upgrade=False)
     assert _engine.current_revision(store.engine) == HEAD_REVISION
     store.close()
 
 
-def test_a_store_newer_than_the_code_is_refused(store_settings: dict[str, str]) -> None:
-    engine = engine_for(store_settings)
+def test_a_store_newer_than_the_code_is_refused(empty_store_settings: dict[str, str]) -> None:
+    engine = engine_for(empty_store_settings)
     _engine.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
@@ -67,18 +84,18 @@ def test_a_store_newer_than_the_code_is_refused(store_settings: dict[str, str]) 
     engine.dispose()
 
 
-def test_upgrading_twice_is_harmless(store_settings: dict[str, str]) -> None:
-    engine = engine_for(store_settings)
+def test_upgrading_twice_is_harmless(empty_store_settings: dict[str, str]) -> None:
+    engine = engine_for(empty_store_settings)
     _engine.upgrade(engine)
     _engine.upgrade(engine)
     assert _engine.current_revision(engine) == HEAD_REVISION
     engine.dispose()
 
 
-def test_upgrading_chains_the_audit_events_already_written(store_settings: dict[str, str]) -> None:
+def test_upgrading_chains_the_audit_events_already_written(empty_store_settings: dict[str, str]) -> None:
     from shipyard.store import audit
 
-    engine = engine_for(store_settings)
+    engine = engine_for(empty_store_settings)
     _engine.upgrade(engine, "0008")
     with engine.begin() as conn:
         for n in range(3):
@@ -98,8 +115,10 @@ def test_upgrading_chains_the_audit_events_already_written(store_settings: dict[
     engine.dispose()
 
 
-def test_dropping_the_points_foreign_key_keeps_every_point_and_its_index(store_settings: dict[str, str]) -> None:
-    engine = engine_for(store_settings)
+def test_dropping_the_points_foreign_key_keeps_every_point_and_its_index(
+    empty_store_settings: dict[str, str],
+) -> None:
+    engine = engine_for(empty_store_settings)
     _engine.upgrade(engine, "0011")
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('p', 1)"))

@@ -37,10 +37,12 @@ def test_a_purged_run_takes_no_more_points_and_keeps_none(postgres_url: str) -> 
     store.close()
 
 
-def _waiting_for_a_lock(store: SqlStore) -> bool:
+def _waiting_for(store: SqlStore, holder: int) -> bool:
+    """Whether a session waits for a lock the session with process id ``holder`` holds (other sessions on
+    the database, of other tests or test processes, may wait for locks of their own)."""
     with store.engine.connect() as conn:
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        return bool(conn.exec_driver_sql(query).scalar())
+        query = "SELECT count(*) FROM pg_stat_activity WHERE %(holder)s = ANY(pg_blocking_pids(pid))"
+        return bool(conn.exec_driver_sql(query, {"holder": holder}).scalar())
 
 
 def test_a_purge_waits_for_a_write_in_flight_and_removes_its_points_too(postgres_url: str) -> None:
@@ -48,13 +50,14 @@ def test_a_purge_waits_for_a_write_in_flight_and_removes_its_points_too(postgres
     run_id = _deleted_run(store)
     purged: list[str] = []
     with store.engine.connect() as writer, writer.begin():
+        holder = int(writer.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
         # a write in flight: the run checked (and locked) and its points inserted, not yet committed
         store._require_writable(writer, run_id)
         store._write_metrics(writer, run_id, [("loss", 2.0, 1, 2), ("loss", 3.0, 2, 3)])
         purge = threading.Thread(target=lambda: purged.extend(store.purge_deleted_runs(deleted_before=2**62)))
         purge.start()
         for _ in range(2_000):  # the purge blocks on the run's lock (polled, not slept on)
-            if _waiting_for_a_lock(store):
+            if _waiting_for(store, holder):
                 break
         else:
             pytest.fail("the purge did not wait for the write in flight")

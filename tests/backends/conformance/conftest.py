@@ -27,7 +27,7 @@ from shipyard.core.digests import digest_bytes
 from shipyard.core.entities import DatasetVersion, ModelVersion, RunRecord
 from tests._gate_helpers import CHEAP_POLICY
 from tests._server import RunningServer, server_thread
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, fresh_sqlite_store
 
 PROJECT = "default"
 HTTP_USER = "conformance"
@@ -39,12 +39,13 @@ _extra: list[Backend] = []  # backends of other users of a test's server (``weak
 
 @pytest.fixture(params=[*BACKENDS, pytest.param("http", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """A fresh, empty backend: SQLite in a temporary folder, PostgreSQL in a schema of its own, or the HTTP
-    backend of a server (on this process's thread) over such a PostgreSQL schema, with an admin's token."""
+    """A fresh, empty backend (its store at the head revision): SQLite in a temporary folder, PostgreSQL in a
+    schema of its own, or the HTTP backend of a server (on this process's thread) over such a PostgreSQL
+    schema, with an admin's token."""
     if request.param == "sqlite":
-        uri, artifacts = str(tmp_path / ".shipyard"), str(tmp_path / ".shipyard" / "artifacts")
+        uri, artifacts = fresh_sqlite_store(request, tmp_path / ".shipyard"), str(tmp_path / ".shipyard" / "artifacts")
     else:
-        uri, artifacts = request.getfixturevalue("postgres_url"), str(tmp_path / "artifacts")
+        uri, artifacts = request.getfixturevalue("migrated_postgres_url"), str(tmp_path / "artifacts")
     if request.param == "http":
         with server_thread(uri, artifacts, tmp_path) as server:
             token = server.token_for(HTTP_USER, admin=True)
