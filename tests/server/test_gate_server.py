@@ -129,6 +129,21 @@ def test_overriding_is_the_admin_roles_with_a_reason_and_audited(team: Team) -> 
     assert event.actor == "ada" and event.details["reason"] == "hotfix for INC-7"
 
 
+def test_a_canary_past_the_gate_is_the_admin_roles_too(team: Team) -> None:
+    team.apply()
+    Gate(team.client("editor")).evaluate("churn@1", project=PROJECT)
+    maintainer = team.client("maintainer")
+    maintainer.models.promote("churn@1", project=PROJECT)
+    with pytest.raises(sy.GateBlocked, match="may not take live traffic as a canary"):
+        maintainer.models.start_canary("churn", 2, 0.1, project=PROJECT)
+    with pytest.raises(sy.PermissionDenied, match="admin"):
+        maintainer.models.start_canary("churn", 2, 0.1, project=PROJECT, override_reason="measure it live")
+    assert maintainer.models.canary("churn", project=PROJECT) is None
+    team.client("admin").models.start_canary("churn", 2, 0.1, project=PROJECT, override_reason="measure it live")
+    [event] = team.events("gate.override")
+    assert event.actor == "ada" and event.details["canary"]
+
+
 def test_an_editor_cannot_apply_a_policy_a_maintainer_can(team: Team) -> None:
     (team.root / "shipyard.toml").write_text(GATE)
     with pytest.raises(sy.PermissionDenied, match="maintainer"):
