@@ -25,6 +25,7 @@ def test_migrations_build_exactly_the_declared_schema(store_settings: dict[str, 
     engine.dispose()
 
 
+@pytest.mark.local_only("reads the schema revision of the local database")
 def test_the_embedded_store_upgrades_itself_on_open(client: sy.Client) -> None:
     assert _engine.current_revision(client.backend.store.engine) == HEAD_REVISION
 
