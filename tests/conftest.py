@@ -12,7 +12,9 @@ from tests/_s3.py, with the same rule.
 ``backend_kind`` says which backend a test has: "sqlite", "postgres" or "http" (a ``shipyard server`` on a
 thread of this process over a PostgreSQL schema, ``client`` carrying a server admin's token). A test whose
 fixtures take ``store_settings`` opens local stores of its own, so it runs on the two local kinds only, as
-does a test marked ``local_only(reason)``; ``server_of(client)`` is the server behind an HTTP client.
+does a test marked ``local_only(reason)``; ``server_of(client)`` is the server behind an HTTP client. A test
+that opens a second client or runs the CLI on ``client``'s store does it as a user would, with
+``another_client(client)`` or ``client_env(client)``: over HTTP these carry the token.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -91,6 +93,24 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
 def server_of(client: sy.Client) -> RunningServer | None:
     """The server behind an HTTP ``client``; None for a local one."""
     return _servers.get(id(client))
+
+
+def client_env(client: sy.Client) -> dict[str, str]:
+    """The environment a user sets to reach ``client``'s store from the CLI or another process:
+    ``SHIPYARD_URI``, ``SHIPYARD_ARTIFACTS`` and, for a server, ``SHIPYARD_TOKEN`` (the client's token)."""
+    settings = client.settings
+    env = {"SHIPYARD_URI": settings.uri, "SHIPYARD_ARTIFACTS": settings.artifacts}
+    return env | ({"SHIPYARD_TOKEN": settings.token} if settings.token else {})
+
+
+def another_client(client: sy.Client, **options: Any) -> sy.Client:
+    """A second client of ``client``'s store, opened as a user would (for a server, with the same token);
+    ``options`` go to ``sy.Client`` (``cwd``, ``project``, …). The caller closes it."""
+    settings = client.settings
+    made = {"artifacts": settings.artifacts, "capture_environment": False} | (
+        {"token": settings.token} if settings.token else {}
+    )
+    return sy.Client(settings.uri, **(made | options))
 
 
 def acting(client: sy.Client, name: str) -> str:

@@ -17,8 +17,13 @@ import shipyard as sy
 from shipyard.cli.main import app
 from shipyard.gates import Gate
 from tests._gate_helpers import verdicts_of
+from tests.conftest import another_client, client_env
 from tests.gates.conftest import POLICY, World, frame
 
+EMBEDDED_OVERRIDE = pytest.mark.local_only(
+    "the override privilege comes from the process's environment; on a server from the admin role "
+    "(tests/server/test_gate_server.py)"
+)
 ALL_WARN = POLICY.replace('kind = "min_metric"', 'kind = "min_metric"\nseverity = "warn"').replace(
     'kind = "min_rows"', 'kind = "min_rows"\nseverity = "warn"'
 )
@@ -28,19 +33,17 @@ def elsewhere(world: World, tmp_path_factory: pytest.TempPathFactory, policy: st
     """A client on the project's store, run from another folder whose shipyard.toml holds ``policy``."""
     folder = tmp_path_factory.mktemp("elsewhere")
     (folder / "shipyard.toml").write_text(policy)
-    return sy.Client(
-        world.client.settings.uri, artifacts=world.client.settings.artifacts, cwd=folder, capture_environment=False
-    )
+    return another_client(world.client, cwd=folder)
 
 
 def cli(world: World, cwd: Path, *args: str) -> Result:
-    env = {"COLUMNS": "200", "NO_COLOR": "1", "SHIPYARD_ARTIFACTS": world.client.settings.artifacts}
+    env = {"COLUMNS": "200", "NO_COLOR": "1", **client_env(world.client)}
     import os
 
     here = Path.cwd()
     os.chdir(cwd)
     try:
-        return CliRunner(env=env).invoke(app, ["--uri", world.client.settings.uri, *args])
+        return CliRunner(env=env).invoke(app, list(args))
     finally:
         os.chdir(here)
 
@@ -218,6 +221,7 @@ def test_a_canary_needs_a_passing_verdict(world: World) -> None:
     assert cli(world, world.root, "models", "canary", "churn", "2", "--share", "50").exit_code == 1
 
 
+@EMBEDDED_OVERRIDE
 def test_a_canary_with_an_admins_override_is_audited(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     gated_champion(world)
     with pytest.raises(sy.PermissionDenied):
@@ -241,6 +245,7 @@ def test_a_constructor_argument_cannot_grant_the_override(world: World) -> None:
         sy.Client(world.client.settings.uri, artifacts=world.client.settings.artifacts, allow_override=True)
 
 
+@EMBEDDED_OVERRIDE
 def test_an_override_without_the_environment_is_refused_and_moves_nothing(world: World) -> None:
     gated_champion(world)
     with pytest.raises(sy.PermissionDenied, match="Only an admin"):

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shipyard.cli.main import app
+from tests.conftest import client_env
 from tests.gates.conftest import World
 
 
@@ -16,8 +17,8 @@ def shipyard(world: World, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(world.root)  # the policy is the project's shipyard.toml, found from the working directory
 
     def run(*args: str) -> Result:
-        env = {"COLUMNS": "200", "NO_COLOR": "1", "SHIPYARD_ARTIFACTS": world.client.settings.artifacts}
-        return CliRunner(env=env).invoke(app, ["--uri", world.client.settings.uri, *args])
+        env = {"COLUMNS": "200", "NO_COLOR": "1", **client_env(world.client)}
+        return CliRunner(env=env).invoke(app, list(args))
 
     return run
 

@@ -13,6 +13,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checks, "_plugins", lambda: entries)
 
 
+@pytest.mark.local_only("the plugin is patched into this process; a server's gate runs the checks installed there")
 @pytest.mark.usefixtures("plugins")
 def test_a_plugin_kind_from_the_entry_point_group_runs_like_a_builtin(world: World) -> None:
     assert "even_rows" in checks.kinds()

@@ -10,6 +10,7 @@ import shipyard as sy
 from shipyard.cli.main import app
 from shipyard.core.policy_rules import changes
 from shipyard.gates import Gate
+from tests.conftest import client_env
 from tests.gates.conftest import POLICY, World
 
 
@@ -18,8 +19,8 @@ def shipyard(world: World, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(world.root)
 
     def run(*args: str) -> Result:
-        env = {"COLUMNS": "200", "NO_COLOR": "1", "SHIPYARD_ARTIFACTS": world.client.settings.artifacts}
-        return CliRunner(env=env).invoke(app, ["--uri", world.client.settings.uri, *args])
+        env = {"COLUMNS": "200", "NO_COLOR": "1", **client_env(world.client)}
+        return CliRunner(env=env).invoke(app, list(args))
 
     return run
 

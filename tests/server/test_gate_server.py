@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import shipyard as sy
 from shipyard.cli.main import app
+from shipyard.core.errors import ModelFailed
 from shipyard.core.refs import Ref
 from shipyard.gates import Gate
 from shipyard.gates.verdict import Verdict
@@ -127,6 +128,47 @@ def test_overriding_is_the_admin_roles_with_a_reason_and_audited(team: Team) -> 
     assert moved.version == 2
     [event] = team.events("gate.override")
     assert event.actor == "ada" and event.details["reason"] == "hotfix for INC-7"
+
+
+def test_a_canary_past_the_gate_is_the_admin_roles_too(team: Team) -> None:
+    team.apply()
+    Gate(team.client("editor")).evaluate("churn@1", project=PROJECT)
+    maintainer = team.client("maintainer")
+    maintainer.models.promote("churn@1", project=PROJECT)
+    with pytest.raises(sy.GateBlocked, match="may not take live traffic as a canary"):
+        maintainer.models.start_canary("churn", 2, 0.1, project=PROJECT)
+    with pytest.raises(sy.PermissionDenied, match="admin"):
+        maintainer.models.start_canary("churn", 2, 0.1, project=PROJECT, override_reason="measure it live")
+    assert maintainer.models.canary("churn", project=PROJECT) is None
+    team.client("admin").models.start_canary("churn", 2, 0.1, project=PROJECT, override_reason="measure it live")
+    [event] = team.events("gate.override")
+    assert event.actor == "ada" and event.details["canary"]
+
+
+def test_a_gate_process_that_dies_answers_an_error_and_the_next_run_gets_new_processes(team: Team) -> None:
+    import os
+
+    import numpy as np
+
+    class Crashing:  # dies on the eval data as under the out-of-memory killer; logging it predicts only 5 rows
+        def predict(self, table: object) -> object:
+            return self.predict_proba(table)[:, 1] > 0.5
+
+        def predict_proba(self, table: object) -> object:
+            if len(table) > 100:  # type: ignore[arg-type]
+                os._exit(9)
+            return np.full((len(table), 2), 0.5)  # type: ignore[arg-type]
+
+    editor = team.client("editor")
+    with editor.start_run(project=PROJECT) as run:
+        run.log_model(Crashing(), "crashing", flavor="python_function", input_example=frame(20, 1)[["calls"]])
+    team.apply(GATE.replace("[gate]\n", "[gate]\nallow_unsafe = true\n", 1))
+    with pytest.raises(ModelFailed, match=r"gate process ended abruptly while judging crashing@1"):
+        Gate(editor).evaluate("crashing@1", project=PROJECT)
+    assert team.events("gate.verdict") == []
+    with pytest.raises(sy.GateBlocked):
+        team.client("maintainer").models.promote("crashing@1", project=PROJECT)
+    assert Gate(editor).evaluate("churn@1", project=PROJECT).passed  # a new pool judges the next request
 
 
 def test_an_editor_cannot_apply_a_policy_a_maintainer_can(team: Team) -> None:

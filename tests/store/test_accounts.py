@@ -15,6 +15,7 @@ from shipyard.store import audit
 from shipyard.store.accounts import FAILED_LOGIN_WINDOW_MS, AccountStore
 from shipyard.store.schema import api_tokens, audit_events, users
 
+pytestmark = pytest.mark.local_only("an AccountStore of its own on the client's database engine")
 T0 = 1_700_000_000_000
 PASSWORD = "correct horse battery"
 

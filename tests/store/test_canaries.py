@@ -12,6 +12,7 @@ from shipyard.core.entities import Canary
 from shipyard.store.canaries import CanaryStore
 from shipyard.store.schema import canaries, projects
 from tests._gate_helpers import bare_version, pass_gate
+from tests.conftest import acting
 
 
 @pytest.fixture
@@ -22,15 +23,16 @@ def store(client: sy.Client) -> CanaryStore:
     return client.backend.canaries
 
 
-def test_a_canary_runs_until_it_ends_and_stays_in_the_history(store: CanaryStore) -> None:
+def test_a_canary_runs_until_it_ends_and_stays_in_the_history(client: sy.Client, store: CanaryStore) -> None:
     started = store.start("default", "churn", 2, 0.1, reason="retrained", actor="ana")
-    assert (started.ref, started.share, started.state, started.started_by) == ("churn@2", 0.1, "running", "ana")
+    assert (started.ref, started.share, started.state) == ("churn@2", 0.1, "running")
+    assert started.started_by == acting(client, "ana")
     assert store.running("default", "churn") == started
     ended = store.end("default", "churn", "rolled_back", reason="auc dropped", actor="bo")
     assert (ended.state, ended.end_reason, ended.ended_by, ended.reason) == (
         "rolled_back",
         "auc dropped",
-        "bo",
+        acting(client, "bo"),
         "retrained",
     )
     assert ended.ended_at is not None and store.running("default", "churn") is None
@@ -68,6 +70,7 @@ def test_two_starts_at_once_leave_one_running_canary(store: CanaryStore) -> None
     assert f"{won[0].ref} is already a canary" in str(lost[0])
 
 
+@pytest.mark.local_only("stubs a private step of the local CanaryStore")
 def test_a_start_that_races_past_the_check_is_stopped_by_the_index(
     store: CanaryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,6 +82,7 @@ def test_a_start_that_races_past_the_check_is_stopped_by_the_index(
     assert [c.version for c in store.history("default", "churn")] == [2]
 
 
+@pytest.mark.local_only("inserts rows straight into the local database")
 def test_the_database_itself_allows_one_running_canary_per_model(store: CanaryStore) -> None:
     with store.engine.connect() as conn:
         project_id = conn.execute(sa.select(projects.c.id).where(projects.c.name == "default")).scalar_one()
@@ -96,8 +100,8 @@ def test_starts_and_ends_are_audited_in_their_transaction(client: sy.Client, sto
     store.end("default", "churn", "promoted", reason="better", actor="bo")
     events = [e for e in client.models.audit_log("churn") if e.action.startswith("canary.")]
     assert [(e.action, e.actor, e.subject) for e in events] == [
-        ("canary.end", "bo", "model:churn"),
-        ("canary.start", "ana", "model:churn"),
+        ("canary.end", acting(client, "bo"), "model:churn"),
+        ("canary.start", acting(client, "ana"), "model:churn"),
     ]
     assert events[0].details["outcome"] == "promoted" and events[1].details["share"] == 0.25
 

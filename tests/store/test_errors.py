@@ -15,6 +15,7 @@ def test_an_unreachable_database_is_a_store_error_naming_it() -> None:
         SqlStore.open("postgresql+psycopg://nobody@127.0.0.1:1/nowhere?connect_timeout=2")
 
 
+@pytest.mark.local_only("reads the deletion time from the local database")
 def test_deleting_twice_keeps_the_first_deletion_time(client: sy.Client) -> None:
     with client.start_run() as run:
         pass

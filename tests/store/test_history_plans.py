@@ -44,6 +44,7 @@ def run_id(client: sy.Client) -> str:
     return run.id
 
 
+@pytest.mark.local_only("asks the local database for its query plan")
 def test_a_downsampled_history_reads_only_index_ranges(client: sy.Client, run_id: str) -> None:
     plan = history_plan(client, run_id, 40)
     if client.backend.store.engine.dialect.name == "sqlite":

@@ -9,8 +9,10 @@ import pytest
 import shipyard as sy
 from shipyard.core.entities import Schedule
 from shipyard.store.schedules import ScheduleStore
+from tests.conftest import acting
 
 LEASE = 60_000
+OWN_METHODS = pytest.mark.local_only("get and set_enabled are the local ScheduleStore's, not the backend seam's")
 
 
 @pytest.fixture
@@ -24,16 +26,17 @@ def add(store: ScheduleStore, name: str = "nightly", *, project: str = "churn", 
     return store.upsert(project, name, **fields)
 
 
-def test_upsert_replaces_the_definition_and_keeps_the_history(store: ScheduleStore) -> None:
+def test_upsert_replaces_the_definition_and_keeps_the_history(client: sy.Client, store: ScheduleStore) -> None:
     first = add(store)
     [claimed] = store.claim_due(2_000, "a", LEASE)
     store.release(claimed.id, "a", run_id="r1", status="finished", finished_at=2_500, next_run_at=9_000)
     again = add(store, target="/x/q.py:t", cron="0 4 * * *", options={"workers": 2}, next_run_at=5, actor="you")
     assert again.id == first.id and (again.target, again.cron, again.next_run_at) == ("/x/q.py:t", "0 4 * * *", 5)
     assert again.options == {"workers": 2} and again.params == {"k": "v"}
-    assert (again.last_run_id, again.last_status, again.created_by) == ("r1", "finished", "me")
+    assert (again.last_run_id, again.last_status, again.created_by) == ("r1", "finished", acting(client, "me"))
 
 
+@OWN_METHODS
 def test_get_of_an_unknown_schedule_suggests_a_close_name(store: ScheduleStore) -> None:
     add(store, "nightly")
     with pytest.raises(sy.NotFound, match=r"Did you mean 'nightly'\?.*shipyard pipeline schedules"):
@@ -52,6 +55,7 @@ def test_list_is_per_project_or_all_and_delete_removes(store: ScheduleStore) -> 
         store.delete("churn", "a")
 
 
+@OWN_METHODS
 def test_claim_takes_only_due_unleased_enabled_schedules(store: ScheduleStore) -> None:
     add(store, "due", next_run_at=1_000)
     add(store, "later", next_run_at=100_000)
@@ -62,6 +66,7 @@ def test_claim_takes_only_due_unleased_enabled_schedules(store: ScheduleStore) -
     assert [s.name for s in store.claim_due(2_000 + LEASE + 1, "b", LEASE)] == ["due"]  # a's lease expired
 
 
+@OWN_METHODS
 def test_only_the_lease_holder_renews_or_releases(store: ScheduleStore) -> None:
     add(store)
     [claimed] = store.claim_due(2_000, "a", LEASE)
@@ -74,6 +79,7 @@ def test_only_the_lease_holder_renews_or_releases(store: ScheduleStore) -> None:
     assert store.get("churn", "nightly").lease_owner is None
 
 
+@OWN_METHODS
 def test_a_schedule_redefined_during_a_run_keeps_its_new_next_run(store: ScheduleStore) -> None:
     add(store)
     [claimed] = store.claim_due(2_000, "a", LEASE)

@@ -200,7 +200,8 @@ class CorruptArtifact(ShipyardError):
 
 
 class ModelFailed(ShipyardError):
-    """A served model raised on input that fits its signature (the model's fault, not the request's)."""
+    """A model failed, not the request: a served model raised on input that fits its signature, or a gate
+    run's process died under it."""
 
     http_status = 500
     code = "model_error"

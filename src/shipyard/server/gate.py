@@ -7,16 +7,21 @@ server owns (a pool started on first use with the ``spawn`` context, ``max_worke
 request's thread: a gate run loads a model and predicts for seconds or minutes. Each worker opens the
 server's store itself and runs the same ``Gate`` a laptop runs, told to read no ``shipyard.toml`` of the
 server's own; model loading stays safe-format-only unless the policy in force sets ``allow_unsafe``.
+
+A worker that dies (the out-of-memory killer, a segfault in a model's native code) breaks the whole pool:
+the requests it held answer ``ModelFailed`` (no verdict), and the next request gets a new pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import multiprocessing
 import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Response
@@ -26,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.client import codec, wire
 from shipyard.client.transport import error_from
 from shipyard.core.entities_accounts import Principal
+from shipyard.core.errors import ModelFailed
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -64,12 +70,35 @@ class GateRunner:
             return self._pool
 
     async def evaluate(self, request: EvaluateRequest, actor: str) -> list[dict[str, Any]]:
-        future = self._executor().submit(run_gate, self._store, request.project, request.models, request.data, actor)
-        answer: dict[str, Any] = await asyncio.wrap_future(future)
+        job = functools.partial(run_gate, self._store, request.project, request.models, request.data, actor)
+        pool = self._executor()
+        try:
+            future = pool.submit(job)
+        except BrokenProcessPool:  # a worker died before this request: nothing of it ran, so a fresh pool takes it
+            self._discard(pool)
+            pool = self._executor()
+            future = pool.submit(job)
+        try:
+            answer: dict[str, Any] = await asyncio.wrap_future(future)
+        except BrokenProcessPool as died:
+            self._discard(pool)
+            raise ModelFailed(
+                f"The server's gate process ended abruptly while judging {', '.join(request.models)} (killed, out of "
+                "memory, or crashed by a model's native code), so no verdict came back. The next gate run gets new "
+                "gate processes: run it again; if it ends the same way, look in the server's log and at how much "
+                "memory the model needs."
+            ) from died
         if "error" in answer:
             raise error_from(400, answer, "")
         verdicts: list[dict[str, Any]] = answer["verdicts"]
         return verdicts
+
+    def _discard(self, broken: ProcessPoolExecutor) -> None:
+        """Forget a pool whose worker died (every later submit to it would fail), once for all its requests."""
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)  # its workers are ended already; wait for nothing
 
     def close(self) -> None:
         with self._lock:
