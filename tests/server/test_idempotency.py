@@ -22,12 +22,15 @@ from shipyard.core.digests import digest_bytes
 from shipyard.core.errors import Conflict, InvalidInput
 from shipyard.store.idempotency import LEASE_MS, TTL_MS, Answer, IdempotencyStore
 from tests._server import RunningServer, server_thread
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, fresh_sqlite_store
 
 
 @pytest.fixture(params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
-    uri = str(tmp_path / ".shipyard") if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    if request.param == "sqlite":
+        uri = fresh_sqlite_store(request, tmp_path / ".shipyard")
+    else:
+        uri = request.getfixturevalue("migrated_postgres_url")
     with server_thread(uri, str(tmp_path / "artifacts"), tmp_path) as running:
         yield running
 
