@@ -47,9 +47,12 @@ class FastReads:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         op = self.reads.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
         args = None if op is None else _arguments(op, scope["query_string"])
+        if op is None or args is None:
+            await self.app(scope, receive, send)
+            return
         context: ServerContext = scope["app"].state.context
-        principal = None if args is None else _known_caller(context, scope)
-        if op is None or args is None or principal is None:
+        principal = _known_caller(context, scope)
+        if principal is None:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

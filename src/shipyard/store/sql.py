@@ -202,8 +202,9 @@ class SqlStore(StoreBase):
                 conn.execute(runs.delete().where(runs.c.id.in_(chunk)))
         return ids
 
-    def _require_run(self, conn: sa.Connection, run_id: str) -> Any:
-        row = conn.execute(_RUN_STATE, {"run_id": run_id}).first()
+    def _require_run(self, conn: sa.Connection, run_id: str, *, for_write: bool = False) -> Any:
+        """The run's status row; ``for_write`` keeps it key-share locked until the transaction ends (PostgreSQL)."""
+        row = conn.execute(_RUN_STATE_FOR_WRITE if for_write else _RUN_STATE, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
         return row
@@ -211,9 +212,7 @@ class SqlStore(StoreBase):
     def _require_writable(self, conn: sa.Connection, run_id: str) -> None:
         """Raise unless the run takes writes. On PostgreSQL the run row stays key-share locked until the write
         commits, so a purge cannot remove the run under it (metric points have no foreign key to do that)."""
-        row = conn.execute(_RUN_STATE_FOR_WRITE, {"run_id": run_id}).first()
-        if row is None:
-            raise NotFound(f"No run with id {run_id!r}. List runs with `shipyard runs list --project NAME`.")
+        row = self._require_run(conn, run_id, for_write=True)
         if row.status != RunStatus.RUNNING.value:
             raise Conflict(
                 f"Run {run_id} has ended ({row.status}); it accepts no more writes. Start a new run, or "
